@@ -1,0 +1,292 @@
+"""The platform configuration: pydantic models, loading, and errors that say what to fix.
+
+One config names the storage clusters, the image registry, the runtimes, the compute targets, the
+database and the model store. It comes from the ``MLPlatApp`` traitlets, optionally from a YAML
+file they point to, and is handed to kernels, the CLI and job runners through the file named by
+``MLPLAT_CONFIG_FILE`` so that every entry point sees the same platform.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CONFIG_ENV = "MLPLAT_CONFIG_FILE"
+NAME_RE = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+
+
+class ConfigError(ValueError):
+    """The platform config is invalid; ``str()`` names each bad field and how to fix it."""
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class SecretRef(Model):
+    """Where a secret lives. The value itself is never stored in the config nor echoed."""
+
+    env: str | None = Field(None, description="Name of an environment variable holding it.")
+    file: str | None = Field(None, description="Path of a file holding it.")
+    k8s_secret: str | None = Field(
+        None, description="Kubernetes secret `name` or `name/key` (used by pods, not read here)."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SecretRef:
+        if sum(x is not None for x in (self.env, self.file, self.k8s_secret)) != 1:
+            raise ValueError("give exactly one of env, file or k8s_secret")
+        return self
+
+    def resolve(self) -> str | None:
+        """The secret's value, or None when it is only available inside the cluster."""
+        if self.env is not None:
+            return os.environ.get(self.env)
+        if self.file is not None:
+            return Path(self.file).expanduser().read_text().strip()
+        return None
+
+
+class StorageCluster(Model):
+    name: str = Field(pattern=NAME_RE, description="Cluster name used in `hdfs://<name>/path`.")
+    kind: Literal["local", "webhdfs"] = "local"
+    root: str | None = Field(
+        None, description="local: the folder shown as this cluster (default: the server root)."
+    )
+    namenodes: list[str] = Field(
+        default_factory=list,
+        description="webhdfs: name node HTTP URLs in HA order, e.g. http://nn1:9870.",
+    )
+    user: str | None = Field(None, description="simple auth: the HDFS user name.")
+    proxy_user: bool = Field(
+        False, description="Act as the workbench user through `doas` (needs a proxy-user grant)."
+    )
+    auth: Literal["simple", "kerberos", "token"] = "simple"
+    token: SecretRef | None = Field(None, description="auth=token: a delegation token.")
+    base_path: str = Field("/", description="Paths outside this folder cannot be reached.")
+    timeout: float = Field(30.0, gt=0, description="Seconds per WebHDFS request.")
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> StorageCluster:
+        if self.kind == "webhdfs":
+            if not self.namenodes:
+                raise ValueError("a webhdfs cluster needs `namenodes` (one URL or an HA list)")
+            for url in self.namenodes:
+                if not re.match(r"^https?://[^/]+", url):
+                    raise ValueError(f"namenode {url!r} must be an http(s):// URL")
+            if self.auth == "token" and self.token is None:
+                raise ValueError("auth=token needs `token`")
+        return self
+
+
+class RegistryConfig(Model):
+    push: str = Field(description="Registry host[:port] the workbench pushes to.")
+    pull: str | None = Field(
+        None, description="The same registry as kubelets address it (default: the push address)."
+    )
+    insecure: bool = Field(False, description="Plain HTTP / unverified TLS. Never guessed.")
+    repository_prefix: str = Field("mlplat", description="Repositories are `<prefix>/<user>`.")
+    credentials: SecretRef | None = Field(
+        None, description="A docker config JSON (file or env) with credentials for `push`."
+    )
+    pull_secret: str | None = Field(None, description="imagePullSecret name the pods use.")
+
+    @field_validator("push", "pull")
+    @classmethod
+    def _bare_host(cls, value: str | None) -> str | None:
+        if value is not None and ("://" in value or value.endswith("/")):
+            raise ValueError("write the registry as host[:port], without a scheme or slash")
+        return value
+
+    @property
+    def pull_address(self) -> str:
+        return self.pull or self.push
+
+
+class Resources(Model):
+    cpu: str | None = Field(None, description="Kubernetes quantity, e.g. `2` or `500m`.")
+    memory: str | None = Field(None, description="Kubernetes quantity, e.g. `4Gi`.")
+    gpu: int = Field(0, ge=0, description="Number of `nvidia.com/gpu`.")
+
+    @field_validator("cpu", "memory")
+    @classmethod
+    def _quantity(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[0-9]+(\.[0-9]+)?(m|[KMGTPE]i?|[kKMGTPE])?$",
+                                              str(value)):
+            raise ValueError(f"{value!r} is not a Kubernetes quantity (e.g. 2, 500m, 4Gi)")
+        return None if value is None else str(value)
+
+
+class Runtime(Model):
+    name: str = Field(pattern=NAME_RE)
+    image: str | None = Field(
+        None, description="Base image `repo[:tag]` in the registry (none for local runs)."
+    )
+    python: str = Field("python3", description="Python interpreter inside the image.")
+    workdir: str = Field("/workspace", description="Where the code layer is unpacked.")
+    kernel: str = Field("python3", description="Kernel name papermill uses.")
+    resources: Resources = Field(default_factory=Resources)
+
+
+class ComputeTarget(Model):
+    name: str = Field(pattern=NAME_RE)
+    kind: Literal["local", "kubernetes"] = "local"
+    kubeconfig: str | None = Field(None, description="Path of a kubeconfig (default: in-cluster).")
+    context: str | None = None
+    namespace: str = Field("ml-{user}", description="Namespace template; `{user}` is replaced.")
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    tolerations: list[dict[str, Any]] = Field(default_factory=list)
+    priority_class: str | None = None
+    max_parallel: int = Field(4, ge=1, description="local: jobs running at once.")
+
+
+class PlatformConfig(Model):
+    user: str = Field(default_factory=getpass.getuser, description="The workbench user.")
+    data_dir: str | None = Field(
+        None, description="Where the database, logs and outputs live (default: Jupyter data dir)."
+    )
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL (default: SQLite in data_dir; postgresql:// at scale)."
+    )
+    storage: list[StorageCluster] = Field(default_factory=list)
+    registry: RegistryConfig | None = None
+    runtimes: list[Runtime] = Field(default_factory=list)
+    targets: list[ComputeTarget] = Field(default_factory=list)
+    model_store: str | None = Field(
+        None, description="URL of the model store, e.g. hdfs://prod-a/models (default: local)."
+    )
+    model_name_policy: Literal["refuse", "namespace"] = "refuse"
+
+    @model_validator(mode="after")
+    def _defaults_and_uniques(self) -> PlatformConfig:
+        if not self.storage:
+            self.storage = [StorageCluster(name="local", kind="local")]
+        if not self.targets:
+            self.targets = [ComputeTarget(name="local", kind="local")]
+        if not self.runtimes:
+            self.runtimes = [Runtime(name="default")]
+        for field in ("storage", "runtimes", "targets"):
+            names = [item.name for item in getattr(self, field)]
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{field}: names must be unique, repeated: {', '.join(dupes)}")
+        if any(t.kind == "kubernetes" for t in self.targets) and self.registry is None:
+            raise ValueError("a kubernetes target needs `registry` (push/pull addresses)")
+        return self
+
+    # -- look-ups with errors that list the valid names ----------------------------------------
+    def cluster(self, name: str) -> StorageCluster:
+        return _by_name(self.storage, name, "storage cluster")
+
+    def target(self, name: str) -> ComputeTarget:
+        return _by_name(self.targets, name, "compute target")
+
+    def runtime(self, name: str) -> Runtime:
+        return _by_name(self.runtimes, name, "runtime")
+
+    def resolved_data_dir(self) -> Path:
+        if self.data_dir:
+            path = Path(self.data_dir).expanduser()
+        else:
+            from jupyter_core.paths import jupyter_data_dir
+
+            path = Path(jupyter_data_dir()) / "mlplat"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.resolved_data_dir() / 'mlplat.db'}"
+
+    def public(self) -> dict[str, Any]:
+        """What the API may show: everything but secret references and local file paths."""
+        return {
+            "user": self.user,
+            "storage": [
+                {"name": c.name, "kind": c.kind, "namenodes": c.namenodes} for c in self.storage
+            ],
+            "targets": [{"name": t.name, "kind": t.kind} for t in self.targets],
+            "runtimes": [
+                {"name": r.name, "image": r.image, "workdir": r.workdir,
+                 "resources": r.resources.model_dump()}
+                for r in self.runtimes
+            ],
+            "registry": None if self.registry is None else {
+                "push": self.registry.push, "pull": self.registry.pull_address,
+                "insecure": self.registry.insecure,
+            },
+            "model_store": self.model_store,
+        }
+
+
+class UnknownName(LookupError):
+    """A name that is not configured; the message lists the valid ones."""
+
+    def __init__(self, kind: str, name: str, valid: list[str]) -> None:
+        super().__init__(f"unknown {kind} {name!r}; valid: {', '.join(valid) or '(none)'}")
+        self.kind = kind
+        self.name = name
+        self.valid = valid
+
+
+def _by_name(items: list[Any], name: str, kind: str) -> Any:
+    for item in items:
+        if item.name == name:
+            return item
+    raise UnknownName(kind, name, [item.name for item in items])
+
+
+def format_validation_error(exc: ValidationError, source: str = "config") -> str:
+    lines = [f"invalid {source}:"]
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  {where}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_config(data: dict[str, Any] | None = None, path: str | Path | None = None) -> PlatformConfig:
+    """Merge a YAML/JSON file (if any) under ``data`` and validate; raise :class:`ConfigError`."""
+    merged: dict[str, Any] = {}
+    source = "platform config"
+    if path:
+        source = f"platform config {path}"
+        try:
+            text = Path(path).expanduser().read_text()
+        except OSError as exc:
+            raise ConfigError(f"cannot read {source}: {exc.strerror}") from exc
+        try:
+            loaded = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{source} is not valid YAML: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{source} must be a mapping of settings")
+        merged.update(loaded)
+    merged.update({k: v for k, v in (data or {}).items() if v not in (None, [], {})})
+    try:
+        return PlatformConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source)) from exc
+
+
+def config_from_env() -> PlatformConfig:
+    """The config a kernel, CLI or runner sees: ``$MLPLAT_CONFIG_FILE`` or the embedded default."""
+    path = os.environ.get(CONFIG_ENV)
+    return load_config(path=path) if path else load_config()
+
+
+def write_config_file(config: PlatformConfig, path: Path) -> Path:
+    """Persist the resolved config (references only, no secret values) for child processes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(config.model_dump(mode="json", exclude_none=True), indent=2))
+    os.replace(tmp, path)
+    return path
+
+
+ClusterName = Annotated[str, Field(pattern=NAME_RE)]

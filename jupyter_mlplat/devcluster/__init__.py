@@ -1,0 +1,1 @@
+"""A sandbox of real engines on one machine: HDFS, Kubernetes, an image registry, PostgreSQL."""
