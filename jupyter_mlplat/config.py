@@ -250,7 +250,9 @@ def format_validation_error(exc: ValidationError, source: str = "config") -> str
     return "\n".join(lines)
 
 
-def load_config(data: dict[str, Any] | None = None, path: str | Path | None = None) -> PlatformConfig:
+def load_config(
+    data: dict[str, Any] | None = None, path: str | Path | None = None
+) -> PlatformConfig:
     """Merge a YAML/JSON file (if any) under ``data`` and validate; raise :class:`ConfigError`."""
     merged: dict[str, Any] = {}
     source = "platform config"

@@ -1,0 +1,93 @@
+"""The base handler: auth, JSON in/out, and the one place where errors become HTTP statuses."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from pydantic import BaseModel, ValidationError
+from tornado.web import HTTPError
+
+from ..errors import MLPlatError
+from ..platform import Platform
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+
+def validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        parts.append(f"{where}: {err['msg']}")
+    return "invalid request: " + "; ".join(parts)
+
+
+class MLPlatHandler(ExtensionHandlerMixin, APIHandler):
+    """Every route of the extension derives from this class."""
+
+    @property
+    def platform(self) -> Platform:
+        return self.settings["mlplat"]  # type: ignore[no-any-return]
+
+    @property
+    def user_name(self) -> str:
+        return self.platform.config.user
+
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a (blocking) service call off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
+
+    def body_as(self, model: type[M]) -> M:
+        raw = self.request.body or b"{}"
+        try:
+            return model.model_validate_json(raw)
+        except ValidationError as exc:
+            if any(e["type"] == "json_invalid" for e in exc.errors()):
+                raise HTTPError(400, "request body is not valid JSON", reason="invalid json") \
+                    from exc
+            raise HTTPError(400, validation_message(exc), reason="invalid") from exc
+
+    def int_arg(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.get_query_argument(name, None)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise HTTPError(400, f"query argument {name!r} must be an integer, got {raw!r}",
+                            reason="invalid") from None
+        if not low <= value <= high:
+            raise HTTPError(400, f"query argument {name!r} must be between {low} and {high}",
+                            reason="invalid")
+        return value
+
+    def send(self, payload: BaseModel | dict[str, Any] | list[Any], status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        if isinstance(payload, BaseModel):
+            self.finish(payload.model_dump_json())
+        else:
+            self.finish(json.dumps(payload, default=str))
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        """Domain and validation errors are the user's: answer ``{message, reason}`` with 4xx."""
+        if isinstance(e, MLPlatError):
+            status, message, reason = e.status, e.message, e.reason
+        elif isinstance(e, ValidationError):
+            status, message, reason = 400, validation_message(e), "invalid"
+        else:
+            super()._handle_request_exception(e)
+            return
+        self.log.info("%s %s -> %s: %s", self.request.method, self.request.path, status, message)
+        if not self._finished:
+            self.clear()
+            self.set_status(status)
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps({"message": message, "reason": reason}))

@@ -1,0 +1,74 @@
+"""Routes of the jobs API and the notebook-parameters look-up."""
+
+from __future__ import annotations
+
+from tornado import web
+
+from ..jobs.models import JobSpec, JobState, RerunRequest
+from .base import MLPlatHandler
+
+STATES = {s.value for s in JobState}
+
+
+class JobsHandler(MLPlatHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        states = [s for arg in self.get_query_arguments("state") for s in arg.split(",") if s]
+        bad = sorted(set(states) - STATES)
+        if bad:
+            raise web.HTTPError(400, f"unknown state {', '.join(bad)}; valid: "
+                                f"{', '.join(sorted(STATES))}", reason="invalid")
+        page = await self.call(
+            self.platform.jobs.page, state=states or None,
+            user=self.get_query_argument("user", None) or None,
+            notebook=self.get_query_argument("notebook", None) or None,
+            target=self.get_query_argument("target", None) or None,
+            limit=self.int_arg("limit", 50, 1, 500), offset=self.int_arg("offset", 0, 0, 10**9),
+        )
+        self.send(page)
+
+    @web.authenticated
+    async def post(self) -> None:
+        spec = self.body_as(JobSpec)
+        job = await self.call(self.platform.jobs.submit, spec, self.user_name)
+        self.send(job, 201)
+
+
+class JobHandler(MLPlatHandler):
+    @web.authenticated
+    async def get(self, job_id: str) -> None:
+        self.send(await self.call(self.platform.jobs.get, job_id, self.user_name))
+
+
+class JobLogsHandler(MLPlatHandler):
+    @web.authenticated
+    async def get(self, job_id: str) -> None:
+        chunk = await self.call(
+            self.platform.jobs.logs, job_id, self.int_arg("offset", 0, 0, 2**62),
+            self.get_query_argument("replica", None) or None, self.user_name,
+        )
+        self.send(chunk)
+
+
+class JobCancelHandler(MLPlatHandler):
+    @web.authenticated
+    async def post(self, job_id: str) -> None:
+        self.send(await self.call(self.platform.jobs.cancel, job_id, self.user_name))
+
+
+class JobRerunHandler(MLPlatHandler):
+    @web.authenticated
+    async def post(self, job_id: str) -> None:
+        body = self.body_as(RerunRequest)
+        job = await self.call(self.platform.jobs.rerun, job_id, body.parameters, self.user_name)
+        self.send(job, 201)
+
+
+class ParametersHandler(MLPlatHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        path = self.get_query_argument("path", None)
+        if not path:
+            raise web.HTTPError(400, "query argument 'path' (a notebook path) is required",
+                                reason="invalid")
+        self.send(await self.call(self.platform.jobs.inspect, path))

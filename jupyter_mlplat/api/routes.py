@@ -1,0 +1,28 @@
+"""The route table (relative to the server's base URL)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import ConfigHandler
+from .jobs import (
+    JobCancelHandler,
+    JobHandler,
+    JobLogsHandler,
+    JobRerunHandler,
+    JobsHandler,
+    ParametersHandler,
+)
+
+API = "/jupyter-mlplat/api"
+JOB_ID = r"(?P<job_id>[A-Za-z0-9_-]+)"
+
+ROUTES: list[tuple[str, Any]] = [
+    (rf"{API}/config", ConfigHandler),
+    (rf"{API}/jobs", JobsHandler),
+    (rf"{API}/jobs/{JOB_ID}", JobHandler),
+    (rf"{API}/jobs/{JOB_ID}/logs", JobLogsHandler),
+    (rf"{API}/jobs/{JOB_ID}/cancel", JobCancelHandler),
+    (rf"{API}/jobs/{JOB_ID}/rerun", JobRerunHandler),
+    (rf"{API}/parameters", ParametersHandler),
+]

@@ -1,0 +1,87 @@
+"""The server extension: reads the platform config, builds the services, registers the routes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.extension.application import ExtensionApp
+from tornado.ioloop import PeriodicCallback
+from traitlets import Dict, Float, List, Unicode
+
+from .api.routes import ROUTES
+from .config import CONFIG_ENV, ConfigError, load_config, write_config_file
+from .jobs.context import ROOT_ENV
+from .platform import Platform
+
+
+class MLPlatApp(ExtensionApp):
+    name = "jupyter_mlplat"
+    description = "The workbench of an ML platform: HDFS, training jobs, runs, models."
+
+    config_file = Unicode("", config=True,
+                          help="YAML file with the platform config (the traits below win).")
+    user = Unicode("", config=True, help="The workbench user (default: the OS user).")
+    data_dir = Unicode("", config=True, help="Database, logs and job files (default: "
+                                             "<Jupyter data dir>/mlplat).")
+    database_url = Unicode("", config=True, help="SQLAlchemy URL (default: SQLite in data_dir).")
+    storage = List(config=True, help="Storage clusters (see the config reference).")
+    registry = Dict(config=True, help="Image registry: push, pull, insecure, credentials.")
+    runtimes = List(config=True, help="Runtimes: name, image, python, workdir, resources.")
+    targets = List(config=True, help="Compute targets: local or kubernetes.")
+    model_store = Unicode("", config=True, help="Model store URL (default: local).")
+    reconcile_interval = Float(2.0, config=True,
+                               help="Seconds between checks of active jobs against backends.")
+
+    def _platform_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "user": self.user, "data_dir": self.data_dir, "database_url": self.database_url,
+            "storage": self.storage, "registry": self.registry, "runtimes": self.runtimes,
+            "targets": self.targets, "model_store": self.model_store,
+        }
+        return {k: v for k, v in data.items() if v not in ("", None, [], {})}
+
+    def initialize_settings(self) -> None:
+        try:
+            config = load_config(self._platform_data(), self.config_file or None)
+        except ConfigError as exc:
+            self.log.critical("jupyter_mlplat: %s", exc)
+            # A half-configured platform is worse than none: stop the server with the reason.
+            sys.exit(f"jupyter_mlplat: {exc}")
+        root = Path(os.path.expanduser(self.serverapp.root_dir)).resolve()
+        config_file = write_config_file(config, Path(self.serverapp.runtime_dir)
+                                        / f"mlplat-config-{os.getpid()}.json")
+        # Kernels and terminals started by this server inherit these: one platform everywhere.
+        os.environ[CONFIG_ENV] = str(config_file)
+        os.environ[ROOT_ENV] = str(root)
+        self.platform = Platform(config, root, config_file)
+        self.settings["mlplat"] = self.platform
+        self.log.info("jupyter_mlplat: storage %s, targets %s, database %s",
+                      [c.name for c in config.storage], [t.name for t in config.targets],
+                      config.resolved_database_url().split("@")[-1])
+        self._reconciler = PeriodicCallback(self._reconcile, self.reconcile_interval * 1000)
+        self._reconciler.start()
+        self._reconciling = False
+
+    async def _reconcile(self) -> None:
+        if self._reconciling:
+            return
+        self._reconciling = True
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self.platform.jobs.reconcile)
+        except Exception:
+            self.log.exception("jupyter_mlplat: reconciling jobs failed")
+        finally:
+            self._reconciling = False
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(ROUTES)
+
+    async def stop_extension(self) -> None:
+        if getattr(self, "_reconciler", None) is not None:
+            self._reconciler.stop()
+        if getattr(self, "platform", None) is not None:
+            self.platform.close()

@@ -1,0 +1,95 @@
+"""The embedded compute target: each job is a detached runner process on this machine.
+
+The runner records its own states in the database, so a job keeps running and reporting when
+the Jupyter server restarts; ``reconcile`` marks a job failed when its runner vanished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+
+import psutil
+
+from ..logfile import read_from
+from ..models import Job, JobState, LogChunk
+from .base import ComputeBackend
+
+CREATE_TIME_SLACK = 1.0
+
+
+class LocalBackend(ComputeBackend):
+    _children: dict[str, subprocess.Popen[bytes]] = {}
+
+    def submit(self, job: Job) -> None:
+        job_dir = self.ctx.job_dir(job.id)
+        with open(job_dir / "runner.log", "ab") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "jupyter_mlplat.runner", "local", job.id],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                env=self.ctx.child_env(), cwd=str(self.ctx.root_dir), start_new_session=True,
+            )
+        self._children[job.id] = proc
+        self.ctx.store.merge_backend_ref(job.id, pid=proc.pid,
+                                         create_time=psutil.Process(proc.pid).create_time())
+
+    def _process(self, job: Job) -> psutil.Process | None:
+        """The job's runner if it is still the same process that was started for it."""
+        child = self._children.get(job.id)
+        if child is not None and child.poll() is not None:
+            self._children.pop(job.id, None)
+            return None
+        ref = self.ctx.store.backend_ref(job.id)
+        pid = ref.get("pid")
+        if pid is None:
+            return None
+        try:
+            proc = psutil.Process(pid)
+            if abs(proc.create_time() - float(ref.get("create_time", 0))) > CREATE_TIME_SLACK:
+                return None
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return None
+        except psutil.NoSuchProcess:
+            return None
+        return proc
+
+    def cancel(self, job: Job) -> None:
+        proc = self._process(job)
+        if proc is None:
+            return
+        tree = [proc, *proc.children(recursive=True)]
+        for p in tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.terminate()
+        _gone, alive = psutil.wait_procs(tree, timeout=5)
+        for p in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
+        psutil.wait_procs(alive, timeout=5)
+        child = self._children.pop(job.id, None)
+        if child is not None:
+            child.wait(timeout=5)
+
+    def logs(self, job: Job, offset: int = 0, replica: str | None = None) -> LogChunk:
+        path = self.ctx.job_dir(job.id) / "job.log"
+        text, new_offset = read_from(path, offset)
+        size = path.stat().st_size if path.exists() else 0
+        return LogChunk(text=text, offset=new_offset,
+                        complete=job.state.final and new_offset >= size)
+
+    def reconcile(self, job: Job) -> None:
+        if job.state.final or self._process(job) is not None:
+            return
+        ref = self.ctx.store.backend_ref(job.id)
+        if "pid" not in ref:
+            return  # submit is still starting the runner
+        tail = ""
+        runner_log = self.ctx.job_dir(job.id) / "runner.log"
+        if runner_log.exists():
+            tail = "\n".join(runner_log.read_text(errors="replace").splitlines()[-5:])
+        self.ctx.store.transition(
+            job.id, JobState.failed,
+            message="the job's runner process ended without reporting a result",
+            error="runner process ended without reporting a result" + (f": {tail}" if tail else ""),
+        )

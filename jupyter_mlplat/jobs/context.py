@@ -1,0 +1,35 @@
+"""What backends need from the platform, in one small object (no Tornado, no handlers)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import CONFIG_ENV, PlatformConfig
+from .store import JobStore
+
+ROOT_ENV = "MLPLAT_ROOT_DIR"
+
+
+@dataclass
+class JobContext:
+    config: PlatformConfig
+    store: JobStore
+    root_dir: Path
+    config_file: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def job_dir(self, job_id: str) -> Path:
+        path = self.config.resolved_data_dir() / "jobs" / job_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def child_env(self) -> dict[str, str]:
+        """Environment for runner processes: the same config and root as this process."""
+        env = dict(os.environ)
+        env[ROOT_ENV] = str(self.root_dir)
+        if self.config_file is not None:
+            env[CONFIG_ENV] = str(self.config_file)
+        env.update(self.extra_env)
+        return env

@@ -1,0 +1,116 @@
+"""Request and response models of the jobs API (pydantic); the OpenAPI file is held against them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..config import Resources
+
+
+class JobState(str, enum.Enum):
+    queued = "queued"
+    building = "building"
+    pushing = "pushing"
+    submitted = "submitted"
+    pending = "pending"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+    @property
+    def final(self) -> bool:
+        return self in FINAL_STATES
+
+
+FINAL_STATES = frozenset({JobState.succeeded, JobState.failed, JobState.cancelled})
+ACTIVE_STATES = frozenset(set(JobState) - FINAL_STATES)
+
+
+class JobSpec(BaseModel):
+    """What to run, where, and with what."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    notebook: str | None = Field(
+        None, description="Notebook path relative to the Jupyter root (or hdfs://cluster/path)."
+    )
+    code: str | None = Field(None, description="Python code to run instead of a notebook.")
+    name: str | None = Field(None, max_length=200, description="Display name.")
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    target: str = Field("local", description="Compute target name from the platform config.")
+    runtime: str = Field("default", description="Runtime name from the platform config.")
+    resources: Resources = Field(default_factory=Resources)
+    kind: Literal["job", "pytorch", "tf"] = "job"
+    workers: int = Field(0, ge=0, le=256, description="Worker replicas (pytorch/tf).")
+    files: list[str] = Field(default_factory=list, description="Globs of files to ship along.")
+    output: str | None = Field(None, description="Output folder (default: mlplat-outputs/).")
+    timeout: int | None = Field(None, gt=0, description="Seconds before the job is stopped.")
+    client_request_id: str | None = Field(
+        None, max_length=100, description="Idempotency key: a retried submit returns the job."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> JobSpec:
+        if (self.notebook is None) == (self.code is None):
+            raise ValueError("give exactly one of `notebook` or `code`")
+        return self
+
+
+class JobEvent(BaseModel):
+    time: dt.datetime
+    state: JobState | None = None
+    message: str = ""
+
+
+class JobOutputs(BaseModel):
+    notebook: str | None = None
+    log: str | None = None
+    tensorboard: str | None = None
+
+
+class K8sObject(BaseModel):
+    kind: str
+    name: str
+    namespace: str
+
+
+class Job(BaseModel):
+    id: str
+    name: str
+    user: str
+    state: JobState
+    spec: JobSpec
+    created: dt.datetime
+    started: dt.datetime | None = None
+    finished: dt.datetime | None = None
+    error: str | None = None
+    image: str | None = None
+    k8s_object: K8sObject | None = None
+    outputs: JobOutputs = Field(default_factory=JobOutputs)
+    parent_id: str | None = None
+    events: list[JobEvent] = Field(default_factory=list)
+    replicas: list[str] = Field(default_factory=list)
+
+
+class JobPage(BaseModel):
+    jobs: list[Job]
+    total: int
+    limit: int
+    offset: int
+
+
+class LogChunk(BaseModel):
+    text: str
+    offset: int
+    complete: bool
+
+
+class RerunRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    parameters: dict[str, Any] | None = None

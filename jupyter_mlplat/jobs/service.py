@@ -1,0 +1,178 @@
+"""The jobs service: validate a spec, record the job, hand it to its target's backend.
+
+Handlers, magics, the CLI and the scheduler all call this class; none of them talks to a
+backend directly.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .. import parameters as params
+from ..config import UnknownName
+from ..errors import Conflict, InvalidRequest, NotFound
+from .backends import backend_for
+from .backends.base import ComputeBackend
+from .context import JobContext
+from .models import ACTIVE_STATES, Job, JobPage, JobSpec, JobState, LogChunk
+from .store import JobStore
+
+OUTPUT_DIR = "mlplat-outputs"
+
+
+class JobService:
+    def __init__(self, ctx: JobContext) -> None:
+        self.ctx = ctx
+        self.store: JobStore = ctx.store
+        self._backends: dict[str, ComputeBackend] = {}
+
+    # -- helpers ---------------------------------------------------------------------------
+    def backend(self, target_name: str) -> ComputeBackend:
+        if target_name not in self._backends:
+            try:
+                target = self.ctx.config.target(target_name)
+            except UnknownName as exc:
+                raise InvalidRequest(str(exc), reason="unknown target") from exc
+            self._backends[target_name] = backend_for(target, self.ctx)
+        return self._backends[target_name]
+
+    def resolve_notebook(self, path: str) -> Path:
+        """A notebook path under the Jupyter root; 400 if it escapes, 404 if it is missing."""
+        pure = PurePosixPath(path)
+        if pure.is_absolute():
+            absolute = Path(path).resolve()
+            try:
+                absolute.relative_to(self.ctx.root_dir.resolve())
+            except ValueError:
+                raise InvalidRequest(f"notebook {path!r} is outside the Jupyter root",
+                                     reason="path") from None
+        else:
+            if ".." in pure.parts:
+                raise InvalidRequest(f"notebook path {path!r} may not contain '..'",
+                                     reason="path")
+            absolute = (self.ctx.root_dir / pure).resolve()
+        if absolute.suffix != ".ipynb":
+            raise InvalidRequest(f"{path!r} is not a notebook (.ipynb)", reason="path")
+        if not absolute.is_file():
+            raise NotFound(f"notebook {path!r} not found", reason="unknown notebook")
+        return absolute
+
+    def relative(self, path: Path) -> str:
+        return path.resolve().relative_to(self.ctx.root_dir.resolve()).as_posix()
+
+    def _check_names(self, spec: JobSpec) -> None:
+        try:
+            self.ctx.config.runtime(spec.runtime)
+        except UnknownName as exc:
+            raise InvalidRequest(str(exc), reason="unknown runtime") from exc
+        self.backend(spec.target)
+
+    def _output_path(self, spec: JobSpec, job_name: str, job_id: str) -> str:
+        folder = spec.output or (
+            str(PurePosixPath(spec.notebook).parent / OUTPUT_DIR) if spec.notebook else OUTPUT_DIR
+        )
+        if ".." in PurePosixPath(folder).parts or PurePosixPath(folder).is_absolute():
+            raise InvalidRequest("output must be a folder under the Jupyter root", reason="path")
+        return (PurePosixPath(folder) / f"{job_name}-{job_id}.ipynb").as_posix().lstrip("./")
+
+    # -- API -------------------------------------------------------------------------------
+    def inspect(self, path: str) -> params.NotebookParameters:
+        return params.inspect(self.resolve_notebook(path))
+
+    def submit(self, spec: JobSpec, user: str, parent_id: str | None = None) -> Job:
+        self._check_names(spec)
+        warnings: list[str] = []
+        if spec.notebook is not None:
+            nb_path = self.resolve_notebook(spec.notebook)
+            spec = spec.model_copy(update={"notebook": self.relative(nb_path)})
+            warnings = params.validate(spec.parameters, params.inspect(nb_path))
+        backend = self.backend(spec.target)
+        backend.validate(spec)
+        name = spec.name or (PurePosixPath(spec.notebook).stem if spec.notebook else "cell")
+        job = self.store.create(spec=spec, user=user, name=name, outputs={}, parent_id=parent_id,
+                                message="submitted" if parent_id is None
+                                else f"rerun of {parent_id}")
+        if job.events and len(job.events) > 1:
+            return job  # an idempotent retry of a submit that already happened
+        self.store.update(job.id, outputs={
+            "notebook": self._output_path(spec, name, job.id),
+            "log": f"jobs/{job.id}/job.log",
+        })
+        for warning in warnings:
+            self.store.add_event(job.id, warning)
+        try:
+            backend.submit(self.store.get(job.id))
+        except Exception as exc:
+            self.store.transition(job.id, JobState.failed, message="submit failed",
+                                  error=getattr(exc, "message", None) or str(exc))
+            raise
+        return self.store.get(job.id)
+
+    def get(self, job_id: str, user: str | None = None) -> Job:
+        job = self.store.get(job_id)
+        if user is not None and job.user != user:
+            raise NotFound(f"no job {job_id!r}", reason="unknown job")
+        return job
+
+    def page(self, **filters: Any) -> JobPage:
+        return self.store.page(**filters)
+
+    def logs(self, job_id: str, offset: int = 0, replica: str | None = None,
+             user: str | None = None) -> LogChunk:
+        job = self.get(job_id, user)
+        return self.backend(job.spec.target).logs(job, offset, replica)
+
+    def cancel(self, job_id: str, user: str | None = None) -> Job:
+        job = self.get(job_id, user)
+        if job.state.final:
+            raise Conflict(f"job {job_id} is already {job.state.value}; nothing to cancel",
+                           reason="job finished")
+        # Record first: the runner's own final transition then loses the race, as it should.
+        if not self.store.transition(job_id, JobState.cancelled, message="cancelled by user"):
+            raise Conflict(f"job {job_id} finished meanwhile", reason="job finished")
+        self.backend(job.spec.target).cancel(job)
+        return self.store.get(job_id)
+
+    def rerun(self, job_id: str, parameters: dict[str, Any] | None = None,
+              user: str | None = None) -> Job:
+        job = self.get(job_id, user)
+        merged = {**job.spec.parameters, **(parameters or {})}
+        spec = job.spec.model_copy(update={"parameters": merged, "client_request_id": None})
+        return self.submit(spec, user or job.user, parent_id=job.id)
+
+    def wait(self, job_id: str, timeout: float | None = None, poll: float = 0.5) -> Job:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            self.reconcile(job_id)
+            job = self.store.get(job_id)
+            if job.state.final or (deadline is not None and time.monotonic() > deadline):
+                return job
+            time.sleep(poll)
+
+    def reconcile(self, job_id: str | None = None) -> None:
+        """Check active jobs against their backends (lost runners, timeouts)."""
+        jobs = [self.store.get(job_id)] if job_id else self.store.active()
+        for job in jobs:
+            if job.state not in ACTIVE_STATES:
+                continue
+            try:
+                backend = self.backend(job.spec.target)
+            except InvalidRequest:
+                self.store.transition(job.id, JobState.failed,
+                                      message=f"target {job.spec.target!r} is no longer "
+                                              "configured", error="target removed")
+                continue
+            if job.spec.timeout and job.started:
+                age = time.time() - job.started.timestamp()
+                if age > job.spec.timeout and self.store.transition(
+                        job.id, JobState.failed, message=f"timed out after {job.spec.timeout}s",
+                        error=f"timed out after {job.spec.timeout}s"):
+                    backend.cancel(job)
+                    continue
+            backend.reconcile(job)
+
+    def close(self) -> None:
+        for backend in self._backends.values():
+            backend.close()

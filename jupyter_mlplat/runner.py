@@ -1,0 +1,161 @@
+"""Runs one notebook with papermill: on this machine for local jobs, or inside a job's image.
+
+``python -m jupyter_mlplat.runner local JOB_ID``
+    the local backend's runner: records ``running``/``succeeded``/``failed`` in the store.
+``python -m jupyter_mlplat.runner notebook --input IN --output OUT [--parameters JSON]``
+    the in-image entry point: no database, exit status 0 on success and 1 on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import IO, Any
+
+import nbformat
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class ExecutionFailed(Exception):
+    """The notebook raised; ``str()`` is the excerpt shown in the job detail."""
+
+
+def code_notebook(code: str) -> nbformat.NotebookNode:
+    """A notebook for a ``%%mlp_submit`` cell: an empty parameters cell, then the code."""
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("# parameters")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(code)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    return nb
+
+
+def excerpt(exc: BaseException) -> str:
+    """``cell N: Name: value`` and the traceback's last lines, without terminal colours."""
+    ename = getattr(exc, "ename", type(exc).__name__)
+    evalue = getattr(exc, "evalue", str(exc))
+    where = getattr(exc, "exec_count", None)
+    head = f"{ename}: {evalue}" if where is None else f"cell [{where}]: {ename}: {evalue}"
+    tb = getattr(exc, "traceback", None) or []
+    lines = ANSI.sub("", "\n".join(tb)).strip().splitlines()[-8:]
+    return head + ("\n" + "\n".join(lines) if lines else "")
+
+
+def execute(source: str, output: str, parameters: dict[str, Any], *, log: IO[str],
+            cwd: str | None, kernel: str | None = None, code: str | None = None) -> None:
+    """Execute with papermill, writing cell output to ``log`` as it happens."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    tmp_input = None
+    if code is not None:
+        fd, tmp_input = tempfile.mkstemp(suffix=".ipynb")
+        os.close(fd)
+        nbformat.write(code_notebook(code), tmp_input)
+        source = tmp_input
+    log.write(f"[mlplat] executing {source if code is None else 'cell code'}"
+              f" with parameters {json.dumps(parameters, default=str)}\n")
+    log.flush()
+    try:
+        papermill.execute_notebook(
+            source, output, parameters=parameters, kernel_name=kernel, cwd=cwd,
+            progress_bar=False, log_output=False, stdout_file=log, stderr_file=log,
+            request_save_on_cell_execute=True,
+        )
+    except PapermillExecutionError as exc:
+        raise ExecutionFailed(excerpt(exc)) from exc
+    except Exception as exc:
+        raise ExecutionFailed(f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        if tmp_input:
+            os.unlink(tmp_input)
+    log.write("[mlplat] notebook finished\n")
+    log.flush()
+
+
+def _on_sigterm(_signum: int, _frame: Any) -> None:
+    raise SystemExit(143)
+
+
+def run_local(job_id: str) -> int:
+    from .jobs.models import JobState
+    from .platform import Platform
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    platform = Platform.from_env()
+    try:
+        return _run_local(platform, job_id)
+    except Exception as exc:  # anything unexpected still ends the job with a reason
+        platform.jobs.store.transition(job_id, JobState.failed, message="runner error",
+                                       error=f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _run_local(platform: Any, job_id: str) -> int:
+    from .jobs.models import JobState
+
+    store = platform.jobs.store
+    job = store.get(job_id)
+    if not store.transition(job_id, JobState.running, message="runner started",
+                            only_from=[JobState.queued]):
+        return 0  # cancelled before it started
+    ctx = platform.jobs.ctx
+    spec = job.spec
+    output = ctx.root_dir / (job.outputs.notebook or f"mlplat-outputs/{job.id}.ipynb")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    source = None if spec.notebook is None else str(ctx.root_dir / spec.notebook)
+    cwd = str(Path(source).parent) if source else str(ctx.root_dir)
+    kernel = platform.config.runtime(spec.runtime).kernel
+    log_path = ctx.job_dir(job_id) / "job.log"
+    with open(log_path, "a", buffering=1, encoding="utf-8") as log:
+        try:
+            execute(source or "", str(output), spec.parameters, log=log, cwd=cwd, kernel=kernel,
+                    code=spec.code)
+        except ExecutionFailed as exc:
+            log.write(f"[mlplat] failed: {exc}\n")
+            store.transition(job_id, JobState.failed, message="notebook raised an exception",
+                             error=str(exc))
+            return 1
+    store.transition(job_id, JobState.succeeded, message="notebook finished")
+    return 0
+
+
+def run_notebook(args: argparse.Namespace) -> int:
+    parameters = json.loads(args.parameters) if args.parameters else {}
+    try:
+        execute(args.input, args.output, parameters, log=sys.stdout, cwd=args.cwd,
+                kernel=args.kernel, code=Path(args.code).read_text() if args.code else None)
+    except ExecutionFailed as exc:
+        print(f"[mlplat] failed: {exc}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jupyter_mlplat.runner")
+    sub = parser.add_subparsers(dest="mode", required=True)
+    local = sub.add_parser("local", help="run a stored local job")
+    local.add_argument("job_id")
+    nb = sub.add_parser("notebook", help="run a notebook (inside a job image)")
+    nb.add_argument("--input", default="")
+    nb.add_argument("--code", help="file with code to run instead of --input")
+    nb.add_argument("--output", required=True)
+    nb.add_argument("--parameters", help="JSON object of parameters")
+    nb.add_argument("--cwd")
+    nb.add_argument("--kernel")
+    args = parser.parse_args(argv)
+    if args.mode == "local":
+        return run_local(args.job_id)
+    return run_notebook(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
