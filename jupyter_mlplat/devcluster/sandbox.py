@@ -3,14 +3,22 @@
 Each component module provides one :class:`~.base.Component` subclass and a
 ``platform_config(info) -> dict`` fragment; the sandbox merges those fragments into the config
 file that makes ``jupyter lab`` (and the ``mlp`` CLI) use the sandbox.
+
+``up`` returns with the engines still running (they live in their own process groups), so
+``down`` usually runs in another process: everything it needs to stop them cleanly — process
+ids, the signal a component wants first, folders outside the workdir — is in ``state.json``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
+import shutil
+import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +34,8 @@ COMPONENTS: dict[str, str] = {
     "postgres": "jupyter_mlplat.devcluster.postgres:Postgres",
 }
 
+Progress = Callable[[str], Any]
+
 
 def component_class(name: str) -> type[Component]:
     try:
@@ -34,7 +44,8 @@ def component_class(name: str) -> type[Component]:
         raise ComponentError(
             f"unknown component {name!r}; valid: {', '.join(COMPONENTS)}"
         ) from None
-    return getattr(importlib.import_module(module_name), cls_name)  # type: ignore[no-any-return]
+    cls: type[Component] = getattr(importlib.import_module(module_name), cls_name)
+    return cls
 
 
 def default_workdir() -> Path:
@@ -51,9 +62,22 @@ class Sandbox:
     def read_state(self) -> dict[str, Any]:
         if not self.state_path.exists():
             return {}
-        return json.loads(self.state_path.read_text())  # type: ignore[no-any-return]
+        state: dict[str, Any] = json.loads(self.state_path.read_text())
+        return state
 
-    def up(self, names: list[str], progress: Any = print) -> dict[str, Any]:
+    def build(self, names: list[str], progress: Progress = print) -> dict[str, float]:
+        """Build (fetch/compile into the cache) without starting: what CI runs ahead of tests."""
+        seconds: dict[str, float] = {}
+        for name in names:
+            comp = component_class(name)(self.workdir)
+            t0 = time.monotonic()
+            progress(f"{name}: building…")
+            comp.build()
+            seconds[name] = round(time.monotonic() - t0, 1)
+            progress(f"{name}: built in {seconds[name]:.1f}s")
+        return seconds
+
+    def up(self, names: list[str], progress: Progress = print) -> dict[str, Any]:
         if self.read_state().get("components"):
             raise ComponentError(
                 f"a sandbox is already running in {self.workdir}; run `mlp devcluster down` first"
@@ -61,31 +85,40 @@ class Sandbox:
         state: dict[str, Any] = {"started": time.time(), "components": {}}
         try:
             for name in names:
-                comp = component_class(name)(self.workdir)
-                t0 = time.monotonic()
-                progress(f"{name}: building (cached after the first time)…")
-                comp.build()
-                t1 = time.monotonic()
-                progress(f"{name}: starting…")
-                comp.start()
-                self.components[name] = comp
-                state["components"][name] = {
-                    "info": comp.info(), "pids": comp.pids(),
-                    "build_seconds": round(t1 - t0, 1),
-                    "start_seconds": round(time.monotonic() - t1, 1),
-                }
-                progress(f"{name}: up in {time.monotonic() - t1:.1f}s")
+                state["components"][name] = self._up_one(name, progress)
                 self._write(state)
         except BaseException:
             self.stop_all()
+            self.state_path.unlink(missing_ok=True)
             raise
         state["config_file"] = str(self.write_platform_config(state))
         self._write(state)
         return state
 
+    def _up_one(self, name: str, progress: Progress) -> dict[str, Any]:
+        """Build and start one component; it is tracked before ``start`` so a failure stops it."""
+        comp = component_class(name)(self.workdir)
+        t0 = time.monotonic()
+        progress(f"{name}: building (cached after the first time)…")
+        comp.build()
+        t1 = time.monotonic()
+        progress(f"{name}: starting…")
+        self.components[name] = comp
+        comp.start()
+        progress(f"{name}: up in {time.monotonic() - t1:.1f}s")
+        scratch = getattr(comp, "scratch_paths", None)
+        return {
+            "info": comp.info(), "pids": comp.pids(),
+            "stop_signal": getattr(comp, "stop_signal", "SIGTERM"),
+            "scratch": scratch() if callable(scratch) else [],
+            "build_seconds": round(t1 - t0, 1),
+            "start_seconds": round(time.monotonic() - t1, 1),
+        }
+
     def _write(self, state: dict[str, Any]) -> None:
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2))
+        tmp.chmod(0o600)  # holds generated passwords
         os.replace(tmp, self.state_path)
 
     def platform_config(self, state: dict[str, Any]) -> dict[str, Any]:
@@ -104,6 +137,7 @@ class Sandbox:
     def write_platform_config(self, state: dict[str, Any]) -> Path:
         path = self.workdir / "mlplat.yaml"
         path.write_text(yaml.safe_dump(self.platform_config(state), sort_keys=False))
+        path.chmod(0o600)  # the database URL carries a password
         return path
 
     def stop_all(self) -> None:
@@ -115,10 +149,16 @@ class Sandbox:
         """Stop what ``up`` started, from this process or from the state file of another."""
         self.stop_all()
         state = self.read_state()
+        entries = list(reversed(list(state.get("components", {}).items())))
+        for _, entry in entries:  # signal every group first so that their shutdowns overlap
+            for pid in entry.get("pids", []):
+                _signal_group(pid, entry.get("stop_signal", "SIGTERM"))
         stopped = []
-        for name, entry in reversed(list(state.get("components", {}).items())):
+        for name, entry in entries:
             for pid in entry.get("pids", []):
                 stop_process_group(pid)
+            for path in entry.get("scratch", []):
+                shutil.rmtree(path, ignore_errors=True)
             stopped.append(name)
         if self.state_path.exists():
             self.state_path.unlink()
@@ -129,6 +169,12 @@ class Sandbox:
         for entry in state.get("components", {}).values():
             entry["alive"] = all(_alive(pid) for pid in entry.get("pids", []))
         return state
+
+
+def _signal_group(pid: int, name: str) -> None:
+    """Send the component's preferred stop signal (e.g. PostgreSQL's fast ``SIGINT``)."""
+    with contextlib.suppress(ProcessLookupError, ValueError, AttributeError):
+        os.killpg(os.getpgid(pid), getattr(signal, name))
 
 
 def _alive(pid: int) -> bool:

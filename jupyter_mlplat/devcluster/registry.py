@@ -1,0 +1,182 @@
+"""Two image registries on loopback: Debian's ``docker-registry`` (CNCF distribution 2.8).
+
+* the **open** one (plain HTTP, no auth) is what the sandbox's platform config names for push and
+  pull, like an in-cluster registry reached as ``insecure``;
+* the **auth** one has htpasswd (bcrypt) basic auth for the credential paths. It speaks TLS with a
+  self-signed certificate for ``127.0.0.1`` because clients such as python-dxf refuse to send
+  credentials over plain HTTP; ``info()`` gives the certificate to trust.
+
+Each instance gets its own config file: the packaged ``/etc/docker/registry/config.yml`` listens
+on all interfaces and points htpasswd at a directory, so every request there answers 401.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import shutil
+from pathlib import Path
+from typing import Any
+
+import bcrypt
+import requests
+import yaml
+
+from .base import Component, ComponentError, ManagedProcess, free_port, run, wait_until
+from .base_images import seed_python_runtime
+
+USER = "mlplat"
+RUNTIME_REPO = "runtimes/python"
+RUNTIME_TAG = "3.11"
+START_TIMEOUT = 60.0
+
+
+def registry_config(*, port: int, data_dir: Path, htpasswd: Path | None = None,
+                    tls: tuple[Path, Path] | None = None) -> dict[str, Any]:
+    """A distribution config for one instance: loopback only, filesystem storage, deletes on."""
+    http: dict[str, Any] = {"addr": f"127.0.0.1:{port}", "secret": secrets.token_hex(16),
+                            "headers": {"X-Content-Type-Options": ["nosniff"]}}
+    if tls is not None:
+        http["tls"] = {"certificate": str(tls[0]), "key": str(tls[1])}
+    config: dict[str, Any] = {
+        "version": 0.1,
+        "log": {"level": "warn", "accesslog": {"disabled": True}},
+        "storage": {"filesystem": {"rootdirectory": str(data_dir)}, "delete": {"enabled": True},
+                    "cache": {"blobdescriptor": "inmemory"}},
+        "http": http,
+    }
+    if htpasswd is not None:
+        config["auth"] = {"htpasswd": {"realm": "mlplat-sandbox", "path": str(htpasswd)}}
+    return config
+
+
+def write_htpasswd(path: Path, user: str, password: str) -> Path:
+    """An htpasswd file with one bcrypt entry (the only hash distribution accepts)."""
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode()
+    path.write_text(f"{user}:{hashed}\n")
+    path.chmod(0o600)
+    return path
+
+
+def write_self_signed_cert(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for ``127.0.0.1`` (EC key: fast to make) and its key.
+
+    The certificate is also copied alone into ``folder/ca/ca.crt``: skopeo and buildah take a
+    ``--cert-dir`` in which any ``*.key`` would be read as a client key.
+    """
+    tls_dir, ca_dir = folder / "tls", folder / "ca"
+    tls_dir.mkdir(parents=True, exist_ok=True)
+    ca_dir.mkdir(parents=True, exist_ok=True)
+    cert, key = tls_dir / "tls.crt", tls_dir / "tls.key"
+    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "3650", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1",
+         "-addext", "basicConstraints=critical,CA:TRUE",
+         "-keyout", str(key), "-out", str(cert)], what="openssl (registry TLS certificate)")
+    key.chmod(0o600)
+    shutil.copyfile(cert, ca_dir / "ca.crt")
+    return cert, key
+
+
+def write_docker_config(path: Path, host: str, user: str, password: str) -> Path:
+    """A docker config JSON (``auths``): the credentials format skopeo, buildah, kubelets read."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    path.write_text(json.dumps({"auths": {host: {"auth": token}}}, indent=2))
+    path.chmod(0o600)
+    return path
+
+
+def _v2_answers(url: str, ok_statuses: tuple[int, ...], verify: str | bool = True) -> bool:
+    return requests.get(url, timeout=2, verify=verify).status_code in ok_statuses
+
+
+class Registries(Component):
+    """An open and an authenticated registry, with the python runtime image seeded."""
+
+    name = "registry"
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__(workdir)
+        self.open_port = 0
+        self.auth_port = 0
+        self.password = ""
+        self.ca_file: Path | None = None
+        self.docker_config: Path | None = None
+        self.runtime_digest = ""
+
+    def build(self) -> None:
+        """Nothing to compile: only check that the Debian package is installed."""
+        for binary, package in (("docker-registry", "docker-registry"), ("openssl", "openssl")):
+            if shutil.which(binary) is None:
+                raise ComponentError(
+                    f"`{binary}` not found on PATH; install it with `apt-get install {package}`"
+                )
+
+    def start(self) -> None:
+        """Start both instances, wait for ``/v2/``, write the credentials, seed the runtime."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()  # a half-started component must not leave a registry running
+            raise
+
+    def _start(self) -> None:
+        self.open_port, self.auth_port = free_port(), free_port()
+        self.password = secrets.token_urlsafe(18)
+        open_proc = self._spawn_instance("open", self.open_port)
+        auth_proc = self._spawn_instance("auth", self.auth_port, with_auth=True)
+        wait_until(lambda: _v2_answers(f"http://{self.open_address}/v2/", (200,)),
+                   timeout=START_TIMEOUT, what="registry (open)", alive=open_proc.died)
+        wait_until(lambda: _v2_answers(f"https://{self.auth_address}/v2/", (401,),
+                                       verify=str(self.ca_file)),
+                   timeout=START_TIMEOUT, what="registry (auth)", alive=auth_proc.died)
+        self.docker_config = write_docker_config(
+            self.workdir / "docker-config.json", self.auth_address, USER, self.password)
+        self.runtime_digest = seed_python_runtime(self.open_address, RUNTIME_REPO,
+                                                  RUNTIME_TAG).digest
+
+    def _spawn_instance(self, kind: str, port: int, *, with_auth: bool = False
+                        ) -> ManagedProcess:
+        folder = self.workdir / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        htpasswd = tls = None
+        if with_auth:
+            htpasswd = write_htpasswd(folder / "htpasswd", USER, self.password)
+            tls = write_self_signed_cert(folder)
+            self.ca_file = folder / "ca" / "ca.crt"
+        config = registry_config(port=port, data_dir=folder / "data", htpasswd=htpasswd, tls=tls)
+        config_path = folder / "config.yml"
+        config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+        return self.spawn(f"registry-{kind}", ["docker-registry", "serve", str(config_path)],
+                          cwd=folder)
+
+    @property
+    def open_address(self) -> str:
+        return f"127.0.0.1:{self.open_port}"
+
+    @property
+    def auth_address(self) -> str:
+        return f"127.0.0.1:{self.auth_port}"
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "address": self.open_address,
+            "insecure": True,
+            "auth_address": self.auth_address,
+            "auth_user": USER,
+            "auth_password": self.password,
+            "auth_ca_file": str(self.ca_file) if self.ca_file else None,
+            "auth_cert_dir": str(self.ca_file.parent) if self.ca_file else None,
+            "docker_config": str(self.docker_config) if self.docker_config else None,
+            "runtime_image": f"{RUNTIME_REPO}:{RUNTIME_TAG}",
+            "runtime_digest": self.runtime_digest,
+        }
+
+
+def platform_config(info: dict[str, Any]) -> dict[str, Any]:
+    """The platform-config fragment that points push and pull at the open registry."""
+    return {
+        "registry": {"push": info["address"], "pull": info["address"], "insecure": True},
+        "runtimes": [{"name": "python", "image": info["runtime_image"], "workdir": "/workspace"}],
+    }

@@ -1,0 +1,74 @@
+"""``python -m jupyter_mlplat.devcluster up|status|down`` in subprocesses, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from jupyter_mlplat.config import load_config
+
+pytestmark = [pytest.mark.integration, pytest.mark.registry, pytest.mark.postgres]
+
+
+def _cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, "-m", "jupyter_mlplat.devcluster", *args],
+                          capture_output=True, text=True, timeout=300, check=False)
+    if check:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def _gone(pid: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_up_status_down(tmp_path: Path) -> None:
+    workdir = str(tmp_path / "sandbox")
+    up = _cli("up", "--only", "registry,postgres", "--workdir", workdir)
+    try:
+        for name in ("registry", "postgres"):
+            assert f"{name}: up in" in up.stdout
+        config_file = str(tmp_path / "sandbox" / "mlplat.yaml")
+        assert f"jupyter lab --MLPlatApp.config_file={config_file}" in up.stdout
+
+        config = load_config(path=config_file)
+        assert config.registry is not None and config.registry.insecure
+        assert config.database_url and config.database_url.startswith("postgresql+psycopg2://")
+        assert yaml.safe_load(Path(config_file).read_text())["runtimes"][0]["name"] == "python"
+
+        again = _cli("up", "--only", "registry", "--workdir", workdir, check=False)
+        assert again.returncode != 0 and "already running" in again.stderr
+
+        status = _cli("status", "--workdir", workdir)
+        assert "registry" in status.stdout and "postgres" in status.stdout
+        assert "password" not in status.stdout
+        state = json.loads(_cli("status", "--json", "--workdir", workdir).stdout)
+        assert all(entry["alive"] for entry in state["components"].values())
+        pids = [pid for entry in state["components"].values() for pid in entry["pids"]]
+        scratch = [p for entry in state["components"].values() for p in entry["scratch"]]
+    finally:
+        down = _cli("down", "--workdir", workdir)
+    assert "stopped: postgres, registry" in down.stdout
+    assert pids and all(_gone(pid) for pid in pids), "no engine process may outlive `down`"
+    assert not any(Path(p).exists() for p in scratch)
+    assert "no sandbox running" in _cli("status", "--workdir", workdir).stdout
+
+
+def test_unknown_component_is_a_usage_error(tmp_path: Path) -> None:
+    proc = _cli("up", "--only", "registry,nosuch", "--workdir", str(tmp_path), check=False)
+    assert proc.returncode == 2
+    assert "nosuch" in proc.stderr and "valid: hdfs, kube, registry, postgres" in proc.stderr
