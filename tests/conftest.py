@@ -1,0 +1,57 @@
+"""Fixtures shared by the REST tests: a Jupyter server with the extension on a temp platform."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def mlplat_data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "mlplat-data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def jp_server_config(mlplat_data_dir: Path) -> dict[str, Any]:
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}},
+        "MLPlatApp": {"data_dir": str(mlplat_data_dir), "user": "alice"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _restore_env() -> Iterator[None]:
+    """The extension exports its config to the environment for kernels; undo that per test."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture
+def api(jp_fetch: Callable[..., Any]) -> Callable[..., Any]:
+    """``await api("jobs", method="POST", body={...})`` -> (status, json); never raises on 4xx."""
+    from tornado.httpclient import HTTPClientError
+
+    async def call(path: str, method: str = "GET", body: Any = None,
+                   params: dict[str, Any] | None = None) -> tuple[int, Any]:
+        kwargs: dict[str, Any] = {"method": method, "params": params or {}}
+        if body is not None:
+            kwargs["body"] = body if isinstance(body, (str, bytes)) else json.dumps(body)
+        elif method in ("POST", "PUT", "PATCH"):
+            kwargs["body"] = "{}"
+        try:
+            resp = await jp_fetch("jupyter-mlplat", "api", *path.split("/"), **kwargs)
+        except HTTPClientError as exc:
+            assert exc.response is not None
+            return exc.code, json.loads(exc.response.body or b"null")
+        return resp.code, json.loads(resp.body or b"null")
+
+    return call
