@@ -18,7 +18,7 @@ import json
 import os
 import random
 import tarfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -45,7 +45,7 @@ MEDIA_TYPES: dict[str, tuple[str, str, str]] = {
 #: Every timestamp in seeded images; a fixed value keeps digests reproducible.
 EPOCH = "1970-01-01T00:00:00Z"
 DEFAULT_ENV = ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",)
-_CHUNK = 1 << 20
+PAYLOAD_GZIP_LEVEL = 0
 
 
 @dataclass(frozen=True)
@@ -223,9 +223,11 @@ def payload_layer(size_bytes: int, *, seed: int = 0, path: str = "opt/base/paylo
                   ) -> Layer:
     """A layer with one file of ``size_bytes`` seeded random bytes, cached across runs.
 
-    Compression level 1: random data does not shrink, so a higher level only burns CPU.
+    The gzip stream uses stored blocks (level 0): random data does not shrink, and deflating a
+    gigabyte of it costs about a minute of CPU for nothing. It is still an ordinary gzip layer.
     """
-    key = hashlib.sha256(f"{size_bytes}:{seed}:{path}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{size_bytes}:{seed}:{path}:{PAYLOAD_GZIP_LEVEL}".encode()
+                         ).hexdigest()[:16]
     blob = cache_dir("base-layers") / f"payload-{size_bytes}-{key}.tar.gz"
     cached = _cached(blob)
     if cached is not None:
@@ -235,7 +237,7 @@ def payload_layer(size_bytes: int, *, seed: int = 0, path: str = "opt/base/paylo
     ]
     payload: IO[bytes] = _SeededBytes(size_bytes, seed)  # type: ignore[assignment]
     entries.append((_tarinfo(path, size=size_bytes), payload))
-    return _remember(write_layer(blob, entries, compresslevel=1,
+    return _remember(write_layer(blob, entries, compresslevel=PAYLOAD_GZIP_LEVEL,
                                  created_by=f"ADD payload {size_bytes} bytes (seed {seed})"))
 
 
@@ -302,6 +304,12 @@ class RegistryAccess:
                    insecure=self.insecure, tlsverify=self.ca_file or True, timeout=timeout)
 
 
+def _file_chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        while chunk := handle.read(size):
+            yield chunk
+
+
 def push_image(access: RegistryAccess, repo: str, tag: str, layers: Sequence[Layer],
                config: dict[str, Any], *, media: MediaKind = "docker") -> SeededImage:
     """Upload layers (skipped when the registry has them), the config and the manifest."""
@@ -310,7 +318,9 @@ def push_image(access: RegistryAccess, repo: str, tag: str, layers: Sequence[Lay
     manifest_blob = canonical_json(manifest)
     with access.client(repo) as client:
         for layer in layers:
-            client.push_blob(str(layer.path))
+            # The digest is known: python-dxf would otherwise re-read a whole gigabyte layer
+            # just to hash it before asking whether the registry already has it.
+            client.push_blob(data=_file_chunks(layer.path), digest=layer.digest)
         client.push_blob(data=iter([config_blob]), digest=manifest["config"]["digest"])
         client.set_manifest(tag, manifest_blob.decode())
     return SeededImage(host=access.host, repo=repo, tag=tag,

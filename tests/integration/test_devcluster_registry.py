@@ -97,7 +97,8 @@ def test_docker_config_file_holds_the_credentials(info: dict[str, Any]) -> None:
     assert set(auths) == {info["auth_address"]}
     basic = auths[info["auth_address"]]["auth"]
     response = requests.get(f"https://{info['auth_address']}/v2/", timeout=5,
-                            verify=info["auth_ca_file"], headers={"Authorization": f"Basic {basic}"})
+                            verify=info["auth_ca_file"],
+                            headers={"Authorization": f"Basic {basic}"})
     assert response.status_code == 200
 
 
