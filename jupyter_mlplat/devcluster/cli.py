@@ -60,7 +60,7 @@ def devcluster() -> None:
 @only_option
 @workdir_option
 def build(only: str | None, workdir: Path | None) -> None:
-    """Fetch/compile every component into the cache without starting anything."""
+    """Fetch/compile components into the cache without starting them (for CI)."""
     try:
         _sandbox(workdir).build(_parse_only(only), progress=click.echo)
     except ComponentError as exc:
@@ -71,7 +71,7 @@ def build(only: str | None, workdir: Path | None) -> None:
 @only_option
 @workdir_option
 def up(only: str | None, workdir: Path | None) -> None:
-    """Start the components and write the platform config that points Jupyter at them."""
+    """Start components; write the platform config that points Jupyter at them."""
     sandbox = _sandbox(workdir)
     try:
         state = sandbox.up(_parse_only(only), progress=click.echo)
@@ -115,6 +115,6 @@ def status(workdir: Path | None, as_json: bool) -> None:
 @devcluster.command()
 @workdir_option
 def down(workdir: Path | None) -> None:
-    """Stop every component the last ``up`` started."""
+    """Stop every component the last `up` started."""
     stopped = _sandbox(workdir).down()
     click.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")

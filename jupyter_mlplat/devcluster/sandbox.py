@@ -44,7 +44,11 @@ def component_class(name: str) -> type[Component]:
         raise ComponentError(
             f"unknown component {name!r}; valid: {', '.join(COMPONENTS)}"
         ) from None
-    cls: type[Component] = getattr(importlib.import_module(module_name), cls_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ComponentError(f"component {name!r} is not available: {exc}") from exc
+    cls: type[Component] = getattr(module, cls_name)
     return cls
 
 
@@ -78,10 +82,11 @@ class Sandbox:
         return seconds
 
     def up(self, names: list[str], progress: Progress = print) -> dict[str, Any]:
-        if self.read_state().get("components"):
+        if self._running():
             raise ComponentError(
                 f"a sandbox is already running in {self.workdir}; run `mlp devcluster down` first"
             )
+        self.down()  # a stale state (its processes are gone, e.g. after a reboot): clean it up
         state: dict[str, Any] = {"started": time.time(), "components": {}}
         try:
             for name in names:
@@ -163,6 +168,11 @@ class Sandbox:
         if self.state_path.exists():
             self.state_path.unlink()
         return stopped
+
+    def _running(self) -> bool:
+        """Whether any process recorded by a previous ``up`` is still alive."""
+        components = self.read_state().get("components", {})
+        return any(_alive(pid) for entry in components.values() for pid in entry.get("pids", []))
 
     def status(self) -> dict[str, Any]:
         state = self.read_state()

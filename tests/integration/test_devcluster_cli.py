@@ -72,3 +72,16 @@ def test_unknown_component_is_a_usage_error(tmp_path: Path) -> None:
     proc = _cli("up", "--only", "registry,nosuch", "--workdir", str(tmp_path), check=False)
     assert proc.returncode == 2
     assert "nosuch" in proc.stderr and "valid: hdfs, kube, registry, postgres" in proc.stderr
+
+
+def test_up_replaces_a_stale_state(tmp_path: Path) -> None:
+    """A state whose processes are gone (e.g. after a reboot) does not block the next `up`."""
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+    (tmp_path / "state.json").write_text(json.dumps(
+        {"components": {"registry": {"info": {}, "pids": [int(finished.stdout)]}}}))
+    try:
+        up = _cli("up", "--only", "registry", "--workdir", str(tmp_path))
+        assert "registry: up in" in up.stdout
+    finally:
+        _cli("down", "--workdir", str(tmp_path))
