@@ -28,10 +28,10 @@ class MLPlatApp(ExtensionApp):
     data_dir = Unicode("", config=True, help="Database, logs and job files (default: "
                                              "<Jupyter data dir>/mlplat).")
     database_url = Unicode("", config=True, help="SQLAlchemy URL (default: SQLite in data_dir).")
-    storage = List(config=True, help="Storage clusters (see the config reference).")
+    storage = List(Dict(), config=True, help="Storage clusters (see the config reference).")
     registry = Dict(config=True, help="Image registry: push, pull, insecure, credentials.")
-    runtimes = List(config=True, help="Runtimes: name, image, python, workdir, resources.")
-    targets = List(config=True, help="Compute targets: local or kubernetes.")
+    runtimes = List(Dict(), config=True, help="Runtimes: name, image, python, workdir, resources.")
+    targets = List(Dict(), config=True, help="Compute targets: local or kubernetes.")
     model_store = Unicode("", config=True, help="Model store URL (default: local).")
     reconcile_interval = Float(2.0, config=True,
                                help="Seconds between checks of active jobs against backends.")
@@ -51,6 +51,7 @@ class MLPlatApp(ExtensionApp):
             self.log.critical("jupyter_mlplat: %s", exc)
             # A half-configured platform is worse than none: stop the server with the reason.
             sys.exit(f"jupyter_mlplat: {exc}")
+        assert self.serverapp is not None
         root = Path(os.path.expanduser(self.serverapp.root_dir)).resolve()
         config_file = write_config_file(config, Path(self.serverapp.runtime_dir)
                                         / f"mlplat-config-{os.getpid()}.json")

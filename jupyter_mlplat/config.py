@@ -204,25 +204,53 @@ class PlatformConfig(Model):
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.resolved_data_dir() / 'mlplat.db'}"
 
-    def public(self) -> dict[str, Any]:
-        """What the API may show: everything but secret references and local file paths."""
-        return {
-            "user": self.user,
-            "storage": [
-                {"name": c.name, "kind": c.kind, "namenodes": c.namenodes} for c in self.storage
-            ],
-            "targets": [{"name": t.name, "kind": t.kind} for t in self.targets],
-            "runtimes": [
-                {"name": r.name, "image": r.image, "workdir": r.workdir,
-                 "resources": r.resources.model_dump()}
-                for r in self.runtimes
-            ],
-            "registry": None if self.registry is None else {
-                "push": self.registry.push, "pull": self.registry.pull_address,
-                "insecure": self.registry.insecure,
-            },
-            "model_store": self.model_store,
-        }
+    def public(self) -> PublicConfig:
+        """What the API may show: names and addresses, never secret references or paths."""
+        return PublicConfig(
+            user=self.user,
+            storage=[PublicCluster(name=c.name, kind=c.kind, namenodes=c.namenodes)
+                     for c in self.storage],
+            targets=[PublicTarget(name=t.name, kind=t.kind) for t in self.targets],
+            runtimes=[PublicRuntime(name=r.name, image=r.image, workdir=r.workdir,
+                                    resources=r.resources) for r in self.runtimes],
+            registry=None if self.registry is None else PublicRegistry(
+                push=self.registry.push, pull=self.registry.pull_address,
+                insecure=self.registry.insecure),
+            model_store=self.model_store,
+        )
+
+
+class PublicCluster(BaseModel):
+    name: str
+    kind: str
+    namenodes: list[str]
+
+
+class PublicTarget(BaseModel):
+    name: str
+    kind: str
+
+
+class PublicRuntime(BaseModel):
+    name: str
+    image: str | None
+    workdir: str
+    resources: Resources
+
+
+class PublicRegistry(BaseModel):
+    push: str
+    pull: str
+    insecure: bool
+
+
+class PublicConfig(BaseModel):
+    user: str
+    storage: list[PublicCluster]
+    targets: list[PublicTarget]
+    runtimes: list[PublicRuntime]
+    registry: PublicRegistry | None
+    model_store: str | None
 
 
 class UnknownName(LookupError):

@@ -87,7 +87,7 @@ async def test_submit_run_logs_output_and_rerun(api: Any, train_nb: Path,
 
 async def test_failing_cell_fails_the_job_with_an_excerpt(api: Any, jp_root_dir: Path) -> None:
     write_notebook(jp_root_dir / "bad.ipynb", None, "x = 1", "raise ValueError('bad data')")
-    status, job = await api("jobs", "POST", {"notebook": "bad.ipynb"})
+    _status, job = await api("jobs", "POST", {"notebook": "bad.ipynb"})
     job = await wait_final(api, job["id"])
     assert job["state"] == "failed"
     assert "ValueError: bad data" in job["error"]
@@ -152,7 +152,7 @@ async def test_unknown_job_and_bad_query(api: Any) -> None:
 async def test_restart_reconciles_a_lost_runner(jp_serverapp: Any, api: Any,
                                                 jp_root_dir: Path) -> None:
     write_notebook(jp_root_dir / "slow.ipynb", None, "import time\ntime.sleep(120)")
-    status, job = await api("jobs", "POST", {"notebook": "slow.ipynb"})
+    _status, job = await api("jobs", "POST", {"notebook": "slow.ipynb"})
     platform = jp_serverapp.web_app.settings["mlplat"]
     ref = platform.jobs.store.backend_ref(job["id"])
     runner = psutil.Process(ref["pid"])

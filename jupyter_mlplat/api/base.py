@@ -33,7 +33,7 @@ class MLPlatHandler(ExtensionHandlerMixin, APIHandler):
 
     @property
     def platform(self) -> Platform:
-        return self.settings["mlplat"]  # type: ignore[no-any-return]
+        return self.settings["mlplat"]
 
     @property
     def user_name(self) -> str:

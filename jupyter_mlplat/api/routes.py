@@ -15,7 +15,7 @@ from .jobs import (
 )
 
 API = "/jupyter-mlplat/api"
-JOB_ID = r"(?P<job_id>[A-Za-z0-9_-]+)"
+JOB_ID = r"(?P<job_id>[^/]+)"
 
 ROUTES: list[tuple[str, Any]] = [
     (rf"{API}/config", ConfigHandler),

@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..db import Database, JobEventRow, JobRow, utcnow
@@ -32,11 +32,11 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 def to_model(row: JobRow, events: Iterable[JobEventRow] = ()) -> Job:
     return Job(
         id=row.id, name=row.name, user=row.user, state=JobState(row.state),
-        spec=JobSpec.model_validate(row.spec), created=_aware(row.created),  # type: ignore[arg-type]
+        spec=JobSpec.model_validate(row.spec), created=_aware(row.created),
         started=_aware(row.started), finished=_aware(row.finished), error=row.error,
-        image=row.image, k8s_object=row.k8s_object, outputs=row.outputs or {},  # type: ignore[arg-type]
+        image=row.image, k8s_object=row.k8s_object, outputs=row.outputs or {},
         parent_id=row.parent_id, replicas=list((row.backend_ref or {}).get("replicas", [])),
-        events=[JobEvent(time=_aware(e.time), state=e.state, message=e.message)  # type: ignore[arg-type]
+        events=[JobEvent(time=_aware(e.time), state=e.state, message=e.message)
                 for e in events],
     )
 
@@ -101,7 +101,7 @@ class JobStore:
     def page(self, *, state: list[str] | None = None, user: str | None = None,
              notebook: str | None = None, target: str | None = None, limit: int = 50,
              offset: int = 0) -> JobPage:
-        conds = []
+        conds: list[ColumnElement[bool]] = []
         if state:
             conds.append(JobRow.state.in_(state))
         if user:

@@ -1,0 +1,142 @@
+"""The OpenAPI document of the REST API, generated from the pydantic models.
+
+``python -m jupyter_mlplat.api.openapi`` rewrites ``schemas/openapi.yaml``; a test fails when the
+committed file and the models drift apart, and schemathesis holds the file against the server.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from ..config import PublicConfig
+from ..jobs.models import Job, JobPage, JobSpec, JobState, LogChunk, RerunRequest
+from ..parameters import NotebookParameters
+
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schemas" / "openapi.yaml"
+API = "/jupyter-mlplat/api"
+
+
+class Error(BaseModel):
+    message: str
+    reason: str | None = None
+
+
+MODELS: list[type[BaseModel]] = [
+    Error, PublicConfig, Job, JobPage, JobSpec, LogChunk, RerunRequest, NotebookParameters,
+]
+
+
+def ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def reply(model: type[BaseModel], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ref(model)}}}
+
+
+def errors(*codes: int) -> dict[str, Any]:
+    texts = {400: "Bad input; the message says what to fix", 403: "Not authenticated",
+             404: "Not found", 409: "Conflict with the current state"}
+    return {str(c): reply(Error, texts[c]) for c in (403, *codes)}
+
+
+def body(model: type[BaseModel]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": ref(model)}}}
+
+
+def query(name: str, schema: dict[str, Any], description: str, required: bool = False
+          ) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "schema": schema,
+            "description": description}
+
+
+JOB_ID = {"name": "job_id", "in": "path", "required": True,
+          "schema": {"type": "string"}}
+
+
+def paths() -> dict[str, Any]:
+    states = {"type": "string", "enum": [s.value for s in JobState]}
+    return {
+        f"{API}/config": {"get": {
+            "summary": "Storage clusters, targets, runtimes, registry addresses (no secrets)",
+            "operationId": "getConfig",
+            "responses": {"200": reply(PublicConfig, "The platform config"), **errors()}}},
+        f"{API}/jobs": {
+            "get": {
+                "summary": "Jobs, newest first, paginated and filtered", "operationId": "listJobs",
+                "parameters": [
+                    query("state", states, "Only jobs in this state"),
+                    query("user", {"type": "string"}, "Only jobs of this user"),
+                    query("notebook", {"type": "string"}, "Only jobs of this notebook"),
+                    query("target", {"type": "string"}, "Only jobs on this target"),
+                    query("limit", {"type": "integer", "minimum": 1, "maximum": 500,
+                                    "default": 50}, "Page size"),
+                    query("offset", {"type": "integer", "minimum": 0, "default": 0},
+                          "Jobs to skip"),
+                ],
+                "responses": {"200": reply(JobPage, "A page of jobs"), **errors(400)}},
+            "post": {
+                "summary": "Submit a job", "operationId": "submitJob", "requestBody": body(JobSpec),
+                "responses": {"201": reply(Job, "The new job"), **errors(400, 404)}},
+        },
+        f"{API}/jobs/{{job_id}}": {"get": {
+            "summary": "One job with its timeline", "operationId": "getJob",
+            "parameters": [JOB_ID],
+            "responses": {"200": reply(Job, "The job"), **errors(404)}}},
+        f"{API}/jobs/{{job_id}}/logs": {"get": {
+            "summary": "Log text from a byte offset (poll with the returned offset to follow)",
+            "operationId": "getJobLogs",
+            "parameters": [JOB_ID,
+                           query("offset", {"type": "integer", "minimum": 0}, "Byte offset"),
+                           query("replica", {"type": "string"}, "Replica name")],
+            "responses": {"200": reply(LogChunk, "Log text"), **errors(400, 404)}}},
+        f"{API}/jobs/{{job_id}}/cancel": {"post": {
+            "summary": "Cancel a job that has not finished", "operationId": "cancelJob",
+            "parameters": [JOB_ID],
+            "responses": {"200": reply(Job, "The cancelled job"), **errors(404, 409)}}},
+        f"{API}/jobs/{{job_id}}/rerun": {"post": {
+            "summary": "Run the job again, with the same or changed parameters",
+            "operationId": "rerunJob", "parameters": [JOB_ID], "requestBody": body(RerunRequest),
+            "responses": {"201": reply(Job, "The new job"), **errors(400, 404)}}},
+        f"{API}/parameters": {"get": {
+            "summary": "The parameters a notebook declares (papermill's inspection)",
+            "operationId": "getNotebookParameters",
+            "parameters": [query("path", {"type": "string", "minLength": 1},
+                                 "Notebook path relative to the Jupyter root", required=True)],
+            "responses": {"200": reply(NotebookParameters, "Declared parameters"),
+                          **errors(400, 404)}}},
+    }
+
+
+def document() -> dict[str, Any]:
+    _, schemas = models_json_schema([(m, "serialization") for m in MODELS],
+                                    ref_template="#/components/schemas/{model}")
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "jupyter-mlplat", "version": "1",
+                 "description": "REST API of the jupyter-mlplat server extension. Paths are "
+                                "relative to the Jupyter server's base URL."},
+        "security": [{"token": []}],
+        "paths": paths(),
+        "components": {
+            "schemas": schemas["$defs"],
+            "securitySchemes": {"token": {"type": "apiKey", "in": "header",
+                                          "name": "Authorization",
+                                          "description": "`token <jupyter token>`"}},
+        },
+    }
+
+
+def render() -> str:
+    return yaml.safe_dump(document(), sort_keys=False, width=100)
+
+
+if __name__ == "__main__":
+    SCHEMA_FILE.write_text(render())
+    sys.stdout.write(f"wrote {SCHEMA_FILE}\n")

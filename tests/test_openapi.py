@@ -1,0 +1,31 @@
+"""The OpenAPI file: generated from the models, and held against a live server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from jupyter_mlplat.api import openapi
+
+from .live_server import live_server
+
+
+def test_committed_file_matches_the_models() -> None:
+    assert openapi.SCHEMA_FILE.read_text() == openapi.render(), (
+        "schemas/openapi.yaml is stale: run `python -m jupyter_mlplat.api.openapi`"
+    )
+
+
+def test_server_conforms_to_the_openapi_file(tmp_path: Path) -> None:
+    with live_server(tmp_path) as server:
+        result = subprocess.run(
+            [sys.executable, "-m", "schemathesis.cli", "run", str(openapi.SCHEMA_FILE),
+             "--url", server.url, "-H", f"Authorization: token {server.token}",
+             "--checks", "not_a_server_error,status_code_conformance,"
+             "content_type_conformance,response_schema_conformance",
+             "--max-examples", "25", "--workers", "1", "--no-color",
+             "--phases", "examples,coverage,fuzzing"],
+            capture_output=True, text=True, timeout=600, check=False,
+        )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
