@@ -1,0 +1,236 @@
+"""``%mlp_submit`` and friends: jobs from a notebook cell, on the same store as the panel.
+
+The magics hold a :class:`Platform` built from the environment the server gives its kernels
+(``$MLPLAT_CONFIG_FILE``, ``$MLPLAT_ROOT_DIR``), so a job submitted here is the job the panel and
+``mlp jobs list`` show. Every domain error becomes a one-line ``UsageError``, not a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.utils.process import arg_split
+from IPython.display import display
+from pydantic import ValidationError
+
+from .cli import (
+    STATES,
+    duration,
+    format_seconds,
+    jobs_text,
+    make_spec,
+    notebook_arg,
+    user_error,
+)
+from .config import CONFIG_ENV, ConfigError, UnknownName
+from .errors import MLPlatError
+from .jobs.context import ROOT_ENV
+from .jobs.models import Job, JobState
+from .widgets import JobMonitor, jobs_html
+
+if TYPE_CHECKING:
+    from .platform import Platform
+
+F = TypeVar("F", bound=Callable[..., Any])
+SESSION_ENV = "JPY_SESSION_NAME"
+
+
+def _friendly(func: F) -> F:
+    """Domain errors as IPython's ``UsageError``: one clear line instead of a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (MLPlatError, UnknownName, ValidationError, ConfigError) as exc:
+            translated = user_error(exc)
+            raise UsageError(translated.message if translated else str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class JobResult(Job):
+    """The Job a ``--wait`` returns; its repr stays one line under the monitor."""
+
+    def __repr__(self) -> str:
+        return f"<Job {self.id} {self.name!r}: {self.state.value}>"
+
+    def _repr_pretty_(self, printer: Any, _cycle: bool) -> None:
+        printer.text(repr(self))
+
+
+@magics_class
+class MLPlatMagics(Magics):
+    """``%mlp_submit``, ``%%mlp_submit``, ``%mlp_jobs``, ``%mlp_logs``, ``%mlp_cancel``."""
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell, **kwargs)
+        self._platform: Platform | None = None
+        self._platform_env: tuple[str | None, str] | None = None
+
+    @property
+    def platform(self) -> Platform:
+        """The platform of the current environment (rebuilt if the server's settings change)."""
+        env = (os.environ.get(CONFIG_ENV), os.environ.get(ROOT_ENV) or os.getcwd())
+        if self._platform is None or env != self._platform_env:
+            from .platform import Platform
+
+            if self._platform is not None:
+                self._platform.close()
+            self._platform = Platform.from_env()
+            self._platform_env = env
+        return self._platform
+
+    def _args(self, magic: Callable[..., Any], line: str) -> Any:
+        """Parsed arguments, or None after printing the help for ``-h``/``--help``."""
+        argv = arg_split(line, posix=True)
+        if {"-h", "--help"} & set(argv):
+            print(magic.__doc__)
+            return None
+        # POSIX splitting: `-p msg "hello world"` gives the text without its quotes
+        return magic.parser.parse_args(argv)
+
+    # -- %mlp_submit / %%mlp_submit --------------------------------------------------------
+    @magic_arguments()
+    @argument("notebook", nargs="?",
+              help="Notebook to submit, relative to the kernel's folder (default: this one).")
+    @argument("-p", "--parameter", dest="parameters", nargs=2, action="append", default=[],
+              metavar=("NAME", "VALUE"), help="A notebook parameter (repeatable).")
+    @argument("--target", help="Compute target (default: local).")
+    @argument("--runtime", help="Runtime (default: default).")
+    @argument("--name", help="Display name.")
+    @argument("--cpu", help="CPU request, e.g. 2 or 500m.")
+    @argument("--memory", help="Memory request, e.g. 4Gi.")
+    @argument("--gpus", type=int, help="Number of GPUs.")
+    @argument("--workers", type=int, help="Worker replicas (pytorch/tf).")
+    @argument("--kind", choices=["job", "pytorch", "tf"], help="Kind of job.")
+    @argument("--output", help="Output folder under the root (default: mlplat-outputs/).")
+    @argument("--timeout", type=int, help="Seconds before the job is stopped.")
+    @argument("--wait", action="store_true", help="Block until the job ends; return the Job.")
+    @argument("-h", "--help", action="store_true", help="Show this help.")
+    @line_cell_magic
+    @_friendly
+    def mlp_submit(self, line: str, cell: str | None = None) -> Job | None:
+        """Submit a notebook (line magic) or this cell's code (cell magic) as a job.
+
+        Values given with ``-p`` are read as the notebook declares them (``-p lr 0.1`` is a
+        float if ``lr`` is). The job appears in the ML Platform panel and in ``mlp jobs list``.
+        """
+        args = self._args(self.mlp_submit, line)
+        if args is None:
+            return None
+        jobs = self.platform.jobs
+        notebook = None
+        if cell is None:
+            notebook = notebook_arg(args.notebook) if args.notebook else self._this_notebook()
+        elif args.notebook:
+            raise UsageError("%%mlp_submit runs the cell's code; give no NOTEBOOK")
+        spec = make_spec(
+            jobs, notebook=notebook, code=cell, parameters=args.parameters, target=args.target,
+            runtime=args.runtime, name=args.name, cpu=args.cpu, memory=args.memory,
+            gpus=args.gpus, workers=args.workers, kind=args.kind, output=args.output,
+            timeout=args.timeout,
+        )
+        job = jobs.submit(spec, self.platform.config.user)
+        monitor = JobMonitor(jobs, job)
+        monitor.start()
+        if not args.wait:
+            return None
+        try:
+            job = monitor.wait()
+        except KeyboardInterrupt:
+            print(f"stopped waiting; job {job.id} keeps running (%mlp_cancel {job.id} stops it)",
+                  file=sys.stderr)
+            return None
+        self._report(job)
+        return JobResult.model_validate(job.model_dump())
+
+    def _this_notebook(self) -> str:
+        """The notebook this kernel belongs to, as Jupyter told it at start (saved version)."""
+        name = (self.shell.user_ns.get("__session__") if self.shell else None) \
+            or os.environ.get(SESSION_ENV)
+        if not name:
+            raise UsageError("this kernel does not know its notebook; name it: "
+                             "%mlp_submit NOTEBOOK")
+        path = Path(str(name))
+        candidates = [path] if path.is_absolute() else [self.platform.root_dir / path,
+                                                         Path.cwd() / path]
+        for candidate in candidates:
+            if candidate.suffix == ".ipynb" and candidate.is_file():
+                return str(candidate.resolve())
+        raise UsageError(f"cannot find this kernel's notebook {str(name)!r} (renamed or not "
+                         "saved?); name it: %mlp_submit NOTEBOOK")
+
+    @staticmethod
+    def _report(job: Job) -> None:
+        if job.state is not JobState.succeeded:
+            detail = f": {job.error}" if job.error else ""
+            print(f"job {job.id} {job.state.value}{detail}", file=sys.stderr)
+
+    # -- %mlp_jobs ---------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("--state", action="append", choices=STATES, help="Only this state (repeatable).")
+    @argument("--limit", type=int, default=20, help="How many jobs (default 20).")
+    @argument("-h", "--help", action="store_true", help="Show this help.")
+    @line_magic
+    @_friendly
+    def mlp_jobs(self, line: str) -> None:
+        """The platform's jobs, newest first (the same list as the panel)."""
+        args = self._args(self.mlp_jobs, line)
+        if args is None:
+            return
+        jobs = self.platform.jobs
+        jobs.reconcile()
+        page = jobs.page(state=args.state or None, limit=max(1, min(args.limit, 500)))
+        more = (f"\n({len(page.jobs)} of {page.total}; --limit shows more)"
+                if page.total > len(page.jobs) else "")
+        display({"text/html": jobs_html(page.jobs) + more.replace("\n", "<br>"),
+                 "text/plain": jobs_text(page.jobs) + more}, raw=True)
+
+    # -- %mlp_logs ---------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("job", help="Job id.")
+    @argument("-f", "--follow", action="store_true", help="Keep printing until the job ends.")
+    @argument("-h", "--help", action="store_true", help="Show this help.")
+    @line_magic
+    @_friendly
+    def mlp_logs(self, line: str) -> None:
+        """A job's log; with ``--follow``, printed as it grows until the job ends."""
+        args = self._args(self.mlp_logs, line)
+        if args is None:
+            return
+        jobs = self.platform.jobs
+        job = jobs.get(args.job)
+        if not args.follow:
+            print(jobs.logs(job.id).text, end="")
+            return
+        try:
+            job = JobMonitor(jobs, job, use_widgets=False).wait()
+        except KeyboardInterrupt:
+            print(f"stopped following; job {job.id} keeps running", file=sys.stderr)
+            return
+        print(f"job {job.id} {job.state.value} after {format_seconds(duration(job))}")
+        self._report(job)
+
+    # -- %mlp_cancel -------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("job", help="Job id.")
+    @argument("-h", "--help", action="store_true", help="Show this help.")
+    @line_magic
+    @_friendly
+    def mlp_cancel(self, line: str) -> None:
+        """Stop a job and everything it started."""
+        args = self._args(self.mlp_cancel, line)
+        if args is None:
+            return
+        job = self.platform.jobs.cancel(args.job)
+        print(f"cancelled job {job.id} ({job.name})")
+

@@ -1,0 +1,99 @@
+"""Shared test helpers: small notebooks and a throw-away platform environment.
+
+Test modules import these with ``from tests.helpers import ...``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+DEFAULT_PARAMETERS = 'n: int = 3\nlr = 0.5\nmsg = "hi"'
+DEFAULT_BODY = 'print(f"n is {n}, lr is {lr}, msg is {msg}")'
+
+
+def write_notebook(path: Path, parameters: str | None = DEFAULT_PARAMETERS,
+                   body: str = DEFAULT_BODY) -> Path:
+    """A notebook with a cell tagged ``parameters`` (unless None) followed by ``body``."""
+    nb = nbformat.v4.new_notebook()
+    if parameters is not None:
+        cell = nbformat.v4.new_code_cell(parameters)
+        cell.metadata["tags"] = ["parameters"]
+        nb.cells.append(cell)
+    nb.cells.append(nbformat.v4.new_code_cell(body))
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path
+
+
+def write_sleeping_notebook(path: Path, seconds: int = 120) -> Path:
+    """A notebook that announces itself in the log, then sleeps: something to cancel."""
+    return write_notebook(path, parameters="seconds = 1",
+                          body=f'import time\nprint("sleeping", flush=True)\ntime.sleep({seconds})')
+
+
+def platform_env(root: Path, data_dir: Path | None = None) -> dict[str, str]:
+    """Environment variables of a platform rooted at ``root`` with its own database.
+
+    The config file is what the server would hand its kernels and terminals; ``PYTHONPATH``
+    lets runner and kernel subprocesses import this checkout even when it is not installed.
+    """
+    data_dir = data_dir or root / ".mlplat-data"
+    config = root.parent / f"{root.name}-mlplat.json"
+    config.write_text(json.dumps({"data_dir": str(data_dir)}))
+    python_path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH"))
+                                  if p)
+    return {"MLPLAT_CONFIG_FILE": str(config), "MLPLAT_ROOT_DIR": str(root),
+            "PYTHONPATH": python_path}
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 60, interval: float = 0.2,
+             what: str = "condition") -> Any:
+    """Poll until ``predicate()`` is truthy; return its value or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def tree_pids(pid: int) -> list[int]:
+    """``pid`` and all its descendants that are alive now."""
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        return [proc.pid, *(p.pid for p in proc.children(recursive=True))]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def all_gone(pids: list[int], timeout: float = 10) -> bool:
+    """True once none of ``pids`` runs any more (zombies count as gone)."""
+    import psutil
+
+    def gone() -> bool:
+        for pid in pids:
+            try:
+                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                    return False
+            except psutil.NoSuchProcess:
+                continue
+        return True
+
+    try:
+        return bool(wait_for(gone, timeout=timeout, what="processes to end"))
+    except AssertionError:
+        return False
