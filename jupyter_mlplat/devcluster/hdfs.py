@@ -16,10 +16,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import shutil
+import signal
 import socket
+import subprocess
+import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +41,8 @@ from .base import (
     run,
     wait_until,
 )
+
+log = logging.getLogger(__name__)
 
 #: Hadoop release of the mini cluster; 3.4.x runs on Java 17 without ``--add-opens`` flags.
 HADOOP_VERSION = "3.4.1"
@@ -131,6 +138,19 @@ def _tool(name: str, package: str) -> str:
     return path
 
 
+def class_archive(java: str, classpath: str) -> Path:
+    """The class-data-sharing archive for this JVM and class path (written on first use).
+
+    Loading and verifying ~190 jars' classes dominates a cold JVM start; a dynamic CDS archive of
+    the classes a mini cluster loads cuts the start of each cluster by several seconds, which
+    matters for restarts in failover tests. The JVM ignores (with a warning) an archive that does
+    not match its build or class path, so a stale one only costs speed.
+    """
+    key = "\n".join([os.path.realpath(java), classpath, *JVM_OPTIONS])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    return cache_dir("hdfs") / f"classes-{digest}.jsa"
+
+
 def classpath_file() -> Path:
     """Where the resolved class path is cached; named by the POM's hash so edits re-resolve."""
     digest = hashlib.sha256(POM.encode()).hexdigest()[:12]
@@ -147,6 +167,13 @@ def cached_classpath() -> str | None:
     if not jars or not all(Path(jar).is_file() for jar in jars):
         return None
     return classpath
+
+
+def log4j_file() -> Path:
+    path = cache_dir("hdfs") / "log4j.properties"
+    if not path.exists() or path.read_text() != LOG4J:
+        path.write_text(LOG4J)
+    return path
 
 
 @dataclass
@@ -175,7 +202,8 @@ class MiniCluster:
     def rpc_address(self) -> str:
         return f"127.0.0.1:{self.rpc_port}"
 
-    def command(self, java: str, classpath: str, log4j: Path, *, fmt: bool) -> list[str]:
+    def command(self, java: str, classpath: str, jvm_flags: Sequence[str], *,
+                fmt: bool) -> list[str]:
         """The launcher command; ``fmt`` wipes and formats the base dir (first start only)."""
         settings = {
             # The default base dir is relative to the working directory: two clusters would clash.
@@ -188,7 +216,7 @@ class MiniCluster:
             f"hadoop.proxyuser.{SUPERUSER}.groups": "*",
         }
         cmd = [
-            java, *JVM_OPTIONS, f"-Dlog4j.configuration=file:{log4j}",
+            java, *JVM_OPTIONS, f"-Dlog4j.configuration=file:{log4j_file()}", *jvm_flags,
             "-cp", classpath, MAIN_CLASS,
             "-nnport", str(self.rpc_port), "-httpport", str(self.http_port), "-datanodes", "1",
             "-writeConfig", str(self.home / "hdfs-site.xml"),
@@ -241,6 +269,49 @@ class MiniCluster:
         }
 
 
+def build_class_archive(java: str, classpath: str) -> None:
+    """Run a throw-away cluster with ``-XX:ArchiveClassesAtExit`` and keep what it writes.
+
+    The JVM writes the archive while it exits (seconds, more on a busy machine), so it gets a
+    SIGTERM and a long grace period; an archive from a JVM that had to be killed is dropped.
+    """
+    archive = class_archive(java, classpath)
+    partial = archive.with_name(f"{archive.name}.{os.getpid()}.partial")
+    with tempfile.TemporaryDirectory(prefix="mlplat-hdfs-archive-") as tmp:
+        cluster = MiniCluster("archive", permissions=True, home=Path(tmp))
+        flags = [f"-XX:ArchiveClassesAtExit={partial}", "-Xlog:cds=error"]
+        process = ManagedProcess(
+            "hdfs-class-archive", cluster.command(java, classpath, flags, fmt=True),
+            log_path=cache_dir("hdfs") / "class-archive.log", cwd=cluster.home,
+            env={"HADOOP_USER_NAME": SUPERUSER},
+        ).start()
+        try:
+            wait_until(cluster.answers, timeout=START_TIMEOUT, interval=0.5, alive=process.died,
+                       what=f"HDFS test cluster (log {process.log_path})")
+            cluster.lay_out()  # load the classes of the requests tests make, too
+            complete = _exit_gracefully(process, timeout=180)
+        finally:
+            process.stop()
+    if complete and partial.exists() and partial.stat().st_size > 0:
+        os.replace(partial, archive)
+    else:
+        partial.unlink(missing_ok=True)
+        log.warning("hdfs: no class archive written; clusters start without one (slower)")
+
+
+def _exit_gracefully(process: ManagedProcess, timeout: float) -> bool:
+    """SIGTERM ``process`` and wait; False if it had not exited cleanly within ``timeout``."""
+    popen = process.proc
+    if popen is None:
+        return False
+    popen.send_signal(signal.SIGTERM)
+    try:
+        code = popen.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return False
+    return code in (0, 128 + signal.SIGTERM, -signal.SIGTERM)
+
+
 class HdfsClusters(Component):
     """``prod-a`` (permissions on) and ``prod-b`` (permissions off), started side by side."""
 
@@ -257,10 +328,17 @@ class HdfsClusters(Component):
 
     # -- build ---------------------------------------------------------------------------------
     def build(self) -> None:
-        """Resolve the mini cluster's class path from Maven Central once; later calls reuse it."""
-        self._classpath = cached_classpath()
-        if self._classpath is not None:
-            return
+        """Resolve the jars from Maven Central and archive the classes a cluster loads, once.
+
+        Making the class archive starts (and stops) a throw-away cluster, so a build that
+        succeeds has also shown that the resolved jars run on this JVM.
+        """
+        self._classpath = cached_classpath() or self._resolve_classpath()
+        java = _tool("java", "openjdk-17-jre-headless")
+        if not class_archive(java, self._classpath).exists():
+            build_class_archive(java, self._classpath)
+
+    def _resolve_classpath(self) -> str:
         mvn = _tool("mvn", "maven")
         project = cache_dir("hdfs", "project")
         (project / "pom.xml").write_text(POM)
@@ -270,9 +348,10 @@ class HdfsClusters(Component):
              "dependency:build-classpath", f"-Dmdep.outputFile={output}"],
             cwd=project, what="resolving the Hadoop mini cluster jars", timeout=1800,
         )
-        self._classpath = cached_classpath()
-        if self._classpath is None:
+        classpath = cached_classpath()
+        if classpath is None:
             raise ComponentError(f"hdfs: Maven wrote no usable class path to {output}")
+        return classpath
 
     # -- start / stop --------------------------------------------------------------------------
     def start(self) -> None:
@@ -321,10 +400,12 @@ class HdfsClusters(Component):
         if self._classpath is None:
             raise ComponentError("hdfs: call build() before start()")
         cluster.home.mkdir(parents=True, exist_ok=True)
-        log4j = self.workdir / "log4j.properties"
-        log4j.write_text(LOG4J)
-        cmd = cluster.command(_tool("java", "openjdk-17-jre-headless"), self._classpath, log4j,
-                              fmt=fmt)
+        java = _tool("java", "openjdk-17-jre-headless")
+        flags = []
+        archive = class_archive(java, self._classpath)
+        if archive.exists():
+            flags.append(f"-XX:SharedArchiveFile={archive}")
+        cmd = cluster.command(java, self._classpath, flags, fmt=fmt)
         cluster.launched_at = time.monotonic()
         cluster.process = self.spawn(
             cluster.name, cmd, cwd=cluster.home, env={"HADOOP_USER_NAME": SUPERUSER},
