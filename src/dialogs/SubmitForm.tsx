@@ -1,0 +1,227 @@
+import React from 'react';
+
+import type { IParameter, IPlatformConfig } from '../api';
+import { defaultText, parameterKind } from '../params';
+
+/**
+ * What the user has typed in the submit dialog.
+ */
+export interface IFormValues {
+  texts: Record<string, string>;
+  name: string;
+  target: string;
+  runtime: string;
+  cpu: string;
+  memory: string;
+  gpu: string;
+}
+
+export interface ISubmitFormProps {
+  mode: 'submit' | 'rerun';
+  source: string;
+  config: IPlatformConfig;
+  /** Null while the notebook's parameters are being read. */
+  parameters: IParameter[] | null;
+  parametersError: string | null;
+  hasParametersCell: boolean;
+  values: IFormValues;
+  errors: Record<string, string>;
+  serverError: string | null;
+  busy: boolean;
+  onChange: (values: IFormValues) => void;
+}
+
+/**
+ * The fields of the submit dialog; validation messages show as you type.
+ */
+export function SubmitForm(props: ISubmitFormProps): JSX.Element {
+  const { values, errors, config } = props;
+  const set = (patch: Partial<IFormValues>) =>
+    props.onChange({ ...values, ...patch });
+  const runtime = config.runtimes.find(r => r.name === values.runtime);
+  return (
+    <form
+      className="jp-mlplat-form"
+      onSubmit={event => event.preventDefault()}
+      aria-busy={props.busy}
+    >
+      <p className="jp-mlplat-form-source">
+        <code>{props.source}</code>
+      </p>
+      <fieldset>
+        <legend>Parameters</legend>
+        <ParameterFields {...props} set={set} />
+      </fieldset>
+      {props.mode === 'submit' ? (
+        <fieldset>
+          <legend>Where</legend>
+          <Field label="Name" hint="optional">
+            <input
+              className="jp-mod-styled"
+              name="name"
+              value={values.name}
+              placeholder={props.source
+                .replace(/^.*\//, '')
+                .replace(/\.ipynb$/, '')}
+              onChange={event => set({ name: event.target.value })}
+            />
+          </Field>
+          <Field label="Target">
+            <select
+              className="jp-mod-styled"
+              name="target"
+              value={values.target}
+              onChange={event => set({ target: event.target.value })}
+            >
+              {config.targets.map(t => (
+                <option key={t.name} value={t.name}>
+                  {t.name} ({t.kind})
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field label="Runtime">
+            <select
+              className="jp-mod-styled"
+              name="runtime"
+              value={values.runtime}
+              onChange={event => set({ runtime: event.target.value })}
+            >
+              {config.runtimes.map(r => (
+                <option key={r.name} value={r.name}>
+                  {r.image ? `${r.name} (${r.image})` : r.name}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <div className="jp-mlplat-resources">
+            <Field label="CPU" error={errors['cpu']}>
+              <input
+                className="jp-mod-styled"
+                name="cpu"
+                value={values.cpu}
+                placeholder={runtime?.resources.cpu ?? 'default'}
+                onChange={event => set({ cpu: event.target.value })}
+              />
+            </Field>
+            <Field label="Memory" error={errors['memory']}>
+              <input
+                className="jp-mod-styled"
+                name="memory"
+                value={values.memory}
+                placeholder={runtime?.resources.memory ?? 'default'}
+                onChange={event => set({ memory: event.target.value })}
+              />
+            </Field>
+            <Field label="GPU" error={errors['gpu']}>
+              <input
+                className="jp-mod-styled"
+                name="gpu"
+                inputMode="numeric"
+                value={values.gpu}
+                placeholder={String(runtime?.resources.gpu ?? 0)}
+                onChange={event => set({ gpu: event.target.value })}
+              />
+            </Field>
+          </div>
+        </fieldset>
+      ) : (
+        <p className="jp-mlplat-hint">
+          A rerun keeps the target, runtime and resources of the job.
+        </p>
+      )}
+      {props.serverError && (
+        <p className="jp-mlplat-error" role="alert">
+          {props.serverError}
+        </p>
+      )}
+    </form>
+  );
+}
+
+function ParameterFields(
+  props: ISubmitFormProps & { set: (patch: Partial<IFormValues>) => void }
+): JSX.Element {
+  const { parameters, values, errors, set } = props;
+  if (parameters === null) {
+    return <p className="jp-mlplat-hint">Reading the notebook’s parameters…</p>;
+  }
+  if (parameters.length === 0) {
+    return (
+      <p className="jp-mlplat-hint">
+        {props.parametersError ??
+          (props.hasParametersCell
+            ? 'The parameters cell declares no variable.'
+            : 'This notebook has no cell tagged “parameters”: it runs as it is.')}
+      </p>
+    );
+  }
+  const setText = (name: string, text: string) =>
+    set({ texts: { ...values.texts, [name]: text } });
+  return (
+    <>
+      {props.parametersError && (
+        <p className="jp-mlplat-error">{props.parametersError}</p>
+      )}
+      {parameters.map(param => {
+        const kind = parameterKind(param);
+        const text = values.texts[param.name];
+        const label = `${param.name}${kind === 'any' ? '' : ` (${kind})`}`;
+        if (kind === 'bool') {
+          const checked = (text ?? defaultText(param)) === 'true';
+          return (
+            <Field key={param.name} label={label} hint={param.help}>
+              <input
+                type="checkbox"
+                name={`param-${param.name}`}
+                checked={checked}
+                onChange={event =>
+                  setText(param.name, String(event.target.checked))
+                }
+              />
+            </Field>
+          );
+        }
+        const numeric = kind === 'int' || kind === 'float';
+        return (
+          <Field
+            key={param.name}
+            label={label}
+            hint={param.help}
+            error={errors[`param:${param.name}`]}
+          >
+            <input
+              className="jp-mod-styled"
+              name={`param-${param.name}`}
+              inputMode={numeric ? 'decimal' : undefined}
+              value={text ?? ''}
+              placeholder={defaultText(param)}
+              onChange={event => setText(param.name, event.target.value)}
+            />
+          </Field>
+        );
+      })}
+    </>
+  );
+}
+
+function Field(props: {
+  label: string;
+  hint?: string;
+  error?: string;
+  children: React.ReactNode;
+}): JSX.Element {
+  return (
+    <label
+      className={`jp-mlplat-field${props.error ? ' jp-mlplat-invalid' : ''}`}
+    >
+      <span className="jp-mlplat-field-label">{props.label}</span>
+      {props.children}
+      {props.error ? (
+        <span className="jp-mlplat-field-error">{props.error}</span>
+      ) : (
+        props.hint && <span className="jp-mlplat-field-hint">{props.hint}</span>
+      )}
+    </label>
+  );
+}

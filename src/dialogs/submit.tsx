@@ -1,0 +1,264 @@
+import React from 'react';
+import { Dialog } from '@jupyterlab/apputils';
+import { ReactWidget } from '@jupyterlab/ui-components';
+import { UUID } from '@lumino/coreutils';
+import type { Message } from '@lumino/messaging';
+
+import type { IJob, IParameter, IPlatformConfig, MlplatApi } from '../api';
+import {
+  collectParameters,
+  gpuError,
+  parameterOfValue,
+  quantityError,
+  valueToText
+} from '../params';
+import { type IFormValues, SubmitForm } from './SubmitForm';
+
+export interface ISubmitOptions {
+  api: MlplatApi;
+  config: IPlatformConfig;
+  /** The notebook to submit (null: rerun of a job that ran code). */
+  notebook: string | null;
+  defaultTarget?: string;
+  /** Rerun this job (only its parameters can change). */
+  rerunOf?: IJob;
+}
+
+/**
+ * Show the "Submit as job" dialog; resolves with the new job, or null when
+ * the user cancelled. A refused submit keeps the dialog open with the
+ * server's message.
+ */
+export async function showSubmitDialog(
+  options: ISubmitOptions
+): Promise<IJob | null> {
+  const body = new SubmitBody(options);
+  const dialog = new SubmitDialog(body, options);
+  const result = await dialog.launch();
+  return result.button.accept ? result.value : null;
+}
+
+class SubmitDialog extends Dialog<IJob | null> {
+  constructor(
+    private readonly _submitBody: SubmitBody,
+    options: ISubmitOptions
+  ) {
+    super({
+      title: options.rerunOf
+        ? `Rerun ${options.rerunOf.name}`
+        : 'Submit as job',
+      body: _submitBody,
+      buttons: [
+        Dialog.cancelButton(),
+        Dialog.okButton({ label: options.rerunOf ? 'Rerun' : 'Submit' })
+      ],
+      defaultButton: 1,
+      focusNodeSelector: 'input'
+    });
+    this.addClass('jp-mlplat-submit-dialog');
+    _submitBody.onReadyChanged = ready => this._setAcceptEnabled(ready);
+  }
+
+  /**
+   * Accepting submits first, and closes only when the server took the job.
+   */
+  resolve(index?: number): void {
+    if (index === 0) {
+      super.resolve(0);
+      return;
+    }
+    void this._submitBody.submit().then(accepted => {
+      if (accepted) {
+        super.resolve(1);
+      }
+    });
+  }
+
+  private _setAcceptEnabled(enabled: boolean): void {
+    const button = this.node.querySelector<HTMLButtonElement>(
+      '.jp-Dialog-button.jp-mod-accept'
+    );
+    if (button) {
+      button.disabled = !enabled;
+    }
+  }
+}
+
+class SubmitBody
+  extends ReactWidget
+  implements Dialog.IBodyWidget<IJob | null>
+{
+  constructor(private readonly _options: ISubmitOptions) {
+    super();
+    this.addClass('jp-mlplat-submit-body');
+    const { config, rerunOf } = _options;
+    const spec = rerunOf?.spec;
+    const target =
+      spec?.target ??
+      config.targets.find(t => t.name === _options.defaultTarget)?.name ??
+      config.targets[0]?.name ??
+      'local';
+    const texts: Record<string, string> = {};
+    for (const [name, value] of Object.entries(spec?.parameters ?? {})) {
+      texts[name] = valueToText(value);
+    }
+    this._values = {
+      texts,
+      name: '',
+      target,
+      runtime: spec?.runtime ?? config.runtimes[0]?.name ?? 'default',
+      cpu: '',
+      memory: '',
+      gpu: ''
+    };
+    void this._loadParameters();
+  }
+
+  /** Told whether the form can be submitted now. */
+  onReadyChanged: (ready: boolean) => void = () => undefined;
+
+  getValue(): IJob | null {
+    return this._job;
+  }
+
+  /**
+   * Send the job; false (and the message shown) when it was refused.
+   */
+  async submit(): Promise<boolean> {
+    if (!this._ready()) {
+      return false;
+    }
+    const { api, rerunOf, notebook } = this._options;
+    const { values } = collectParameters(
+      this._parameters ?? [],
+      this._values.texts
+    );
+    const v = this._values;
+    this._setState({ busy: true, serverError: null });
+    try {
+      this._job = rerunOf
+        ? await api.rerunJob(rerunOf.id, values)
+        : await api.submitJob({
+            notebook,
+            name: v.name.trim() || null,
+            parameters: values,
+            target: v.target,
+            runtime: v.runtime,
+            resources: {
+              cpu: v.cpu.trim() || null,
+              memory: v.memory.trim() || null,
+              gpu: v.gpu.trim() ? Number(v.gpu) : 0
+            },
+            client_request_id: this._requestId
+          });
+      return true;
+    } catch (error) {
+      this._setState({ serverError: (error as Error).message });
+      return false;
+    } finally {
+      this._setState({ busy: false });
+    }
+  }
+
+  protected render(): JSX.Element {
+    return (
+      <SubmitForm
+        mode={this._options.rerunOf ? 'rerun' : 'submit'}
+        source={this._options.notebook ?? 'code'}
+        config={this._options.config}
+        parameters={this._parameters}
+        parametersError={this._parametersError}
+        hasParametersCell={this._hasParametersCell}
+        values={this._values}
+        errors={this._errors()}
+        serverError={this._serverError}
+        busy={this._busy}
+        onChange={values => this._setState({ values, serverError: null })}
+      />
+    );
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    this.onReadyChanged(this._ready());
+  }
+
+  private async _loadParameters(): Promise<void> {
+    const { api, notebook, rerunOf } = this._options;
+    const previous = Object.entries(rerunOf?.spec.parameters ?? {}).map(
+      ([name, value]) => parameterOfValue(name, value)
+    );
+    if (notebook === null) {
+      this._parameters = previous;
+    } else {
+      try {
+        const answer = await api.getParameters(notebook);
+        this._parameters = answer.parameters;
+        this._hasParametersCell = answer.has_parameters_cell;
+      } catch (err) {
+        this._parameters = previous;
+        this._parametersError = `Could not read the notebook’s parameters: ${(err as Error).message}`;
+      }
+    }
+    this._setState({});
+  }
+
+  private _errors(): Record<string, string> {
+    const errors: Record<string, string> = {};
+    const params = collectParameters(
+      this._parameters ?? [],
+      this._values.texts
+    );
+    for (const [name, message] of Object.entries(params.errors)) {
+      errors[`param:${name}`] = message;
+    }
+    const checks: [string, string | null][] = [
+      ['cpu', quantityError(this._values.cpu)],
+      ['memory', quantityError(this._values.memory)],
+      ['gpu', gpuError(this._values.gpu)]
+    ];
+    for (const [name, message] of checks) {
+      if (message) {
+        errors[name] = message;
+      }
+    }
+    return errors;
+  }
+
+  private _ready(): boolean {
+    return (
+      this._parameters !== null &&
+      !this._busy &&
+      Object.keys(this._errors()).length === 0
+    );
+  }
+
+  private _setState(
+    patch: Partial<{
+      values: IFormValues;
+      serverError: string | null;
+      busy: boolean;
+    }>
+  ): void {
+    if (patch.values) {
+      this._values = patch.values;
+    }
+    if (patch.serverError !== undefined) {
+      this._serverError = patch.serverError;
+    }
+    if (patch.busy !== undefined) {
+      this._busy = patch.busy;
+    }
+    this.update();
+    this.onReadyChanged(this._ready());
+  }
+
+  private readonly _requestId = UUID.uuid4();
+  private _values: IFormValues;
+  private _parameters: IParameter[] | null = null;
+  private _parametersError: string | null = null;
+  private _hasParametersCell = true;
+  private _serverError: string | null = null;
+  private _busy = false;
+  private _job: IJob | null = null;
+}

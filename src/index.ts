@@ -1,0 +1,165 @@
+/* eslint-disable jupyter/prefer-lazy-imports -- the sidebar and the commands
+   are registered at activation, so their modules are needed at once. */
+import {
+  ILayoutRestorer,
+  type JupyterFrontEnd,
+  type JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+
+import { type IJob, type IPlatformConfig, MlplatApi } from './api';
+import { registerSubmitCommand } from './dialogs/command';
+import { registerJobCommands } from './jobs/commands';
+import { JobsModel } from './jobs/model';
+import { SERVER_MISSING_MESSAGE } from './panel/PanelView';
+import { MlplatPanel } from './panel/widget';
+import { readSettings } from './settings';
+import { COMMAND_CATEGORY, CommandIDs, IMlplat, PLUGIN_ID } from './tokens';
+
+/**
+ * The ML Platform workbench: sidebar, job views, submit dialog.
+ */
+const plugin: JupyterFrontEndPlugin<IMlplat> = {
+  id: PLUGIN_ID,
+  description:
+    'The ML Platform sidebar, job detail views and the "Submit as job" dialog.',
+  autoStart: true,
+  provides: IMlplat,
+  requires: [IDocumentManager],
+  optional: [
+    ISettingRegistry,
+    ILayoutRestorer,
+    ICommandPalette,
+    INotebookTracker,
+    IDefaultFileBrowser
+  ],
+  activate
+};
+
+async function activate(
+  app: JupyterFrontEnd,
+  docManager: IDocumentManager,
+  settingRegistry: ISettingRegistry | null,
+  restorer: ILayoutRestorer | null,
+  palette: ICommandPalette | null,
+  notebooks: INotebookTracker | null,
+  fileBrowser: IDefaultFileBrowser | null
+): Promise<IMlplat> {
+  const { commands, shell } = app;
+  const api = new MlplatApi();
+  const settings = settingRegistry
+    ? await settingRegistry.load(PLUGIN_ID).catch(reason => {
+        console.error('jupyter-mlplat: could not load settings', reason);
+        return null;
+      })
+    : null;
+  let current = readSettings(settings);
+
+  const config = fetchConfig(api);
+  const jobs = new JobsModel(api, current.pollInterval);
+  void config.then(answer => answer && jobs.start());
+  settings?.changed.connect(() => {
+    current = readSettings(settings);
+    jobs.interval = current.pollInterval;
+  });
+
+  const openJob = (id: string) =>
+    void commands.execute(CommandIDs.openJob, { id });
+  const submitted = (job: IJob) => {
+    void jobs.refresh();
+    if (current.openDetailOnSubmit) {
+      openJob(job.id);
+    }
+  };
+
+  const panel = new MlplatPanel({
+    config,
+    jobs,
+    onOpenJob: openJob,
+    onOpenCluster: name => {
+      if (commands.hasCommand(CommandIDs.openCluster)) {
+        void commands.execute(CommandIDs.openCluster, { name });
+      }
+    }
+  });
+  shell.add(panel, 'left', { rank: 300 });
+  restorer?.add(panel, 'jupyter-mlplat-panel');
+
+  registerJobCommands({
+    app,
+    api,
+    docManager,
+    restorer,
+    pollInterval: () => current.pollInterval,
+    rerun: async job => {
+      const answer = await config;
+      if (!answer) {
+        throw new Error(SERVER_MISSING_MESSAGE);
+      }
+      const { showSubmitDialog } = await import('./dialogs/submit');
+      const next = await showSubmitDialog({
+        api,
+        config: answer,
+        notebook: job.spec.notebook,
+        rerunOf: job
+      });
+      if (next) {
+        submitted(next);
+      }
+    }
+  });
+  registerSubmitCommand({
+    app,
+    api,
+    config,
+    docManager,
+    notebooks,
+    fileBrowser,
+    defaultTarget: () => current.defaultTarget,
+    submitted
+  });
+
+  commands.addCommand(CommandIDs.openPanel, {
+    label: 'Show ML Platform Panel',
+    caption: 'Jobs, storage, runs, models and TensorBoards',
+    describedBy: { args: { type: 'object', properties: {} } },
+    execute: () => shell.activateById(panel.id)
+  });
+  commands.addCommand(CommandIDs.refreshJobs, {
+    label: 'Refresh Jobs',
+    caption: 'Fetch the job list now',
+    describedBy: { args: { type: 'object', properties: {} } },
+    execute: () => jobs.refresh()
+  });
+
+  for (const command of [
+    CommandIDs.openPanel,
+    CommandIDs.submitNotebook,
+    CommandIDs.openJob,
+    CommandIDs.refreshJobs
+  ]) {
+    palette?.addItem({ command, category: COMMAND_CATEGORY });
+  }
+
+  return { api, config };
+}
+
+/**
+ * The platform config; null (and the user told how to fix it) when the
+ * server extension does not answer.
+ */
+async function fetchConfig(api: MlplatApi): Promise<IPlatformConfig | null> {
+  try {
+    return await api.getConfig();
+  } catch (error) {
+    console.error('jupyter-mlplat: GET config failed', error);
+    Notification.error(SERVER_MISSING_MESSAGE, { autoClose: false });
+    return null;
+  }
+}
+
+export default plugin;

@@ -1,0 +1,160 @@
+import React, { useState } from 'react';
+import { Button } from '@jupyterlab/ui-components';
+
+import type { IJob, MlplatApi } from '../api';
+import { isFinal } from '../format';
+import { useNow } from '../hooks';
+import { JobHeader } from './JobHeader';
+import { LogView } from './LogView';
+import { EventsTable, ParametersTable } from './tables';
+import { Timeline } from './Timeline';
+import { usePolledJob } from './usePolledJob';
+
+export interface IJobDetailProps {
+  api: MlplatApi;
+  jobId: string;
+  pollInterval: number;
+  onLoaded: (job: IJob) => void;
+  openNotebook: (path: string) => Promise<void>;
+  rerun: (job: IJob) => Promise<void>;
+}
+
+const TABS = ['Logs', 'Parameters', 'Outputs', 'Events'] as const;
+type Tab = (typeof TABS)[number];
+
+/**
+ * Everything about one job: header, timeline and tabs.
+ */
+export function JobDetail(props: IJobDetailProps): JSX.Element {
+  const { api, jobId, pollInterval } = props;
+  const { job, error, update } = usePolledJob(api, jobId, pollInterval);
+  const [tab, setTab] = useState<Tab>('Logs');
+  const [actionError, setActionError] = useState<string | null>(null);
+  const live = job !== null && !isFinal(job.state);
+  const now = useNow(live);
+
+  React.useEffect(() => {
+    if (job) {
+      props.onLoaded(job);
+    }
+  }, [job?.name, job?.state]);
+
+  if (!job) {
+    return (
+      <div className="jp-mlplat-detail">
+        {error ? (
+          <p className="jp-mlplat-error" role="alert">
+            {error}
+          </p>
+        ) : (
+          <p className="jp-mlplat-loading">Loading job {jobId}…</p>
+        )}
+      </div>
+    );
+  }
+
+  const act = async (action: () => Promise<void>) => {
+    setActionError(null);
+    try {
+      await action();
+    } catch (err) {
+      setActionError((err as Error).message);
+    }
+  };
+
+  const actions = (
+    <>
+      <Button
+        className="jp-mlplat-button"
+        disabled={!live}
+        title="Stop the job"
+        onClick={() => act(async () => update(await api.cancelJob(job.id)))}
+      >
+        Cancel
+      </Button>
+      <Button
+        className="jp-mlplat-button"
+        title="Run again, with the same or other parameters"
+        onClick={() => act(() => props.rerun(job))}
+      >
+        Rerun
+      </Button>
+    </>
+  );
+
+  return (
+    <div className="jp-mlplat-detail">
+      <JobHeader job={job} now={now} actions={actions} />
+      {(actionError || error) && (
+        <p className="jp-mlplat-error" role="alert">
+          {actionError || error}
+        </p>
+      )}
+      <Timeline events={job.events} now={now} />
+      <div className="jp-mlplat-tabs" role="tablist">
+        {TABS.map(name => (
+          <button
+            key={name}
+            role="tab"
+            aria-selected={tab === name}
+            className={`jp-mlplat-tab${tab === name ? ' jp-mod-current' : ''}`}
+            onClick={() => setTab(name)}
+          >
+            {name}
+          </button>
+        ))}
+      </div>
+      <div className="jp-mlplat-tab-panel" role="tabpanel">
+        {tab === 'Logs' && (
+          <LogView
+            api={api}
+            jobId={job.id}
+            replicas={job.replicas}
+            live={live}
+            interval={pollInterval}
+          />
+        )}
+        {tab === 'Parameters' && (
+          <ParametersTable parameters={job.spec.parameters} />
+        )}
+        {tab === 'Outputs' && (
+          <Outputs
+            job={job}
+            open={path => act(() => props.openNotebook(path))}
+          />
+        )}
+        {tab === 'Events' && <EventsTable events={job.events} />}
+      </div>
+    </div>
+  );
+}
+
+function Outputs(props: {
+  job: IJob;
+  open: (path: string) => void;
+}): JSX.Element {
+  const { notebook, log, tensorboard } = props.job.outputs;
+  return (
+    <div className="jp-mlplat-outputs">
+      <Button
+        className="jp-mlplat-button"
+        disabled={!notebook}
+        onClick={() => notebook && props.open(notebook)}
+      >
+        Open output notebook
+      </Button>
+      <dl className="jp-mlplat-facts">
+        {[
+          ['Output notebook', notebook],
+          ['Log', log],
+          ['TensorBoard logs', tensorboard]
+        ].map(([label, value]) => (
+          <div key={label}>
+            <dt>{label}</dt>
+            <dd>{value ? <code>{value}</code> : '—'}</dd>
+          </div>
+        ))}
+      </dl>
+    </div>
+  );
+}

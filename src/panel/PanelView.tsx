@@ -1,0 +1,63 @@
+import React from 'react';
+
+import type { IPlatformConfig } from '../api';
+import { usePromise } from '../hooks';
+import type { JobsModel } from '../jobs/model';
+import { JobsSection } from './JobsSection';
+import { EmptyState, Section } from './Section';
+import { StorageSection } from './StorageSection';
+
+export const SERVER_MISSING_MESSAGE =
+  'The jupyter_mlplat server extension is not answering: run `jupyter server extension enable jupyter_mlplat` and restart.';
+
+export interface IPanelViewProps {
+  config: Promise<IPlatformConfig | null>;
+  jobs: JobsModel;
+  onOpenJob: (id: string) => void;
+  onOpenCluster: (name: string) => void;
+}
+
+/**
+ * The content of the "ML Platform" sidebar.
+ */
+export function PanelView(props: IPanelViewProps): JSX.Element {
+  const config = usePromise(props.config);
+  if (config === undefined) {
+    return <p className="jp-mlplat-loading">Connecting to the platform…</p>;
+  }
+  if (config === null) {
+    return (
+      <div className="jp-mlplat-error jp-mlplat-server-missing" role="alert">
+        {SERVER_MISSING_MESSAGE}
+      </div>
+    );
+  }
+  return (
+    <>
+      <h2 className="jp-mlplat-panel-title">ML Platform</h2>
+      <JobsSection
+        model={props.jobs}
+        targets={config.targets.map(t => t.name)}
+        onOpen={props.onOpenJob}
+      />
+      <StorageSection clusters={config.storage} onOpen={props.onOpenCluster} />
+      <Section title="Runs & Schedules" defaultOpen={false}>
+        <EmptyState>
+          No runs or schedules yet. Right-click a notebook → Submit as job to
+          run it with other parameters.
+        </EmptyState>
+      </Section>
+      <Section title="Models" defaultOpen={false}>
+        <EmptyState>
+          No models yet. Models published from a job’s outputs are listed here.
+        </EmptyState>
+      </Section>
+      <Section title="TensorBoards" defaultOpen={false}>
+        <EmptyState>
+          No TensorBoard is running. Jobs that write TensorBoard logs can open
+          one from their detail view.
+        </EmptyState>
+      </Section>
+    </>
+  );
+}

@@ -1,0 +1,33 @@
+/**
+ * Command ids and the token other plugins use to reach the platform.
+ */
+import { Token } from '@lumino/coreutils';
+
+import type { IPlatformConfig, MlplatApi } from './api';
+
+export namespace CommandIDs {
+  export const openPanel = 'mlplat:open-panel';
+  export const refreshJobs = 'mlplat:refresh-jobs';
+  export const openJob = 'mlplat:open-job';
+  export const submitNotebook = 'mlplat:submit-notebook';
+  /** Not registered here: the storage browser plugin provides it. */
+  export const openCluster = 'mlplat:open-cluster';
+}
+
+export const PLUGIN_ID = 'jupyter-mlplat:plugin';
+
+export const COMMAND_CATEGORY = 'ML Platform';
+
+/**
+ * The platform as the frontend sees it: the API client and the server's
+ * config (null when the server extension did not answer).
+ */
+export interface IMlplat {
+  readonly api: MlplatApi;
+  readonly config: Promise<IPlatformConfig | null>;
+}
+
+export const IMlplat = new Token<IMlplat>(
+  'jupyter-mlplat:IMlplat',
+  'The ML platform REST client and configuration.'
+);
