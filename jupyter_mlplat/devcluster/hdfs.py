@@ -323,8 +323,20 @@ class HdfsClusters(Component):
             name: MiniCluster(name, permissions, self.workdir / name)
             for name, permissions in CLUSTERS.items()
         }
+        self._distinct_ports()
         self._classpath: str | None = None
         self._dead: socket.socket | None = None
+
+    def _distinct_ports(self) -> None:
+        """Re-pick a port that :func:`free_port` handed out twice (it closes its probe socket)."""
+        taken: set[int] = set()
+        for cluster in self.clusters.values():
+            while cluster.rpc_port in taken:
+                cluster.rpc_port = free_port()
+            taken.add(cluster.rpc_port)
+            while cluster.http_port in taken:
+                cluster.http_port = free_port()
+            taken.add(cluster.http_port)
 
     # -- build ---------------------------------------------------------------------------------
     def build(self) -> None:
@@ -371,7 +383,11 @@ class HdfsClusters(Component):
             raise
 
     def stop_cluster(self, name: str) -> None:
-        """Stop one cluster (name node and data node); its ports and data stay reserved."""
+        """Stop one cluster (name node and data node); :meth:`start_cluster` brings it back.
+
+        Its data stays on disk and :meth:`info` keeps naming its ports, so a test sees exactly
+        what a client of a crashed name node sees: connection refused on a known address.
+        """
         cluster = self.cluster(name)
         if cluster.process is None:
             return

@@ -135,6 +135,9 @@ def test_dead_namenode_url_refuses_connections(clusters: HdfsClusters) -> None:
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{url}/webhdfs/v1/?op=LISTSTATUS", timeout=5)
     assert clusters.dead_namenode_url() == url
+    # HdfsCLI takes an HA list separated by ";" and moves past the dead name node.
+    live = clusters.info()["clusters"]["prod-b"]["webhdfs"][0]
+    assert "user" in InsecureClient(f"{url};{live}", user="hdfs").list("/")
 
 
 def test_platform_config_names_both_clusters(clusters: HdfsClusters) -> None:
