@@ -11,52 +11,45 @@ random-payload layers are cached on disk so the benchmark does not re-compress a
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 import json
-import os
 import random
 import tarfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 
-import requests
-from dxf import DXF, DXFBase
-
+from ..images.media import (
+    DEFAULT_ENV,
+    DOCKER_CONFIG,
+    DOCKER_LAYER,
+    DOCKER_MANIFEST,
+    EPOCH,
+    MEDIA_TYPES,
+    OCI_CONFIG,
+    OCI_LAYER,
+    OCI_MANIFEST,
+    MediaKind,
+    build_manifest,
+    canonical_json,
+    image_config,
+)
+from ..images.registry import RegistryAccess
+from ..images.tarlayer import Layer, files_layer, parent_dirs, tarinfo, write_layer
 from .base import cache_dir
 
-MediaKind = Literal["docker", "oci"]
+# Shared with the append builder (jupyter_mlplat.images); re-exported for existing callers.
+__all__ = [
+    "DEFAULT_ENV", "DOCKER_CONFIG", "DOCKER_LAYER", "DOCKER_MANIFEST", "EPOCH", "MEDIA_TYPES",
+    "OCI_CONFIG", "OCI_LAYER", "OCI_MANIFEST", "Layer", "MediaKind", "RegistryAccess",
+    "SeededImage", "build_manifest", "cached_files_layer", "canonical_json", "files_layer",
+    "image_config", "payload_layer", "push_image", "seed_base_image", "seed_python_runtime",
+    "write_layer",
+]
 
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
-DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
-
-MEDIA_TYPES: dict[str, tuple[str, str, str]] = {
-    "docker": (DOCKER_MANIFEST, DOCKER_CONFIG, DOCKER_LAYER),
-    "oci": (OCI_MANIFEST, OCI_CONFIG, OCI_LAYER),
-}
-
-#: Every timestamp in seeded images; a fixed value keeps digests reproducible.
-EPOCH = "1970-01-01T00:00:00Z"
-DEFAULT_ENV = ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",)
 PAYLOAD_GZIP_LEVEL = 0
-
-
-@dataclass(frozen=True)
-class Layer:
-    """A gzip layer blob on disk with the two digests an image needs."""
-
-    path: Path
-    digest: str  # sha256 of the gzip blob: what the manifest and the registry use
-    diff_id: str  # sha256 of the uncompressed tar: what the image config lists
-    size: int  # bytes of the gzip blob
-    created_by: str = "mlplat devcluster"
 
 
 @dataclass(frozen=True)
@@ -81,29 +74,6 @@ class SeededImage:
         return f"{self.host}/{self.repo}@{self.digest}"
 
 
-class _HashingWriter(io.RawIOBase):
-    """Pass writes through to ``target`` while counting bytes and hashing them."""
-
-    def __init__(self, target: IO[bytes]) -> None:
-        super().__init__()
-        self.target = target
-        self.sha256 = hashlib.sha256()
-        self.count = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        view = memoryview(data)
-        self.sha256.update(view)
-        self.count += len(view)
-        self.target.write(view)
-        return len(view)
-
-    def flush(self) -> None:
-        self.target.flush()
-
-
 class _SeededBytes(io.RawIOBase):
     """``size`` pseudo-random bytes from ``seed``: incompressible like real binaries, reproducible.
 
@@ -123,72 +93,6 @@ class _SeededBytes(io.RawIOBase):
         want = self.remaining if n is None or n < 0 else min(n, self.remaining)
         self.remaining -= want
         return self.rng.randbytes(want)
-
-
-def _tarinfo(name: str, *, size: int = 0, directory: bool = False, mode: int | None = None
-             ) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.type = tarfile.DIRTYPE if directory else tarfile.REGTYPE
-    info.mode = mode if mode is not None else (0o755 if directory else 0o644)
-    info.size = 0 if directory else size
-    info.mtime = 0
-    info.uid = info.gid = 0
-    info.uname = info.gname = "root"
-    return info
-
-
-def _parent_dirs(paths: Iterable[str]) -> list[str]:
-    dirs: set[str] = set()
-    for path in paths:
-        parts = path.split("/")[:-1]
-        for i in range(1, len(parts) + 1):
-            dirs.add("/".join(parts[:i]))
-    return sorted(dirs)
-
-
-def write_layer(out: Path, entries: Sequence[tuple[tarfile.TarInfo, IO[bytes] | None]], *,
-                compresslevel: int = 6, created_by: str = "mlplat devcluster") -> Layer:
-    """Stream ``entries`` (already in order) into a gzip tar at ``out``, hashing on the way.
-
-    Streaming matters for gigabyte layers: the tar and the gzip are hashed as they are written,
-    never held in memory nor read back.
-    """
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".partial")
-    with open(tmp, "wb") as raw:
-        gz_hash = _HashingWriter(raw)
-        with gzip.GzipFile(filename="", mode="wb", fileobj=gz_hash, mtime=0,
-                           compresslevel=compresslevel) as gz:
-            tar_hash = _HashingWriter(gz)  # type: ignore[arg-type]
-            with tarfile.open(fileobj=tar_hash, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-                for info, data in entries:
-                    tar.addfile(info, data)
-    os.replace(tmp, out)
-    return Layer(path=out, digest="sha256:" + gz_hash.sha256.hexdigest(),
-                 diff_id="sha256:" + tar_hash.sha256.hexdigest(), size=gz_hash.count,
-                 created_by=created_by)
-
-
-def files_layer(files: Mapping[str, bytes | str], out: Path, *,
-                modes: Mapping[str, int] | None = None) -> Layer:
-    """A layer holding ``files`` (``path -> content``, relative paths; ``dir/`` is a directory).
-
-    Parent directories get explicit entries so that every extractor creates them with the same
-    owner and mode.
-    """
-    modes = modes or {}
-    contents = {name.strip("/"): data for name, data in files.items() if not name.endswith("/")}
-    dirs = set(_parent_dirs(contents)) | {n.strip("/") for n in files if n.endswith("/")}
-    dirs |= set(_parent_dirs(dirs))
-    entries: list[tuple[tarfile.TarInfo, IO[bytes] | None]] = []
-    for name in sorted(dirs | set(contents)):
-        if name in dirs:
-            entries.append((_tarinfo(name, directory=True, mode=modes.get(name)), None))
-            continue
-        content = contents[name]
-        data = content.encode() if isinstance(content, str) else content
-        entries.append((_tarinfo(name, size=len(data), mode=modes.get(name)), io.BytesIO(data)))
-    return write_layer(out, entries, created_by=f"COPY {len(contents)} files")
 
 
 def _cached(blob: Path) -> Layer | None:
@@ -233,75 +137,12 @@ def payload_layer(size_bytes: int, *, seed: int = 0, path: str = "opt/base/paylo
     if cached is not None:
         return cached
     entries: list[tuple[tarfile.TarInfo, IO[bytes] | None]] = [
-        (_tarinfo(d, directory=True), None) for d in _parent_dirs([path])
+        (tarinfo(d, directory=True), None) for d in parent_dirs([path])
     ]
     payload: IO[bytes] = _SeededBytes(size_bytes, seed)  # type: ignore[assignment]
-    entries.append((_tarinfo(path, size=size_bytes), payload))
+    entries.append((tarinfo(path, size=size_bytes), payload))
     return _remember(write_layer(blob, entries, compresslevel=PAYLOAD_GZIP_LEVEL,
                                  created_by=f"ADD payload {size_bytes} bytes (seed {seed})"))
-
-
-def image_config(layers: Sequence[Layer], *, env: Sequence[str] = DEFAULT_ENV,
-                 workdir: str = "/", cmd: Sequence[str] | None = None,
-                 labels: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The image config JSON (same shape for Docker and OCI) with fixed timestamps."""
-    config: dict[str, Any] = {"Env": list(env), "WorkingDir": workdir}
-    if cmd:
-        config["Cmd"] = list(cmd)
-    if labels:
-        config["Labels"] = dict(labels)
-    return {
-        "architecture": "amd64",
-        "os": "linux",
-        "created": EPOCH,
-        "config": config,
-        "rootfs": {"type": "layers", "diff_ids": [layer.diff_id for layer in layers]},
-        "history": [{"created": EPOCH, "created_by": layer.created_by} for layer in layers],
-    }
-
-
-def canonical_json(obj: Any) -> bytes:
-    """Compact, key-sorted JSON: the bytes (and so the digest) depend only on the content."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
-
-
-def build_manifest(config_blob: bytes, layers: Sequence[Layer], media: MediaKind = "docker"
-                   ) -> dict[str, Any]:
-    """A Docker v2 schema 2 or OCI image manifest for ``config_blob`` and ``layers``."""
-    manifest_type, config_type, layer_type = MEDIA_TYPES[media]
-    return {
-        "schemaVersion": 2,
-        "mediaType": manifest_type,
-        "config": {"mediaType": config_type, "size": len(config_blob),
-                   "digest": "sha256:" + hashlib.sha256(config_blob).hexdigest()},
-        "layers": [{"mediaType": layer_type, "size": layer.size, "digest": layer.digest}
-                   for layer in layers],
-    }
-
-
-@dataclass(frozen=True)
-class RegistryAccess:
-    """How to reach one registry: address, plain HTTP or TLS (with a CA file), credentials."""
-
-    host: str
-    insecure: bool = False
-    username: str | None = None
-    password: str | None = None
-    ca_file: str | None = None
-
-    def client(self, repo: str, *, timeout: float = 300.0) -> DXF:
-        """A python-dxf client that answers the registry's 401 with basic-auth credentials.
-
-        python-dxf refuses to send credentials over plain HTTP (``insecure``), which is why the
-        sandbox's authenticated registry speaks TLS with its own CA (``ca_file``).
-        """
-        username, password = self.username, self.password
-
-        def auth(dxf: DXFBase, response: requests.Response) -> None:
-            dxf.authenticate(username, password, response=response)
-
-        return DXF(self.host, repo, auth=auth if username is not None else None,
-                   insecure=self.insecure, tlsverify=self.ca_file or True, timeout=timeout)
 
 
 def _file_chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
