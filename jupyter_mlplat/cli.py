@@ -225,8 +225,6 @@ def _follow(jobs: JobService, job: Job, on_text: Callable[[str], None] | None) -
                     bar.clear()
                     on_text(chunk.text)
                     bar.refresh()
-                if chunk.text and not complete:
-                    continue  # more may be waiting: read on before sleeping
             if job.state.final and complete:
                 return job
             time.sleep(POLL)

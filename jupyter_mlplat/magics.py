@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
-from IPython.utils.process import arg_split
 from IPython.display import display
+from IPython.utils.process import arg_split
 from pydantic import ValidationError
 
 from .cli import (
@@ -74,12 +74,14 @@ class MLPlatMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
         self._platform: Platform | None = None
-        self._platform_env: tuple[str | None, str] | None = None
+        self._platform_env: tuple[str | None, str | None] | None = None
+        #: the monitors of jobs still running, by job id (a handle on their widgets)
+        self.monitors: dict[str, JobMonitor] = {}
 
     @property
     def platform(self) -> Platform:
-        """The platform of the current environment (rebuilt if the server's settings change)."""
-        env = (os.environ.get(CONFIG_ENV), os.environ.get(ROOT_ENV) or os.getcwd())
+        """The platform of the server's settings (rebuilt if they change; not on ``%cd``)."""
+        env = (os.environ.get(CONFIG_ENV), os.environ.get(ROOT_ENV))
         if self._platform is None or env != self._platform_env:
             from .platform import Platform
 
@@ -91,12 +93,12 @@ class MLPlatMagics(Magics):
 
     def _args(self, magic: Callable[..., Any], line: str) -> Any:
         """Parsed arguments, or None after printing the help for ``-h``/``--help``."""
+        # POSIX splitting, unlike IPython's default: `-p msg "a b"` gives the text without quotes
         argv = arg_split(line, posix=True)
-        if {"-h", "--help"} & set(argv):
+        if {"-h", "--help"} & set(argv):  # checked first: a missing JOB must not hide the help
             print(magic.__doc__)
             return None
-        # POSIX splitting: `-p msg "hello world"` gives the text without its quotes
-        return magic.parser.parse_args(argv)
+        return magic.parser.parse_args(argv)  # type: ignore[attr-defined]
 
     # -- %mlp_submit / %%mlp_submit --------------------------------------------------------
     @magic_arguments()
@@ -142,6 +144,8 @@ class MLPlatMagics(Magics):
         job = jobs.submit(spec, self.platform.config.user)
         monitor = JobMonitor(jobs, job)
         monitor.start()
+        self.monitors = {k: m for k, m in self.monitors.items() if not m.job.state.final}
+        self.monitors[job.id] = monitor
         if not args.wait:
             return None
         try:

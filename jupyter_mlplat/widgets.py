@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import html
 import importlib.util
+import json
 import sys
 import threading
 import time
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .cli import duration, format_seconds, job_source, local_time
-from .errors import MLPlatError
+from .errors import MLPlatError, NotFound
 from .jobs.models import Job, JobState
 
 if TYPE_CHECKING:
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 
 POLL = 0.5
 TAIL_LINES = 20
+#: the frontend's command that opens a job's detail; JupyterLab's command linker runs it on click
+OPEN_JOB_COMMAND = "mlplat:open-job"
 
 # JupyterLab theme variables first, so chips follow light and dark themes; fallbacks elsewhere.
 STATE_COLORS: dict[JobState, str] = {
@@ -62,6 +65,14 @@ def jobs_html(jobs: Sequence[Job]) -> str:
     ]
     return (f"<table class='mlplat-jobs'><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def open_job_link(job_id: str) -> str:
+    """A link to the job detail in JupyterLab (inert text in other frontends)."""
+    args = html.escape(json.dumps({"id": job_id}), quote=True)
+    return (f'<span data-commandlinker-command="{OPEN_JOB_COMMAND}" '
+            f'data-commandlinker-args="{args}" title="Open job {html.escape(job_id)} in the ML '
+            'Platform panel" style="cursor:pointer;text-decoration:underline">details</span>')
 
 
 def widget_frontend() -> bool:
@@ -141,6 +152,9 @@ class JobMonitor:
             try:
                 self.refresh()
                 self._view.update(self)
+            except NotFound as exc:  # deleted meanwhile: nothing left to follow
+                self._view.message(exc.message)
+                return
             except Exception as exc:  # a transient store error must not kill the monitor
                 self._view.message(f"cannot read the job: {exc}")
             if self.done:
@@ -181,8 +195,7 @@ class JobMonitor:
                 self._print(f"[{elapsed_text(self.job)}] job {self.job.id} {state.value}")
             if self.done:
                 return self.job
-            if not text:
-                time.sleep(self.poll)
+            time.sleep(self.poll)
 
     def cancel(self) -> None:
         self.jobs.cancel(self.job.id)
@@ -232,6 +245,7 @@ class _WidgetView:
             f"<b>{html.escape(job.name)}</b> &nbsp; job <code>{html.escape(job.id)}</code>"
             f" on {html.escape(job.spec.target)} &nbsp; {state_chip(job.state)}"
             f" &nbsp; <span class='mlplat-elapsed'>{elapsed_text(job)}</span>"
+            f" &nbsp; {open_job_link(job.id)}"
         )
         tail = monitor.tail.text()
         self.logs.value = (
