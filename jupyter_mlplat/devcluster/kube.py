@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import signal
 import ssl
 import sys
 import time
@@ -385,6 +386,18 @@ def _service_accounts_exist(core: Any) -> bool:
     return True
 
 
+def _interrupt_on(*signals: signal.Signals) -> None:
+    """Turn these signals into KeyboardInterrupt so ``up`` stops its children on the way out.
+
+    SIGINT needs it too: a shell starts background jobs with SIGINT ignored.
+    """
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    for sig in signals:
+        signal.signal(sig, interrupt)
+
+
 def main(argv: list[str]) -> int:
     """``python -m jupyter_mlplat.devcluster.kube build`` pre-builds the binaries (for CI);
     ``… up DIR`` runs the cluster in DIR until interrupted and prints its info."""
@@ -394,6 +407,7 @@ def main(argv: list[str]) -> int:
               f"({'cached' if not seconds else f'built in {seconds:.0f}s'})")
         return 0
     if argv[:1] == ["up"] and len(argv) == 2:
+        _interrupt_on(signal.SIGTERM, signal.SIGINT)
         cluster = Kubernetes(Path(argv[1]))
         cluster.build()
         try:

@@ -48,7 +48,12 @@ def _job(name: str, annotations: dict[str, str] | None = None,
     }
 
 
-def _wait_pod_phase(core: client.CoreV1Api, job: str, phase: str) -> client.V1Pod:
+def _apis(api: client.ApiClient) -> tuple[Any, Any]:
+    """Core and batch APIs, typed loosely: the tests read optional fields they know are set."""
+    return client.CoreV1Api(api), client.BatchV1Api(api)
+
+
+def _wait_pod_phase(core: Any, job: str, phase: str) -> Any:
     """Watch the Job's pods (as alice) until one reaches ``phase``; return it."""
     seen = []
     stream = watch.Watch().stream(core.list_namespaced_pod, NS,
@@ -71,19 +76,19 @@ def _wait(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _job_condition(batch: client.BatchV1Api, name: str, kind: str) -> bool:
+def _job_condition(batch: Any, name: str, kind: str) -> bool:
     job = batch.read_namespaced_job(name, NS)
     return any(c.type == kind and c.status == "True" for c in job.status.conditions or [])
 
 
 def test_job_pod_succeeds_through_kwok_and_job_completes(alice: client.ApiClient) -> None:
-    core, batch = client.CoreV1Api(alice), client.BatchV1Api(alice)
+    core, batch = _apis(alice)
     name = _name("ok")
     batch.create_namespaced_job(NS, _job(name))
 
-    running_or_done = _wait_pod_phase(core, name, "Succeeded")
-    assert running_or_done.spec.node_name in ("kwok-cpu-0", "kwok-gpu-0")
-    state = running_or_done.status.container_statuses[0].state.terminated
+    pod = _wait_pod_phase(core, name, "Succeeded")
+    assert pod.spec.node_name in ("kwok-cpu-0", "kwok-gpu-0")
+    state = pod.status.container_statuses[0].state.terminated
     assert state.exit_code == 0 and state.reason == "Completed"
 
     _wait(lambda: _job_condition(batch, name, "Complete"), f"job {name} Complete")
@@ -91,7 +96,7 @@ def test_job_pod_succeeds_through_kwok_and_job_completes(alice: client.ApiClient
 
 
 def test_annotated_pod_fails_with_exit_code_1(alice: client.ApiClient) -> None:
-    core, batch = client.CoreV1Api(alice), client.BatchV1Api(alice)
+    core, batch = _apis(alice)
     name = _name("fail")
     batch.create_namespaced_job(NS, _job(name, annotations={"mlplat.test/fail": "true"}))
 
@@ -101,7 +106,7 @@ def test_annotated_pod_fails_with_exit_code_1(alice: client.ApiClient) -> None:
 
 
 def test_gpu_request_is_scheduled_on_the_gpu_node(alice: client.ApiClient) -> None:
-    core, batch = client.CoreV1Api(alice), client.BatchV1Api(alice)
+    core, batch = _apis(alice)
     name = _name("gpu")
     gpu = {"limits": {"nvidia.com/gpu": "1", "cpu": "1", "memory": "1Gi"}}
     batch.create_namespaced_job(NS, _job(name, resources=gpu))
@@ -115,7 +120,7 @@ def test_alice_is_forbidden_in_bobs_namespace(alice: client.ApiClient) -> None:
         client.CoreV1Api(alice).list_namespaced_pod("ml-bob")
     assert listing.value.status == 403
     with pytest.raises(ApiException) as creating:
-        client.BatchV1Api(alice).create_namespaced_job("ml-bob", _job(_name("intruder")))
+        _apis(alice)[1].create_namespaced_job("ml-bob", _job(_name("intruder")))
     assert creating.value.status == 403
     with pytest.raises(ApiException) as cluster_wide:
         client.CoreV1Api(alice).list_node()
@@ -141,9 +146,9 @@ def _kubeflow(kind: str, name: str, replica_specs: dict[str, Any]) -> dict[str, 
             "spec": {key: replica_specs, "runPolicy": {"cleanPodPolicy": "None"}}}
 
 
-def _create(alice: client.ApiClient, plural: str, body: dict[str, Any]) -> dict[str, Any]:
-    return client.CustomObjectsApi(alice).create_namespaced_custom_object(  # type: ignore[no-any-return]
-        "kubeflow.org", "v1", NS, plural, body)
+def _create(alice: client.ApiClient, plural: str, body: dict[str, Any]) -> Any:
+    custom: Any = client.CustomObjectsApi(alice)
+    return custom.create_namespaced_custom_object("kubeflow.org", "v1", NS, plural, body)
 
 
 def test_pytorchjob_is_accepted_with_its_pod_template(alice: client.ApiClient) -> None:
@@ -151,7 +156,8 @@ def test_pytorchjob_is_accepted_with_its_pod_template(alice: client.ApiClient) -
     _create(alice, "pytorchjobs", _kubeflow(
         "PyTorchJob", name, {"Master": _replica(1), "Worker": _replica(2)}))
 
-    stored = client.CustomObjectsApi(alice).get_namespaced_custom_object(
+    custom: Any = client.CustomObjectsApi(alice)
+    stored = custom.get_namespaced_custom_object(
         "kubeflow.org", "v1", NS, "pytorchjobs", name)
     worker = stored["spec"]["pytorchReplicaSpecs"]["Worker"]
     assert worker["replicas"] == 2
@@ -169,14 +175,36 @@ def test_malformed_pytorchjob_is_rejected(alice: client.ApiClient, replica: dict
     with pytest.raises(ApiException) as rejected:
         _create(alice, "pytorchjobs", _kubeflow("PyTorchJob", _name("bad"), {"Worker": replica}))
     assert rejected.value.status == 422
-    assert message in rejected.value.body
+    assert message in str(rejected.value.body)
 
 
 def test_unknown_replica_type_is_rejected(alice: client.ApiClient) -> None:
     with pytest.raises(ApiException) as rejected:
         _create(alice, "pytorchjobs", _kubeflow("PyTorchJob", _name("bad"), {"Boss": _replica()}))
     assert rejected.value.status == 422
-    assert "Master or Worker" in rejected.value.body
+    assert "Master or Worker" in str(rejected.value.body)
+
+
+def test_pod_owned_by_a_pytorchjob_runs_to_success(alice: client.ApiClient) -> None:
+    """No operator runs, so the product creates replica pods itself; KWOK finishes them."""
+    core, _ = _apis(alice)
+    name = _name("pt-pods")
+    owner = _create(alice, "pytorchjobs", _kubeflow("PyTorchJob", name, {"Master": _replica()}))
+    pod_name = f"{name}-master-0"
+    core.create_namespaced_pod(NS, {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {
+            "name": pod_name, "labels": {"job-name": name},
+            "ownerReferences": [{"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob",
+                                 "name": name, "uid": owner["metadata"]["uid"],
+                                 "controller": True}],
+        },
+        "spec": {"restartPolicy": "Never",
+                 "containers": [{"name": "pytorch", "image": "pytorch:2"}]},
+    })
+
+    pod = _wait_pod_phase(core, name, "Succeeded")
+    assert pod.metadata.name == pod_name
 
 
 def test_tfjob_is_accepted(alice: client.ApiClient) -> None:
