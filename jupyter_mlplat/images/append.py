@@ -53,12 +53,13 @@ class BaseImage:
 
     ref: ImageRef
     digest: str
+    media_type: str  # of the manifest; OCI manifests may leave it out of the document
     manifest: dict[str, Any]
     config: dict[str, Any]
 
     @property
     def media(self) -> MediaKind:
-        return media_kind(self.manifest.get("mediaType", ""))
+        return media_kind(self.media_type)
 
 
 @dataclass(frozen=True)
@@ -111,8 +112,8 @@ def read_base(registry: Registry, ref: ImageRef) -> BaseImage:
         raise BaseImageNotFound(f"the base image {ref} is a {media or 'schema 1'} manifest; "
                                 "only Docker v2 schema 2 and OCI images can be appended to")
     config = json.loads(registry.blob(ref.repo, document["config"]["digest"]))
-    return BaseImage(ref=ref, digest=digest or sha256_digest(body), manifest=document,
-                     config=config)
+    return BaseImage(ref=ref, digest=digest or sha256_digest(body), media_type=media,
+                     manifest=document, config=config)
 
 
 def _merge_env(base_env: list[str], extra: Mapping[str, str]) -> list[str]:
@@ -147,6 +148,7 @@ def job_config(base: BaseImage, code: CodeLayer, *, labels: Mapping[str, str],
 def job_manifest(base: BaseImage, config_blob: bytes, code: CodeLayer) -> dict[str, Any]:
     """The base manifest with the new config and one more layer, in the base's media family."""
     manifest = copy.deepcopy(base.manifest)
+    manifest["mediaType"] = base.media_type
     _, config_type, layer_type = MEDIA_TYPES[base.media]
     manifest["config"] = {"mediaType": base.manifest["config"].get("mediaType", config_type),
                           "size": len(config_blob), "digest": sha256_digest(config_blob)}

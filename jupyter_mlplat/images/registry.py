@@ -287,8 +287,9 @@ class Registry:
 
     def push_file(self, repo: str, path: Path, digest: str, on_bytes: BytesCallback) -> None:
         """Upload a blob from a file, reporting bytes as they go (restarted on a retry)."""
+        counter = _AttemptCounter(on_bytes)
         self.call(f"uploading {digest} to {repo}", lambda: self._client(repo).push_blob(
-            data=_counted(_file_chunks(path), on_bytes), digest=digest, check_exists=False))
+            data=counter.chunks(_file_chunks(path)), digest=digest, check_exists=False))
 
     def push_bytes(self, repo: str, data: bytes, digest: str) -> None:
         self.call(f"uploading {digest} to {repo}", lambda: self._client(repo).push_blob(
@@ -297,10 +298,12 @@ class Registry:
     def copy_blob(self, repo: str, from_repo: str, digest: str, on_bytes: BytesCallback
                   ) -> None:
         """Stream a blob from another repository of this registry (when mounting is refused)."""
+        counter = _AttemptCounter(on_bytes)
+
         def op() -> None:
             chunks = self._client(from_repo).pull_blob(digest, chunk_size=CHUNK)
-            self._client(repo).push_blob(data=_counted(chunks, on_bytes),
-                                         digest=digest, check_exists=False)
+            self._client(repo).push_blob(data=counter.chunks(chunks), digest=digest,
+                                         check_exists=False)
         self.call(f"copying {digest} from {from_repo} to {repo}", op)
 
     def put_manifest(self, repo: str, reference: str, body: bytes) -> None:
@@ -308,10 +311,21 @@ class Registry:
                   lambda: self._client(repo).set_manifest(reference, body.decode()))
 
 
-def _counted(chunks: Any, on_bytes: BytesCallback) -> Iterator[bytes]:
-    for chunk in chunks:
-        on_bytes(len(chunk))
-        yield chunk
+class _AttemptCounter:
+    """Report bytes as they stream; a retried upload first takes back the previous attempt's."""
+
+    def __init__(self, on_bytes: BytesCallback) -> None:
+        self.on_bytes = on_bytes
+        self.sent = 0
+
+    def chunks(self, chunks: Any) -> Iterator[bytes]:
+        if self.sent:
+            self.on_bytes(-self.sent)
+            self.sent = 0
+        for chunk in chunks:
+            self.sent += len(chunk)
+            self.on_bytes(len(chunk))
+            yield chunk
 
 
 def _file_chunks(path: Path) -> Iterator[bytes]:
