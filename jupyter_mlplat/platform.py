@@ -10,6 +10,7 @@ from .db import Database
 from .jobs.context import ROOT_ENV, JobContext
 from .jobs.service import JobService
 from .jobs.store import JobStore
+from .storage.service import StorageService
 
 
 class Platform:
@@ -24,6 +25,7 @@ class Platform:
         self.config_file = config_file
         self.jobs = JobService(JobContext(config=config, store=JobStore(self.db),
                                           root_dir=root_dir, config_file=config_file))
+        self.storage = StorageService(config, root_dir)
 
     @classmethod
     def from_env(cls) -> Platform:

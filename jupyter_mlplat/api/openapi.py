@@ -17,6 +17,13 @@ from pydantic.json_schema import models_json_schema
 from ..config import PublicConfig
 from ..jobs.models import Job, JobPage, JobSpec, JobState, LogChunk, RerunRequest
 from ..parameters import NotebookParameters
+from ..storage.models import (
+    ContentsModel,
+    CreateRequest,
+    RenameRequest,
+    SaveRequest,
+    StorageList,
+)
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schemas" / "openapi.yaml"
 API = "/jupyter-mlplat/api"
@@ -29,6 +36,7 @@ class Error(BaseModel):
 
 MODELS: list[type[BaseModel]] = [
     Error, PublicConfig, Job, JobPage, JobSpec, LogChunk, RerunRequest, NotebookParameters,
+    StorageList, ContentsModel, SaveRequest, RenameRequest, CreateRequest,
 ]
 
 
@@ -42,7 +50,8 @@ def reply(model: type[BaseModel], description: str) -> dict[str, Any]:
 
 def errors(*codes: int) -> dict[str, Any]:
     texts = {400: "Bad input; the message says what to fix", 403: "Not authenticated",
-             404: "Not found", 409: "Conflict with the current state"}
+             404: "Not found", 409: "Conflict with the current state",
+             503: "A storage cluster none of whose name nodes answers (the message names them)"}
     return {str(c): reply(Error, texts[c]) for c in (403, *codes)}
 
 
@@ -58,6 +67,56 @@ def query(name: str, schema: dict[str, Any], description: str, required: bool = 
 
 JOB_ID = {"name": "job_id", "in": "path", "required": True,
           "schema": {"type": "string"}}
+CLUSTER = {"name": "cluster", "in": "path", "required": True, "schema": {"type": "string"},
+           "description": "Storage cluster name from the platform config"}
+CONTENT_PATH = {"name": "path", "in": "path", "required": True, "schema": {"type": "string"},
+                "description": "Path relative to the cluster root (its base_path)"}
+
+
+def contents_operations(with_path: bool) -> dict[str, Any]:
+    """Jupyter contents-API verbs on a cluster (``with_path``: below its root)."""
+    params = [CLUSTER, CONTENT_PATH] if with_path else [CLUSTER]
+    at = "Path" if with_path else "Root"
+    model = reply(ContentsModel, "A contents model")
+    ops: dict[str, Any] = {
+        "get": {
+            "summary": "Contents model of a folder, notebook or file (Jupyter semantics)",
+            "operationId": f"getStorageContents{at}",
+            "parameters": [*params,
+                           query("content", {"type": "string", "enum": ["0", "1"]},
+                                 "1 (default): include the content"),
+                           query("type", {"type": "string",
+                                          "enum": ["directory", "file", "notebook"]},
+                                 "Expected type"),
+                           query("format", {"type": "string", "enum": ["json", "text", "base64"]},
+                                 "File content format")],
+            "responses": {"200": model, **errors(400, 404, 503)}},
+        "post": {
+            "summary": "In this folder: copy `copy_from`, or create an untitled item",
+            "operationId": f"createStorageContents{at}", "parameters": params,
+            "requestBody": body(CreateRequest),
+            "responses": {"201": reply(ContentsModel, "The new item"),
+                          **errors(400, 404, 409, 503)}},
+    }
+    if with_path:
+        ops["put"] = {
+            "summary": "Save a file, notebook or folder atomically; chunked upload",
+            "operationId": "saveStorageContents", "parameters": params,
+            "requestBody": body(SaveRequest),
+            "responses": {"200": reply(ContentsModel, "Saved over an existing item"),
+                          "201": reply(ContentsModel, "Created"),
+                          **errors(400, 404, 409, 503)}}
+        ops["patch"] = {
+            "summary": "Rename or move (never over an existing item)",
+            "operationId": "renameStorageContents", "parameters": params,
+            "requestBody": body(RenameRequest),
+            "responses": {"200": reply(ContentsModel, "The renamed item"),
+                          **errors(400, 404, 409, 503)}}
+        ops["delete"] = {
+            "summary": "Delete a file or a folder with its contents",
+            "operationId": "deleteStorageContents", "parameters": params,
+            "responses": {"204": {"description": "Deleted"}, **errors(400, 404, 409, 503)}}
+    return ops
 
 
 def paths() -> dict[str, Any]:
@@ -111,6 +170,12 @@ def paths() -> dict[str, Any]:
                                  "Notebook path relative to the Jupyter root", required=True)],
             "responses": {"200": reply(NotebookParameters, "Declared parameters"),
                           **errors(400, 404)}}},
+        f"{API}/storage": {"get": {
+            "summary": "Storage clusters and their health (no secrets)",
+            "operationId": "listStorage",
+            "responses": {"200": reply(StorageList, "Clusters with `ok`/`down`"), **errors()}}},
+        f"{API}/storage/{{cluster}}/contents": contents_operations(with_path=False),
+        f"{API}/storage/{{cluster}}/contents/{{path}}": contents_operations(with_path=True),
     }
 
 

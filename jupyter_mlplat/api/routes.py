@@ -13,9 +13,11 @@ from .jobs import (
     JobsHandler,
     ParametersHandler,
 )
+from .storage import ContentsHandler, StorageHandler
 
 API = "/jupyter-mlplat/api"
 JOB_ID = r"(?P<job_id>[^/]+)"
+CLUSTER = r"(?P<cluster>[^/]+)"
 
 ROUTES: list[tuple[str, Any]] = [
     (rf"{API}/config", ConfigHandler),
@@ -25,4 +27,6 @@ ROUTES: list[tuple[str, Any]] = [
     (rf"{API}/jobs/{JOB_ID}/cancel", JobCancelHandler),
     (rf"{API}/jobs/{JOB_ID}/rerun", JobRerunHandler),
     (rf"{API}/parameters", ParametersHandler),
+    (rf"{API}/storage", StorageHandler),
+    (rf"{API}/storage/{CLUSTER}/contents(?:/(?P<path>.*))?", ContentsHandler),
 ]

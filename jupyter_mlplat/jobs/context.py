@@ -26,8 +26,16 @@ class JobContext:
         return path
 
     def child_env(self) -> dict[str, str]:
-        """Environment for runner processes: the same config and root as this process."""
+        """Environment for runner processes: the same config and root as this process.
+
+        The storage clusters also travel as environment (``cluster_env``: references to secrets,
+        never their values), so ``hdfs://<cluster>/`` resolves in job code even where the config
+        file is not reachable; the Kubernetes backend injects the same variables into pods.
+        """
+        from ..storage.env import cluster_env
+
         env = dict(os.environ)
+        env.update(cluster_env(self.config))
         env[ROOT_ENV] = str(self.root_dir)
         if self.config_file is not None:
             env[CONFIG_ENV] = str(self.config_file)
