@@ -1,5 +1,4 @@
 import React, { useState } from 'react';
-import { Button } from '@jupyterlab/ui-components';
 
 import type { IJob, MlplatApi } from '../api';
 import { isFinal } from '../format';
@@ -64,21 +63,21 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
 
   const actions = (
     <>
-      <Button
-        className="jp-mlplat-button"
+      <button
+        className="jp-mod-styled jp-mod-warn jp-mlplat-button"
         disabled={!live}
         title="Stop the job"
         onClick={() => act(async () => update(await api.cancelJob(job.id)))}
       >
         Cancel
-      </Button>
-      <Button
-        className="jp-mlplat-button"
+      </button>
+      <button
+        className="jp-mod-styled jp-mod-accept jp-mlplat-button"
         title="Run again, with the same or other parameters"
         onClick={() => act(() => props.rerun(job))}
       >
         Rerun
-      </Button>
+      </button>
     </>
   );
 
@@ -136,13 +135,13 @@ function Outputs(props: {
   const { notebook, log, tensorboard } = props.job.outputs;
   return (
     <div className="jp-mlplat-outputs">
-      <Button
-        className="jp-mlplat-button"
+      <button
+        className="jp-mod-styled jp-mod-accept jp-mlplat-button"
         disabled={!notebook}
         onClick={() => notebook && props.open(notebook)}
       >
         Open output notebook
-      </Button>
+      </button>
       <dl className="jp-mlplat-facts">
         {[
           ['Output notebook', notebook],

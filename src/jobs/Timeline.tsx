@@ -51,7 +51,7 @@ export function Timeline(props: {
               height="28"
             />
             <text
-              className="jp-mlplat-segment-label"
+              className={`jp-mlplat-segment-label jp-mlplat-tone-${stateTone(segment.state)}`}
               x={pct(x + width / 2)}
               y="18"
               textAnchor="middle"
