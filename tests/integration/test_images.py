@@ -35,7 +35,7 @@ from jupyter_mlplat.images import (
     registry_access,
 )
 from jupyter_mlplat.images.append import LABEL_JOB_ID, LABEL_SOURCE_HASH, LABEL_USER
-from jupyter_mlplat.images.media import DOCKER_MANIFEST, OCI_MANIFEST
+from jupyter_mlplat.images.media import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, canonical_json
 
 pytestmark = [pytest.mark.integration, pytest.mark.registry]
 
@@ -298,3 +298,33 @@ def test_mount_refused_then_copy(info: dict[str, Any], tmp_path: Path) -> None:
         reg.copy_blob("tests/copy-dst", "bases/copy-src", layer["digest"], moved.append)
         assert reg.has_blob("tests/copy-dst", layer["digest"])
     assert sum(moved) == layer["size"]
+
+
+def test_index_base_resolves_to_linux_amd64(info: dict[str, Any], tmp_path: Path) -> None:
+    host = info["address"]
+    amd64 = seed_base_image(host, "bases/multi", "amd64", 64 * 1024, seed=21, media="oci")
+    arm64 = seed_base_image(host, "bases/multi", "arm64", 64 * 1024, seed=22, media="oci")
+
+    def entry(image: Any, arch: str) -> dict[str, Any]:
+        return {"mediaType": OCI_MANIFEST, "digest": image.digest,
+                "size": len(canonical_json(image.manifest)),
+                "platform": {"os": "linux", "architecture": arch}}
+
+    with Registry(registry_access(_open_config(info))) as reg:
+        reg.put_manifest("bases/multi", "multi", canonical_json(
+            {"schemaVersion": 2, "mediaType": OCI_INDEX,
+             "manifests": [entry(arm64, "arm64"), entry(amd64, "amd64")]}))
+        reg.put_manifest("bases/multi", "arm-only", canonical_json(
+            {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [entry(arm64, "arm64")]}))
+    notebook = _notebook(tmp_path / "p", uuid.uuid4().hex)
+    built = build_and_push(_open_config(info), Runtime(name="multi", image="bases/multi:multi"),
+                           CodeSource(notebook=notebook), user="hal", job_id="multi",
+                           work_dir=tmp_path / "w")
+    assert built.base_digest == amd64.digest and built.media == "oci"
+    inspected = json.loads(_skopeo("inspect", "--tls-verify=false",
+                                   f"docker://{built.pull_reference}"))
+    assert inspected["Layers"] == [*(layer.digest for layer in amd64.layers), built.layer_digest]
+    with pytest.raises(BaseImageNotFound, match="linux/arm64"):
+        build_and_push(_open_config(info), Runtime(name="arm", image="bases/multi:arm-only"),
+                       CodeSource(notebook=notebook), user="hal", job_id="arm",
+                       work_dir=tmp_path / "w2")
