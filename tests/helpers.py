@@ -21,14 +21,14 @@ DEFAULT_BODY = 'print(f"n is {n}, lr is {lr}, msg is {msg}")'
 
 
 def write_notebook(path: Path, parameters: str | None = DEFAULT_PARAMETERS,
-                   body: str = DEFAULT_BODY) -> Path:
-    """A notebook with a cell tagged ``parameters`` (unless None) followed by ``body``."""
+                   body: str = DEFAULT_BODY, *more: str) -> Path:
+    """A notebook with a cell tagged ``parameters`` (unless None), then ``body`` and ``more``."""
     nb = nbformat.v4.new_notebook()
     if parameters is not None:
         cell = nbformat.v4.new_code_cell(parameters)
         cell.metadata["tags"] = ["parameters"]
         nb.cells.append(cell)
-    nb.cells.append(nbformat.v4.new_code_cell(body))
+    nb.cells.extend(nbformat.v4.new_code_cell(src) for src in (body, *more))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from typing import Any
 import psutil
 import pytest
 
-from .nbfactory import write_notebook
+from .helpers import write_notebook
 
 FINAL = {"succeeded", "failed", "cancelled"}
 
