@@ -117,7 +117,7 @@ class Database:
         cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         with self._migrate_lock, self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, "heads")
 
     def dispose(self) -> None:
         self.engine.dispose()
