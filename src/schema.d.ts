@@ -124,10 +124,168 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jupyter-mlplat/api/storage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Storage clusters and their health (no secrets) */
+        get: operations["listStorage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-mlplat/api/storage/{cluster}/contents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Contents model of a folder, notebook or file (Jupyter semantics) */
+        get: operations["getStorageContentsRoot"];
+        put?: never;
+        /** In this folder: copy `copy_from`, or create an untitled item */
+        post: operations["createStorageContentsRoot"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-mlplat/api/storage/{cluster}/contents/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Contents model of a folder, notebook or file (Jupyter semantics) */
+        get: operations["getStorageContentsPath"];
+        /** Save a file, notebook or folder atomically; chunked upload */
+        put: operations["saveStorageContents"];
+        /** In this folder: copy `copy_from`, or create an untitled item */
+        post: operations["createStorageContentsPath"];
+        /** Delete a file or a folder with its contents */
+        delete: operations["deleteStorageContents"];
+        options?: never;
+        head?: never;
+        /** Rename or move (never over an existing item) */
+        patch: operations["renameStorageContents"];
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** ClusterStatus */
+        ClusterStatus: {
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /** Namenodes */
+            namenodes: string[];
+            /** Base Path */
+            base_path: string;
+            /**
+             * Url
+             * @description `hdfs://<cluster><base_path>`: prefix of the URLs code uses.
+             */
+            url: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "down";
+            /**
+             * Message
+             * @description Why the cluster is down.
+             * @default null
+             */
+            message: string | null;
+        };
+        /**
+         * ContentsModel
+         * @description Jupyter's contents model; ``path`` is relative to the cluster's ``base_path``.
+         */
+        ContentsModel: {
+            /** Name */
+            name: string;
+            /** Path */
+            path: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "directory" | "file" | "notebook";
+            /** Writable */
+            writable: boolean;
+            /**
+             * Created
+             * @description ISO 8601 (HDFS keeps no creation time: the modification time).
+             * @default null
+             */
+            created: string | null;
+            /**
+             * Last Modified
+             * @description ISO 8601
+             * @default null
+             */
+            last_modified: string | null;
+            /**
+             * Size
+             * @description Bytes, for files.
+             * @default null
+             */
+            size: number | null;
+            /**
+             * Mimetype
+             * @default null
+             */
+            mimetype: string | null;
+            /**
+             * Format
+             * @default null
+             */
+            format: ("json" | "text" | "base64") | null;
+            /**
+             * Content
+             * @description Directory: list of models without content; notebook: the notebook JSON; file: text or base64.
+             * @default null
+             */
+            content: unknown;
+        };
+        /**
+         * CreateRequest
+         * @description ``POST`` to a directory: copy ``copy_from`` into it, or create an untitled item.
+         */
+        CreateRequest: {
+            /**
+             * Copy From
+             * @description Path of a file to copy into the folder.
+             * @default null
+             */
+            copy_from: string | null;
+            /**
+             * Type
+             * @description Kind of untitled item to create.
+             * @default null
+             */
+            type: ("directory" | "file" | "notebook") | null;
+            /**
+             * Ext
+             * @description Extension of an untitled file, e.g. `.py`.
+             * @default null
+             */
+            ext: string | null;
+        };
         /** Error */
         Error: {
             /** Message */
@@ -405,6 +563,14 @@ export interface components {
             /** Kind */
             kind: string;
         };
+        /** RenameRequest */
+        RenameRequest: {
+            /**
+             * Path
+             * @description New path, relative to the cluster root.
+             */
+            path: string;
+        };
         /** RerunRequest */
         RerunRequest: {
             /**
@@ -435,6 +601,40 @@ export interface components {
              * @default 0
              */
             gpu: number;
+        };
+        /**
+         * SaveRequest
+         * @description ``PUT``: save a file, notebook or directory; ``chunk`` follows JupyterLab's upload protocol
+         *     (1, 2, … for parts, -1 for the last one; the file appears only after the last).
+         */
+        SaveRequest: {
+            /**
+             * Type
+             * @default file
+             * @enum {string}
+             */
+            type: "directory" | "file" | "notebook";
+            /**
+             * Format
+             * @default null
+             */
+            format: ("json" | "text" | "base64") | null;
+            /**
+             * Content
+             * @default null
+             */
+            content: unknown;
+            /**
+             * Chunk
+             * @description 1..n for parts of an upload, -1 for the last.
+             * @default null
+             */
+            chunk: number | null;
+        };
+        /** StorageList */
+        StorageList: {
+            /** Clusters */
+            clusters: components["schemas"]["ClusterStatus"][];
         };
     };
     responses: never;
@@ -813,6 +1013,540 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listStorage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Clusters with `ok`/`down` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageList"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getStorageContentsRoot: {
+        parameters: {
+            query?: {
+                /** @description 1 (default): include the content */
+                content?: "0" | "1";
+                /** @description Expected type */
+                type?: "directory" | "file" | "notebook";
+                /** @description File content format */
+                format?: "json" | "text" | "base64";
+            };
+            header?: never;
+            path: {
+                /** @description Storage cluster name from the platform config */
+                cluster: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A contents model */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContentsModel"];
+                };
+            };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A storage cluster none of whose name nodes answers (the message names them) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createStorageContentsRoot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Storage cluster name from the platform config */
+                cluster: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new item */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContentsModel"];
+                };
+            };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A storage cluster none of whose name nodes answers (the message names them) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getStorageContentsPath: {
+        parameters: {
+            query?: {
+                /** @description 1 (default): include the content */
+                content?: "0" | "1";
+                /** @description Expected type */
+                type?: "directory" | "file" | "notebook";
+                /** @description File content format */
+                format?: "json" | "text" | "base64";
+            };
+            header?: never;
+            path: {
+                /** @description Storage cluster name from the platform config */
+                cluster: string;
+                /** @description Path relative to the cluster root (its base_path) */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A contents model */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContentsModel"];
+                };
+            };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A storage cluster none of whose name nodes answers (the message names them) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    saveStorageContents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Storage cluster name from the platform config */
+                cluster: string;
+                /** @description Path relative to the cluster root (its base_path) */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SaveRequest"];
+            };
+        };
+        responses: {
+            /** @description Saved over an existing item */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContentsModel"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContentsModel"];
+                };
+            };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A storage cluster none of whose name nodes answers (the message names them) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createStorageContentsPath: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Storage cluster name from the platform config */
+                cluster: string;
+                /** @description Path relative to the cluster root (its base_path) */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new item */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContentsModel"];
+                };
+            };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A storage cluster none of whose name nodes answers (the message names them) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteStorageContents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Storage cluster name from the platform config */
+                cluster: string;
+                /** @description Path relative to the cluster root (its base_path) */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A storage cluster none of whose name nodes answers (the message names them) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    renameStorageContents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Storage cluster name from the platform config */
+                cluster: string;
+                /** @description Path relative to the cluster root (its base_path) */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RenameRequest"];
+            };
+        };
+        responses: {
+            /** @description The renamed item */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContentsModel"];
+                };
+            };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A storage cluster none of whose name nodes answers (the message names them) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -21,6 +21,15 @@ export interface IPanelViewProps {
  * The content of the "ML Platform" sidebar.
  */
 export function PanelView(props: IPanelViewProps): JSX.Element {
+  return (
+    <>
+      <h2 className="jp-mlplat-panel-title">ML Platform</h2>
+      <PanelContent {...props} />
+    </>
+  );
+}
+
+function PanelContent(props: IPanelViewProps): JSX.Element {
   const config = usePromise(props.config);
   if (config === undefined) {
     return <p className="jp-mlplat-loading">Connecting to the platform…</p>;
@@ -34,7 +43,6 @@ export function PanelView(props: IPanelViewProps): JSX.Element {
   }
   return (
     <>
-      <h2 className="jp-mlplat-panel-title">ML Platform</h2>
       <JobsSection
         model={props.jobs}
         targets={config.targets.map(t => t.name)}
