@@ -113,7 +113,7 @@ def _run_local(platform: Any, job_id: str) -> int:
     output.parent.mkdir(parents=True, exist_ok=True)
     source = None if spec.notebook is None else str(ctx.root_dir / spec.notebook)
     cwd = str(Path(source).parent) if source else str(ctx.root_dir)
-    kernel = platform.config.runtime(spec.runtime).kernel
+    kernel = platform.config.runtime(spec.runtime or platform.config.runtimes[0].name).kernel
     log_path = ctx.job_dir(job_id) / "job.log"
     with open(log_path, "a", buffering=1, encoding="utf-8") as log:
         try:

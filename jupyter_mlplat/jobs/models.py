@@ -43,7 +43,9 @@ class JobSpec(BaseModel):
     name: str | None = Field(None, max_length=200, description="Display name.")
     parameters: dict[str, Any] = Field(default_factory=dict)
     target: str = Field("local", description="Compute target name from the platform config.")
-    runtime: str = Field("default", description="Runtime name from the platform config.")
+    runtime: str | None = Field(
+        None, description="Runtime name from the platform config (default: the first one)."
+    )
     resources: Resources = Field(default_factory=Resources)
     kind: Literal["job", "pytorch", "tf"] = "job"
     workers: int = Field(0, ge=0, le=256, description="Worker replicas (pytorch/tf).")

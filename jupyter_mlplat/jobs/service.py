@@ -62,12 +62,15 @@ class JobService:
     def relative(self, path: Path) -> str:
         return path.resolve().relative_to(self.ctx.root_dir.resolve()).as_posix()
 
-    def _check_names(self, spec: JobSpec) -> None:
+    def _check_names(self, spec: JobSpec) -> JobSpec:
+        """The spec with its runtime resolved (the first configured one by default)."""
+        runtime = spec.runtime or self.ctx.config.runtimes[0].name
         try:
-            self.ctx.config.runtime(spec.runtime)
+            self.ctx.config.runtime(runtime)
         except UnknownName as exc:
             raise InvalidRequest(str(exc), reason="unknown runtime") from exc
         self.backend(spec.target)
+        return spec.model_copy(update={"runtime": runtime})
 
     def _output_path(self, spec: JobSpec, job_name: str, job_id: str) -> str:
         folder = spec.output or (
@@ -82,7 +85,7 @@ class JobService:
         return params.inspect(self.resolve_notebook(path))
 
     def submit(self, spec: JobSpec, user: str, parent_id: str | None = None) -> Job:
-        self._check_names(spec)
+        spec = self._check_names(spec)
         warnings: list[str] = []
         if spec.notebook is not None:
             nb_path = self.resolve_notebook(spec.notebook)
