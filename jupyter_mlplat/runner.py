@@ -50,7 +50,8 @@ def excerpt(exc: BaseException) -> str:
 
 
 def execute(source: str, output: str, parameters: dict[str, Any], *, log: IO[str],
-            cwd: str | None, kernel: str | None = None, code: str | None = None) -> None:
+            cwd: str | None, kernel: str | None = None, code: str | None = None,
+            label: str | None = None) -> None:
     """Execute with papermill, writing cell output to ``log`` as it happens."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -61,7 +62,8 @@ def execute(source: str, output: str, parameters: dict[str, Any], *, log: IO[str
         os.close(fd)
         nbformat.write(code_notebook(code), tmp_input)
         source = tmp_input
-    log.write(f"[mlplat] executing {source if code is None else 'cell code'}"
+    shown = label or (source if code is None else "cell code")
+    log.write(f"[mlplat] executing {shown}"
               f" with parameters {json.dumps(parameters, default=str)}\n")
     log.flush()
     try:
@@ -118,7 +120,7 @@ def _run_local(platform: Any, job_id: str) -> int:
     with open(log_path, "a", buffering=1, encoding="utf-8") as log:
         try:
             execute(source or "", str(output), spec.parameters, log=log, cwd=cwd, kernel=kernel,
-                    code=spec.code)
+                    code=spec.code, label=spec.notebook)
         except ExecutionFailed as exc:
             log.write(f"[mlplat] failed: {exc}\n")
             store.transition(job_id, JobState.failed, message="notebook raised an exception",
