@@ -145,6 +145,20 @@ class ComputeTarget(Model):
     tolerations: list[dict[str, Any]] = Field(default_factory=list)
     priority_class: str | None = None
     max_parallel: int = Field(4, ge=1, description="local: jobs running at once.")
+    operator: Literal["kubeflow", "none"] = Field(
+        "kubeflow", description="kubernetes: `kubeflow` runs PyTorchJob/TFJob through the "
+        "Kubeflow training operator; `none` has the platform create their replica pods itself.")
+    backoff_limit: int = Field(0, ge=0, description="kubernetes: retries of a failed pod.")
+    ttl_seconds_after_finished: int | None = Field(
+        86400, ge=0, description="kubernetes: finished objects (and their logs) are kept so long.")
+    pod_annotations: dict[str, str] = Field(
+        default_factory=dict, description="kubernetes: annotations on every job pod.")
+    kubeflow_spec: dict[str, Any] = Field(
+        default_factory=dict, description="kubernetes: merged into PyTorchJob/TFJob `spec` "
+        "(e.g. runPolicy.schedulingPolicy); the CRD's schema checks it.")
+    tensorboard_dir: str = Field(
+        "{workdir}/mlplat-outputs/tensorboard/{job_id}",
+        description="kubernetes: per-job TensorBoard log dir ({workdir}, {user}, {job_id}).")
 
 
 class PlatformConfig(Model):
