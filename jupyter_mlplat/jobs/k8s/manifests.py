@@ -1,0 +1,283 @@
+"""Kubernetes objects of a job, rendered as plain dicts (no API calls, no client models).
+
+Keeping this pure lets unit tests pin the exact manifests, and lets the backend dry-run the
+very object it will create. Everything carries the job id as a label so that the watcher, the
+reconciler and ``cancel`` find a job's objects by selector rather than by remembered names.
+
+With ``operator: none`` (no Kubeflow training operator in the cluster) the backend also creates
+what the operator would: one pod per replica, owned by the PyTorchJob/TFJob (so deleting it
+deletes them), a headless service giving each replica a stable DNS name, and the rendezvous
+environment (``MASTER_ADDR``/``WORLD_SIZE``/``RANK`` for PyTorch, ``TF_CONFIG`` for TensorFlow).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ...config import Resources
+
+LABEL_JOB = "mlplat.io/job-id"
+LABEL_USER = "mlplat.io/user"
+LABEL_REPLICA = "mlplat.io/replica"
+LABEL_MANAGED = "app.kubernetes.io/managed-by"
+MANAGER = "jupyter-mlplat"
+ANNOTATION_USER = "mlplat.io/user"
+ANNOTATION_REQUEST = "mlplat.io/client-request-id"
+KF_JOB_NAME = "training.kubeflow.org/job-name"
+KF_REPLICA_TYPE = "training.kubeflow.org/replica-type"
+KF_REPLICA_INDEX = "training.kubeflow.org/replica-index"
+GPU = "nvidia.com/gpu"
+PYTORCH_PORT = 23456
+TF_PORT = 2222
+NAME_PREFIX = "mlplat-"
+
+Kind = Literal["job", "pytorch", "tf"]
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    """How one of our job kinds maps onto a Kubernetes resource."""
+
+    kind: str
+    api_version: str
+    plural: str
+    container: str  # the container name the Kubeflow operator expects
+    replica_key: str  # spec field holding the replica specs (CRD kinds)
+
+
+KINDS: dict[str, KindInfo] = {
+    "job": KindInfo("Job", "batch/v1", "jobs", "main", ""),
+    "pytorch": KindInfo("PyTorchJob", "kubeflow.org/v1", "pytorchjobs", "pytorch",
+                        "pytorchReplicaSpecs"),
+    "tf": KindInfo("TFJob", "kubeflow.org/v1", "tfjobs", "tensorflow", "tfReplicaSpecs"),
+}
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Everything the manifests depend on, resolved by the backend from job, target, runtime."""
+
+    job_id: str
+    user: str
+    namespace: str
+    image: str
+    kind: Kind = "job"
+    workers: int = 0
+    ps: int = 0
+    resources: Resources = field(default_factory=Resources)
+    env: Mapping[str, str] = field(default_factory=dict)
+    timeout: int | None = None
+    backoff_limit: int = 0
+    ttl_seconds_after_finished: int | None = None
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: tuple[Mapping[str, Any], ...] = ()
+    priority_class: str | None = None
+    pod_annotations: Mapping[str, str] = field(default_factory=dict)
+    pull_secret: str | None = None
+    kubeflow_spec: Mapping[str, Any] = field(default_factory=dict)
+    client_request_id: str | None = None
+
+    @property
+    def name(self) -> str:
+        return object_name(self.job_id)
+
+    @property
+    def info(self) -> KindInfo:
+        return KINDS[self.kind]
+
+
+def object_name(job_id: str) -> str:
+    """The object's name derives from the job id alone: a retried create hits 409, not a twin.
+
+    The store hands the same job (same id) back for a repeated client request id, so a retried
+    submit names the same object as the first one.
+    """
+    name = NAME_PREFIX + re.sub(r"[^a-z0-9-]+", "-", job_id.lower()).strip("-")
+    return name[:52]  # room for "-worker-NNN" on replica pods within 63 characters
+
+
+def label_value(text: str) -> str:
+    """A label value (63 chars of ``[A-Za-z0-9._-]``, alphanumeric at both ends)."""
+    value = re.sub(r"[^A-Za-z0-9._-]+", "-", text)[:63].strip("-._")
+    return value or "unknown"
+
+
+def labels_of(w: Workload) -> dict[str, str]:
+    return {LABEL_JOB: w.job_id, LABEL_USER: label_value(w.user), LABEL_MANAGED: MANAGER}
+
+
+def annotations_of(w: Workload) -> dict[str, str]:
+    out = {LABEL_JOB: w.job_id, ANNOTATION_USER: w.user}
+    if w.client_request_id:
+        out[ANNOTATION_REQUEST] = w.client_request_id
+    return out
+
+
+def replica_names(kind: Kind, workers: int, ps: int = 0) -> list[str]:
+    """Logical replica names, first the one whose log is shown by default."""
+    if kind == "job":
+        return ["main"]
+    head = "master" if kind == "pytorch" else "chief"
+    return [f"{head}-0", *(f"worker-{i}" for i in range(workers)),
+            *(f"ps-{i}" for i in range(ps if kind == "tf" else 0))]
+
+
+def replica_types(w: Workload) -> list[tuple[str, int]]:
+    """(Kubeflow replica type, count) in the operator's order."""
+    if w.kind == "pytorch":
+        types = [("Master", 1), ("Worker", w.workers)]
+    else:
+        types = [("Chief", 1), ("Worker", w.workers), ("PS", w.ps)]
+    return [(t, n) for t, n in types if n > 0]
+
+
+def resources(res: Resources) -> dict[str, dict[str, str]]:
+    """Requests equal to limits: the job gets what it asked for and no more (GPUs require it)."""
+    amounts: dict[str, str] = {}
+    if res.cpu:
+        amounts["cpu"] = res.cpu
+    if res.memory:
+        amounts["memory"] = res.memory
+    if res.gpu:
+        amounts[GPU] = str(res.gpu)
+    return {"requests": dict(amounts), "limits": dict(amounts)} if amounts else {}
+
+
+def _env_list(env: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"name": k, "value": v} for k, v in sorted(env.items())]
+
+
+def container(w: Workload, extra_env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The one container; the image's own command runs the job (set by the append builder)."""
+    body: dict[str, Any] = {"name": w.info.container, "image": w.image,
+                            "env": _env_list({**w.env, **(extra_env or {})})}
+    res = resources(w.resources)
+    if res:
+        body["resources"] = res
+    return body
+
+
+def pod_spec(w: Workload, extra_env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"restartPolicy": "Never",
+                            "containers": [container(w, extra_env)]}
+    if w.pull_secret:
+        spec["imagePullSecrets"] = [{"name": w.pull_secret}]
+    if w.node_selector:
+        spec["nodeSelector"] = dict(w.node_selector)
+    if w.tolerations:
+        spec["tolerations"] = [dict(t) for t in w.tolerations]
+    if w.priority_class:
+        spec["priorityClassName"] = w.priority_class
+    return spec
+
+
+def pod_template(w: Workload, replica: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {"labels": {**labels_of(w), LABEL_REPLICA: replica},
+                            "annotations": {**annotations_of(w), **w.pod_annotations}}
+    return {"metadata": meta, "spec": pod_spec(w)}
+
+
+def _metadata(w: Workload) -> dict[str, Any]:
+    return {"name": w.name, "namespace": w.namespace, "labels": labels_of(w),
+            "annotations": annotations_of(w)}
+
+
+def batch_job(w: Workload) -> dict[str, Any]:
+    spec: dict[str, Any] = {"backoffLimit": w.backoff_limit, "completions": 1, "parallelism": 1,
+                            "template": pod_template(w, "main")}
+    if w.timeout:
+        spec["activeDeadlineSeconds"] = w.timeout
+    if w.ttl_seconds_after_finished is not None:
+        spec["ttlSecondsAfterFinished"] = w.ttl_seconds_after_finished
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": _metadata(w), "spec": spec}
+
+
+def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``extra`` over ``base``, recursing into mappings (lists are replaced)."""
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def training_job(w: Workload) -> dict[str, Any]:
+    """A PyTorchJob (Master + Worker) or TFJob (Chief + Worker + PS) of ``kubeflow.org/v1``."""
+    run_policy: dict[str, Any] = {"cleanPodPolicy": "None", "backoffLimit": w.backoff_limit}
+    if w.timeout:
+        run_policy["activeDeadlineSeconds"] = w.timeout
+    if w.ttl_seconds_after_finished is not None:
+        run_policy["ttlSecondsAfterFinished"] = w.ttl_seconds_after_finished
+    replicas = {rtype: {"replicas": count, "restartPolicy": "Never",
+                        "template": pod_template(w, rtype.lower())}
+                for rtype, count in replica_types(w)}
+    spec = deep_merge({"runPolicy": run_policy, w.info.replica_key: replicas}, w.kubeflow_spec)
+    return {"apiVersion": w.info.api_version, "kind": w.info.kind, "metadata": _metadata(w),
+            "spec": spec}
+
+
+def primary(w: Workload) -> dict[str, Any]:
+    """The object that stands for the job (and owns everything else)."""
+    return batch_job(w) if w.kind == "job" else training_job(w)
+
+
+# -- what the Kubeflow operator would create (operator: none) ---------------------------------
+def replica_host(w: Workload, rtype: str, index: int) -> str:
+    """Stable DNS name of a replica: ``<type>-<i>.<job>`` through the job's headless service."""
+    return f"{rtype.lower()}-{index}.{w.name}"
+
+
+def rendezvous_env(w: Workload, rtype: str, index: int) -> dict[str, str]:
+    """What the operator injects: torch.distributed's env, or TF_CONFIG."""
+    if w.kind == "pytorch":
+        rank = 0 if rtype == "Master" else index + 1
+        return {"MASTER_ADDR": replica_host(w, "Master", 0), "MASTER_PORT": str(PYTORCH_PORT),
+                "WORLD_SIZE": str(1 + w.workers), "RANK": str(rank),
+                "PET_NNODES": str(1 + w.workers), "PET_NODE_RANK": str(rank)}
+    cluster = {rt.lower(): [f"{replica_host(w, rt, i)}:{TF_PORT}" for i in range(count)]
+               for rt, count in replica_types(w)}
+    tf_config = {"cluster": cluster, "task": {"type": rtype.lower(), "index": index},
+                 "environment": "cloud"}
+    return {"TF_CONFIG": json.dumps(tf_config, sort_keys=True, separators=(",", ":"))}
+
+
+def owner_reference(owner: Mapping[str, Any]) -> dict[str, Any]:
+    meta = owner["metadata"]
+    return {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": meta["name"],
+            "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}
+
+
+def replica_pods(w: Workload, owner: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The pods a training operator would create for ``owner`` (the created CRD object)."""
+    pods = []
+    for rtype, count in replica_types(w):
+        for index in range(count):
+            replica = f"{rtype.lower()}-{index}"
+            template = pod_template(w, replica)
+            meta = template["metadata"]
+            meta["labels"].update({KF_JOB_NAME: w.name, KF_REPLICA_TYPE: rtype.lower(),
+                                   KF_REPLICA_INDEX: str(index)})
+            spec = pod_spec(w, rendezvous_env(w, rtype, index))
+            spec.update({"hostname": replica, "subdomain": w.name})
+            pods.append({"apiVersion": "v1", "kind": "Pod",
+                         "metadata": {"name": f"{w.name}-{replica}", "namespace": w.namespace,
+                                      "ownerReferences": [owner_reference(owner)], **meta},
+                         "spec": spec})
+    return pods
+
+
+def headless_service(w: Workload, owner: Mapping[str, Any]) -> dict[str, Any]:
+    port = PYTORCH_PORT if w.kind == "pytorch" else TF_PORT
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": w.name, "namespace": w.namespace, "labels": labels_of(w),
+                         "ownerReferences": [owner_reference(owner)]},
+            "spec": {"clusterIP": "None", "selector": {KF_JOB_NAME: w.name},
+                     "ports": [{"name": "rendezvous", "port": port}],
+                     "publishNotReadyAddresses": True}}

@@ -1,0 +1,315 @@
+"""Cluster jobs end to end: append-built image in the sandbox registry, objects in the real
+kube-apiserver, pods driven by KWOK, states read back by our watcher and reconciler.
+
+The targets run with ``operator: none`` (no Kubeflow operator in the sandbox), so for
+PyTorchJob/TFJob the backend itself creates the replica pods, as the operator would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client, config
+
+from jupyter_mlplat.config import load_config
+from jupyter_mlplat.devcluster import kube as devkube
+from jupyter_mlplat.devcluster import registry as devregistry
+from jupyter_mlplat.devcluster.base import Component
+from jupyter_mlplat.errors import Forbidden, InvalidRequest
+from jupyter_mlplat.jobs.k8s import manifests as mf
+from jupyter_mlplat.jobs.models import Job, JobSpec, JobState
+from jupyter_mlplat.platform import Platform
+
+from ..helpers import write_notebook
+
+pytestmark = [pytest.mark.integration, pytest.mark.kube, pytest.mark.registry]
+
+NS = "ml-alice"
+FAIL = {"mlplat.test/fail": "true"}
+SLOW = {"mlplat.test/run-duration": "60s"}
+
+
+def _targets(kube_info: dict[str, Any]) -> list[dict[str, Any]]:
+    base = devkube.platform_config(kube_info)["targets"][0]
+    base = {**base, "operator": "none"}
+    return [
+        base,
+        {**base, "name": "kube-fail", "pod_annotations": FAIL},
+        {**base, "name": "kube-slow", "pod_annotations": SLOW},
+        {**base, "name": "kube-5s", "pod_annotations": {"mlplat.test/run-duration": "5s"}},
+        {**base, "name": "kube-bob", "namespace": "ml-bob"},
+        {**base, "name": "kube-bad", "kubeflow_spec": {"runPolicy": {"cleanPodPolicy":
+                                                                      "Sometimes"}}},
+    ]
+
+
+@pytest.fixture(scope="module")
+def platform_data(kube: Component, registry: Component) -> dict[str, Any]:
+    info = kube.info()
+    return {"user": info["user"], "targets": _targets(info),
+            **devregistry.platform_config(registry.info())}
+
+
+@pytest.fixture(scope="module")
+def admin(kube: Component) -> Iterator[client.ApiClient]:
+    api = config.new_client_from_config(config_file=kube.info()["kubeconfigs"]["admin"])
+    yield api
+    api.close()
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    folder = tmp_path / "root"
+    write_notebook(folder / "train.ipynb", "lr = 0.1", "print('training', lr)")
+    return folder
+
+
+@pytest.fixture
+def platform(platform_data: dict[str, Any], root: Path, tmp_path: Path) -> Iterator[Platform]:
+    cfg = load_config({**platform_data, "data_dir": str(tmp_path / "data")})
+    plat = Platform(cfg, root)
+    yield plat
+    plat.close()
+
+
+def _spec(**kw: Any) -> JobSpec:
+    return JobSpec(**{"notebook": "train.ipynb", "target": "kube", **kw})
+
+
+def _until(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _final(plat: Platform, job_id: str, timeout: float = 60) -> Job:
+    """Wait on the store alone: only the watcher moves the job (no reconcile call here)."""
+    return _until(lambda: (j := plat.jobs.store.get(job_id)).state.final and j,  # type: ignore[no-any-return]
+                  f"job {job_id} to finish", timeout)
+
+
+def _states(job: Job) -> list[str]:
+    return [e.state.value for e in job.events if e.state is not None]
+
+
+def _pods(api: client.ApiClient, job_id: str, ns: str = NS) -> list[Any]:
+    return list(client.CoreV1Api(api).list_namespaced_pod(
+        ns, label_selector=f"{mf.LABEL_JOB}={job_id}").items)
+
+
+def _labelled(api: client.ApiClient, ns: str, job_id: str | None = None) -> list[str]:
+    """Names of every platform-made Job, PyTorchJob, TFJob, pod and service in ``ns``."""
+    selector = f"{mf.LABEL_JOB}={job_id}" if job_id else mf.LABEL_JOB
+    names = [j.metadata.name for j in client.BatchV1Api(api).list_namespaced_job(
+        ns, label_selector=selector).items]
+    names += [p.metadata.name for p in client.CoreV1Api(api).list_namespaced_pod(
+        ns, label_selector=selector).items]
+    names += [s.metadata.name for s in client.CoreV1Api(api).list_namespaced_service(
+        ns, label_selector=selector).items]
+    custom = client.CustomObjectsApi(api)
+    for plural in ("pytorchjobs", "tfjobs"):
+        names += [o["metadata"]["name"] for o in custom.list_namespaced_custom_object(
+            "kubeflow.org", "v1", ns, plural, label_selector=selector)["items"]]
+    return names
+
+
+# -- the happy paths --------------------------------------------------------------------------
+def test_notebook_job_succeeds_with_full_timeline(platform: Platform,
+                                                  admin: client.ApiClient) -> None:
+    job = platform.jobs.submit(_spec(resources={"cpu": "500m", "memory": "1Gi"},
+                                     timeout=600), "alice")
+    assert job.state is JobState.submitted
+    assert job.image and "@sha256:" in job.image
+    assert job.k8s_object is not None and job.k8s_object.kind == "Job"
+    assert job.replicas == ["main"]
+    obj = client.BatchV1Api(admin).read_namespaced_job(job.k8s_object.name, NS)
+    assert obj.metadata.labels[mf.LABEL_JOB] == job.id
+    assert obj.spec.backoff_limit == 0 and obj.spec.active_deadline_seconds == 600
+    pod_spec = obj.spec.template.spec
+    container = pod_spec.containers[0]
+    assert container.image == job.image
+    env = {e.name: e.value for e in container.env}
+    assert env["MLPLAT_JOB_ID"] == job.id
+    assert env["MLPLAT_TENSORBOARD_DIR"].endswith(f"/tensorboard/{job.id}")
+    assert "MLPLAT_STORAGE" in env
+    assert container.resources.limits == {"cpu": "500m", "memory": "1Gi"}
+
+    done = _final(platform, job.id)
+    assert done.state is JobState.succeeded, done.error
+    states = _states(done)
+    assert states[:4] == ["queued", "building", "pushing", "submitted"]
+    assert "running" in states and states[-1] == "succeeded"
+    assert done.started is not None and done.finished is not None
+    assert any("bytes uploaded" in e.message for e in done.events)
+    assert done.outputs.tensorboard and done.outputs.tensorboard.endswith(job.id)
+    chunk = platform.jobs.logs(job.id)
+    assert chunk.offset >= 0
+    with pytest.raises(InvalidRequest, match="valid: main"):
+        platform.jobs.logs(job.id, replica="worker-9")
+
+
+def test_pytorch_job_with_two_workers_runs_three_pods(platform: Platform,
+                                                      admin: client.ApiClient) -> None:
+    job = platform.jobs.submit(_spec(kind="pytorch", workers=2, resources={"gpu": 1}),
+                               "alice")
+    assert job.replicas == ["master-0", "worker-0", "worker-1"]
+    assert job.k8s_object is not None and job.k8s_object.kind == "PyTorchJob"
+    crd = client.CustomObjectsApi(admin).get_namespaced_custom_object(
+        "kubeflow.org", "v1", NS, "pytorchjobs", job.k8s_object.name)
+    assert crd["spec"]["pytorchReplicaSpecs"]["Worker"]["replicas"] == 2
+    pods = _until(lambda: len(p := _pods(admin, job.id)) == 3 and p, "three pods")
+    ranks = {}
+    for pod in pods:
+        assert pod.metadata.owner_references[0].kind == "PyTorchJob"
+        env = {e.name: e.value for e in pod.spec.containers[0].env}
+        assert env["WORLD_SIZE"] == "3"
+        assert env["MASTER_ADDR"] == f"master-0.{job.k8s_object.name}"
+        assert pod.spec.containers[0].resources.limits["nvidia.com/gpu"] == "1"
+        ranks[pod.metadata.labels[mf.LABEL_REPLICA]] = env["RANK"]
+    assert ranks == {"master-0": "0", "worker-0": "1", "worker-1": "2"}
+    done = _final(platform, job.id)
+    assert done.state is JobState.succeeded, done.error
+    assert "running" in _states(done)
+
+
+def test_tf_job_is_accepted_and_runs(platform: Platform, admin: client.ApiClient) -> None:
+    job = platform.jobs.submit(_spec(kind="tf", workers=1), "alice")
+    assert job.k8s_object is not None and job.k8s_object.kind == "TFJob"
+    pods = _until(lambda: len(p := _pods(admin, job.id)) == 2 and p, "two pods")
+    env = {e.name: e.value for e in pods[0].spec.containers[0].env}
+    assert '"chief"' in env["TF_CONFIG"] and '"worker"' in env["TF_CONFIG"]
+    done = _final(platform, job.id)
+    assert done.state is JobState.succeeded, done.error
+
+
+# -- failures and cancel ----------------------------------------------------------------------
+def test_failing_pod_fails_the_job_with_its_message(platform: Platform) -> None:
+    job = platform.jobs.submit(_spec(target="kube-fail"), "alice")
+    done = _final(platform, job.id)
+    assert done.state is JobState.failed
+    assert done.error and "failed on request (mlplat.test/fail)" in done.error
+    assert "exited with code 1" in done.error
+
+
+def test_cancel_a_running_job_leaves_nothing(platform: Platform,
+                                             admin: client.ApiClient) -> None:
+    job = platform.jobs.submit(_spec(target="kube-slow", kind="pytorch", workers=1), "alice")
+    _until(lambda: platform.jobs.store.get(job.id).state is JobState.running, "running")
+    cancelled = platform.jobs.cancel(job.id)
+    assert cancelled.state is JobState.cancelled
+    _until(lambda: not _labelled(admin, NS, job.id), "the job's objects to be deleted")
+    time.sleep(1)
+    assert platform.jobs.store.get(job.id).state is JobState.cancelled
+
+
+def test_namespace_not_writable_is_forbidden_and_leaves_nothing(
+        platform: Platform, admin: client.ApiClient) -> None:
+    with pytest.raises(Forbidden) as info:
+        platform.jobs.submit(_spec(target="kube-bob"), "alice")
+    assert 'User "alice" cannot create resource "jobs"' in info.value.message
+    assert 'namespace "ml-bob"' in info.value.message
+    job = platform.jobs.page().jobs[0]
+    assert job.state is JobState.failed and job.image is None  # refused before building
+    assert not _labelled(admin, "ml-bob")
+
+
+def test_malformed_pytorchjob_is_rejected_with_the_schema_error(
+        platform: Platform, admin: client.ApiClient) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        platform.jobs.submit(_spec(target="kube-bad", kind="pytorch", workers=1), "alice")
+    assert "cleanPodPolicy" in info.value.message and "Sometimes" in info.value.message
+    job = platform.jobs.page().jobs[0]
+    assert not _labelled(admin, NS, job.id)
+
+
+def test_bad_input_is_refused_before_anything_is_created(platform: Platform) -> None:
+    with pytest.raises(InvalidRequest, match="valid: kube, kube-fail"):
+        platform.jobs.submit(_spec(target="nope"), "alice")
+    with pytest.raises(InvalidRequest, match="valid: python"):
+        platform.jobs.submit(_spec(runtime="nope"), "alice")
+    with pytest.raises(InvalidRequest, match="workers"):
+        platform.jobs.submit(_spec(workers=2), "alice")
+    assert platform.jobs.page().total == 0
+
+
+# -- idempotency and restarts -----------------------------------------------------------------
+def test_submit_with_the_same_request_id_makes_one_object(platform: Platform,
+                                                          admin: client.ApiClient) -> None:
+    first = platform.jobs.submit(_spec(client_request_id="req-1"), "alice")
+    again = platform.jobs.submit(_spec(client_request_id="req-1"), "alice")
+    assert again.id == first.id
+    assert len(client.BatchV1Api(admin).list_namespaced_job(
+        NS, label_selector=f"{mf.LABEL_JOB}={first.id}").items) == 1
+    # A create repeated after a lost answer (5xx, timeout) adopts what the first one made.
+    backend: Any = platform.jobs.backend("kube")
+    obj = client.BatchV1Api(admin).read_namespaced_job(f"mlplat-{first.id}", NS)
+    stored = platform.jobs.store.get(first.id)
+    adopted = backend.api.create(mf.primary(backend.workload(stored, stored.image)))
+    assert adopted["metadata"]["uid"] == obj.metadata.uid
+    assert _final(platform, first.id).state is JobState.succeeded
+
+
+def test_a_new_server_catches_up_with_jobs_that_moved_meanwhile(
+        platform: Platform, platform_data: dict[str, Any], root: Path, tmp_path: Path) -> None:
+    job = platform.jobs.submit(_spec(target="kube-5s"), "alice")
+    platform.close()  # the watcher stops with the "server"
+    time.sleep(8)
+    assert platform.jobs.store.get(job.id).state in (JobState.submitted, JobState.pending,
+                                                      JobState.running)
+    later = Platform(load_config({**platform_data, "data_dir": str(tmp_path / "data")}), root)
+    try:
+        later.jobs.reconcile()
+        done = later.jobs.store.get(job.id)
+        assert done.state is JobState.succeeded, done.error
+        assert _states(done)[-2:] == ["running", "succeeded"]
+    finally:
+        later.close()
+
+
+# -- through the REST API ---------------------------------------------------------------------
+@pytest.fixture
+def jp_server_config(mlplat_data_dir: Path, platform_data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}},
+        "MLPlatApp": {"data_dir": str(mlplat_data_dir), **platform_data},
+    }
+
+
+async def test_rest_submit_follow_and_bad_input(api: Any, jp_root_dir: Path,
+                                                admin: client.ApiClient) -> None:
+    write_notebook(jp_root_dir / "nb" / "train.ipynb", "lr = 0.1", "print(lr)")
+    status, job = await api("jobs", "POST", {"notebook": "nb/train.ipynb", "target": "kube",
+                                             "parameters": {"lr": 0.5}})
+    assert status == 201, job
+    assert job["state"] == "submitted" and "@sha256:" in job["image"]
+    deadline = time.monotonic() + 60
+    while job["state"] not in ("succeeded", "failed", "cancelled"):
+        assert time.monotonic() < deadline, job
+        await asyncio.sleep(0.3)
+        status, job = await api(f"jobs/{job['id']}")
+    assert job["state"] == "succeeded", job
+    assert job["replicas"] == ["main"] and job["k8s_object"]["kind"] == "Job"
+    status, chunk = await api(f"jobs/{job['id']}/logs", params={"replica": "main"})
+    assert status == 200 and chunk["complete"] in (True, False)
+
+    status, body = await api("jobs", "POST", {"notebook": "nb/train.ipynb", "target": "x"})
+    assert status == 400 and "valid: kube" in body["message"]
+    status, body = await api("jobs", "POST", {"notebook": "nb/train.ipynb", "target": "kube",
+                                              "resources": {"cpu": "lots"}})
+    assert status == 400 and "lots" in body["message"]
+    status, body = await api("jobs", "POST", {"notebook": "nb/train.ipynb",
+                                              "target": "kube-bob"})
+    assert status == 403 and "ml-bob" in body["message"], body
+    status, body = await api("jobs", "POST", {"notebook": "nb/train.ipynb", "kind": "pytorch",
+                                              "target": "kube-bad"})
+    assert status == 400 and "Sometimes" in body["message"], body
+    assert not _labelled(admin, "ml-bob")
