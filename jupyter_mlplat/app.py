@@ -35,6 +35,11 @@ class MLPlatApp(ExtensionApp):
     model_store = Unicode("", config=True, help="Model store URL (default: local).")
     reconcile_interval = Float(2.0, config=True,
                                help="Seconds between checks of active jobs against backends.")
+    tensorboard_idle_timeout = Float(3600.0, config=True,
+                                     help="Seconds without a request before a TensorBoard stops.")
+    tensorboard_command = List(Unicode(), config=True,
+                               help="Command that starts TensorBoard (default: this Python's "
+                                    "`-m tensorboard.main`); arguments are appended.")
 
     def _platform_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -66,6 +71,28 @@ class MLPlatApp(ExtensionApp):
         self._reconciler = PeriodicCallback(self._reconcile, self.reconcile_interval * 1000)
         self._reconciler.start()
         self._reconciling = False
+        self._setup_tensorboards()
+
+    def _setup_tensorboards(self) -> None:
+        assert self.serverapp is not None
+        boards = self.platform.tensorboards
+        boards.base_url = self.serverapp.base_url
+        boards.idle_timeout = self.tensorboard_idle_timeout
+        if self.tensorboard_command:
+            boards.command = tuple(self.tensorboard_command)
+        every = max(0.5, min(60.0, self.tensorboard_idle_timeout / 4))
+        self._tb_reaper = PeriodicCallback(self._reap_tensorboards, every * 1000)
+        self._tb_reaper.start()
+
+    async def _reap_tensorboards(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            stopped = await loop.run_in_executor(None, self.platform.tensorboards.reap_idle)
+        except Exception:
+            self.log.exception("jupyter_mlplat: stopping idle TensorBoards failed")
+            return
+        if stopped:
+            self.log.info("jupyter_mlplat: stopped idle TensorBoards %s", stopped)
 
     async def _reconcile(self) -> None:
         if self._reconciling:
@@ -84,5 +111,7 @@ class MLPlatApp(ExtensionApp):
     async def stop_extension(self) -> None:
         if getattr(self, "_reconciler", None) is not None:
             self._reconciler.stop()
+        if getattr(self, "_tb_reaper", None) is not None:
+            self._tb_reaper.stop()
         if getattr(self, "platform", None) is not None:
             self.platform.close()

@@ -11,6 +11,7 @@ from .jobs.context import ROOT_ENV, JobContext
 from .jobs.service import JobService
 from .jobs.store import JobStore
 from .storage.service import StorageService
+from .tensorboard.manager import TensorBoardManager
 
 
 class Platform:
@@ -26,6 +27,7 @@ class Platform:
         self.jobs = JobService(JobContext(config=config, store=JobStore(self.db),
                                           root_dir=root_dir, config_file=config_file))
         self.storage = StorageService(config, root_dir)
+        self.tensorboards = TensorBoardManager(root_dir, config.resolved_data_dir())
 
     @classmethod
     def from_env(cls) -> Platform:
@@ -35,5 +37,6 @@ class Platform:
         return cls(config_from_env(), root, Path(config_file) if config_file else None)
 
     def close(self) -> None:
+        self.tensorboards.stop_all()
         self.jobs.close()
         self.db.dispose()

@@ -14,10 +14,12 @@ from .jobs import (
     ParametersHandler,
 )
 from .storage import ContentsHandler, StorageHandler
+from .tensorboards import TensorBoardHandler, TensorBoardProxyHandler, TensorBoardsHandler
 
 API = "/jupyter-mlplat/api"
 JOB_ID = r"(?P<job_id>[^/]+)"
 CLUSTER = r"(?P<cluster>[^/]+)"
+TB_ID = r"(?P<tb_id>[^/]+)"
 
 ROUTES: list[tuple[str, Any]] = [
     (rf"{API}/config", ConfigHandler),
@@ -29,4 +31,7 @@ ROUTES: list[tuple[str, Any]] = [
     (rf"{API}/parameters", ParametersHandler),
     (rf"{API}/storage", StorageHandler),
     (rf"{API}/storage/{CLUSTER}/contents(?:/(?P<path>.*))?", ContentsHandler),
+    (rf"{API}/tensorboards", TensorBoardsHandler),
+    (rf"{API}/tensorboards/{TB_ID}", TensorBoardHandler),
+    (rf"/jupyter-mlplat/tensorboard/{TB_ID}(?P<proxied_path>/.*)?", TensorBoardProxyHandler),
 ]

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from ..config import CONFIG_ENV, PlatformConfig
 from .store import JobStore
 
+if TYPE_CHECKING:
+    from .models import Job
+
 ROOT_ENV = "MLPLAT_ROOT_DIR"
+#: The folder a job writes TensorBoard events to (``tf.summary``/tensorboardX ``logdir``).
+TENSORBOARD_ENV = "MLPLAT_TENSORBOARD_DIR"
 
 
 @dataclass
@@ -25,7 +31,15 @@ class JobContext:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def child_env(self) -> dict[str, str]:
+    def tensorboard_dir(self, job: Job) -> str:
+        """A local job's TensorBoard dir, relative to the root: next to its output notebook
+        (``<output folder>/tensorboard/<job id>``), created so TensorBoard can open it at once."""
+        output = PurePosixPath(job.outputs.notebook or "mlplat-outputs/x.ipynb")
+        relative = (output.parent / "tensorboard" / job.id).as_posix()
+        (self.root_dir / relative).mkdir(parents=True, exist_ok=True)
+        return relative
+
+    def child_env(self, job: Job | None = None) -> dict[str, str]:
         """Environment for runner processes: the same config and root as this process.
 
         The storage clusters also travel as environment (``cluster_env``: references to secrets,
@@ -39,5 +53,7 @@ class JobContext:
         env[ROOT_ENV] = str(self.root_dir)
         if self.config_file is not None:
             env[CONFIG_ENV] = str(self.config_file)
+        if job is not None and job.outputs.tensorboard:
+            env[TENSORBOARD_ENV] = str(self.root_dir / job.outputs.tensorboard)
         env.update(self.extra_env)
         return env

@@ -24,11 +24,13 @@ class LocalBackend(ComputeBackend):
 
     def submit(self, job: Job) -> None:
         job_dir = self.ctx.job_dir(job.id)
+        job.outputs.tensorboard = self.ctx.tensorboard_dir(job)
+        self.ctx.store.update(job.id, outputs=job.outputs.model_dump())
         with open(job_dir / "runner.log", "ab") as out:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "jupyter_mlplat.runner", "local", job.id],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                env=self.ctx.child_env(), cwd=str(self.ctx.root_dir), start_new_session=True,
+                env=self.ctx.child_env(job), cwd=str(self.ctx.root_dir), start_new_session=True,
             )
         self._children[job.id] = proc
         self.ctx.store.merge_backend_ref(job.id, pid=proc.pid,

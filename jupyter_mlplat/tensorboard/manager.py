@@ -1,0 +1,175 @@
+"""The TensorBoard service: start (or reuse), list, stop, idle reaping; no Tornado in here.
+
+Instances are processes of this server, so they live in memory: a server restart ends them and
+the next POST of the same log dir starts a fresh one under the same id (ids are derived from the
+log dir, so tabs reopen where they were).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import NotFound
+from .logdirs import LogDir, resolve
+from .models import TensorBoard, TensorBoardList
+from .process import DEFAULT_COMMAND, TensorBoardProcess
+from .sync import LogDirSync
+
+if TYPE_CHECKING:
+    from ..jobs.service import JobService
+
+PROXY_PREFIX = "jupyter-mlplat/tensorboard"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass
+class Instance:
+    logdir: LogDir
+    process: TensorBoardProcess
+    sync: LogDirSync | None
+    url: str
+    job_id: str | None = None
+    started: dt.datetime = field(default_factory=_now)
+    last_activity: dt.datetime = field(default_factory=_now)
+
+    def model(self) -> TensorBoard:
+        return TensorBoard(
+            id=self.logdir.id, logdir=self.logdir.name, url=self.url,
+            state="running" if self.process.alive() else "exited", started=self.started,
+            last_activity=self.last_activity, job_id=self.job_id,
+            sync=None if self.sync is None else self.sync.stats(),
+        )
+
+    def stop(self) -> None:
+        if self.sync is not None:
+            self.sync.stop()
+        self.process.stop()
+
+
+class TensorBoardManager:
+    def __init__(self, root_dir: Path, data_dir: Path, base_url: str = "/",
+                 idle_timeout: float = 3600.0, command: tuple[str, ...] = DEFAULT_COMMAND,
+                 start_timeout: float = 90.0, sync_interval: float = 0.5) -> None:
+        self.root_dir = root_dir
+        self.data_dir = data_dir
+        self.base_url = base_url
+        self.idle_timeout = idle_timeout
+        self.command = command
+        self.start_timeout = start_timeout
+        self.sync_interval = sync_interval
+        self._instances: dict[str, Instance] = {}
+        self._lock = threading.Lock()
+        self._starting: dict[str, threading.Lock] = {}
+
+    # -- paths ---------------------------------------------------------------------------------
+    def url_path(self, tb_id: str) -> str:
+        """The proxy path as the browser sees it (under the server's base URL)."""
+        return f"{self.base_url.rstrip('/')}/{PROXY_PREFIX}/{tb_id}/"
+
+    def path_prefix(self, tb_id: str) -> str:
+        """TensorBoard's ``--path_prefix``: the decoded form of :meth:`url_path`, which is
+        what TensorBoard compares with after decoding the request path."""
+        from urllib.parse import unquote
+
+        return unquote(self.url_path(tb_id)).rstrip("/")
+
+    # -- API -----------------------------------------------------------------------------------
+    def start(self, logdir: str | None = None, job_id: str | None = None,
+              jobs: JobService | None = None, user: str | None = None
+              ) -> tuple[TensorBoard, bool]:
+        """(instance, created): a running instance of the log dir is reused."""
+        if job_id is not None:
+            if jobs is None:
+                raise NotFound("jobs are not available here", reason="unknown job")
+            job = jobs.get(job_id, user)
+            if not job.outputs.tensorboard:
+                raise NotFound(f"job {job_id} has no TensorBoard log dir", reason="no log dir")
+            logdir = job.outputs.tensorboard
+        assert logdir is not None
+        resolved = resolve(logdir, self.root_dir, self.data_dir / "tensorboard" / "cache")
+        with self._lock:
+            gate = self._starting.setdefault(resolved.id, threading.Lock())
+        with gate:
+            existing = self._instances.get(resolved.id)
+            if existing is not None and existing.process.alive():
+                existing.last_activity = _now()
+                return existing.model(), False
+            if existing is not None:  # exited on its own: replace it
+                self._drop(resolved.id)
+            instance = self._launch(resolved, job_id)
+            with self._lock:
+                self._instances[resolved.id] = instance
+            return instance.model(), True
+
+    def _launch(self, logdir: LogDir, job_id: str | None) -> Instance:
+        sync = None
+        if logdir.fs is not None and logdir.remote is not None:
+            sync = LogDirSync(logdir.fs, logdir.remote, logdir.local, self.sync_interval)
+            sync.start()
+        process = TensorBoardProcess(
+            logdir.local, self.path_prefix(logdir.id),
+            self.data_dir / "tensorboard" / "logs" / f"{logdir.id}.log", self.command)
+        try:
+            process.start(self.start_timeout)
+        except BaseException:
+            if sync is not None:
+                sync.stop()
+            raise
+        return Instance(logdir=logdir, process=process, sync=sync, url=self.url_path(logdir.id),
+                        job_id=job_id)
+
+    def list_all(self) -> TensorBoardList:
+        with self._lock:
+            items = [i.model() for i in self._instances.values()]
+        items.sort(key=lambda t: t.started, reverse=True)
+        return TensorBoardList(tensorboards=items, idle_timeout=self.idle_timeout)
+
+    def get(self, tb_id: str) -> TensorBoard:
+        return self._instance(tb_id).model()
+
+    def _instance(self, tb_id: str) -> Instance:
+        with self._lock:
+            instance = self._instances.get(tb_id)
+        if instance is None:
+            raise NotFound(f"no TensorBoard {tb_id!r} (it may have been stopped)",
+                           reason="unknown tensorboard")
+        return instance
+
+    def port(self, tb_id: str) -> int:
+        """The port to proxy to; counts as activity (the idle clock restarts)."""
+        instance = self._instance(tb_id)
+        instance.last_activity = _now()
+        return instance.process.port
+
+    def stop(self, tb_id: str) -> None:
+        self._instance(tb_id)
+        self._drop(tb_id)
+
+    def _drop(self, tb_id: str) -> None:
+        with self._lock:
+            instance = self._instances.pop(tb_id, None)
+        if instance is not None:
+            instance.stop()
+
+    def reap_idle(self) -> list[str]:
+        """Stop instances nobody requested for ``idle_timeout`` seconds, or that exited."""
+        cutoff = _now() - dt.timedelta(seconds=self.idle_timeout)
+        with self._lock:
+            idle = [k for k, i in self._instances.items()
+                    if i.last_activity < cutoff or not i.process.alive()]
+        for tb_id in idle:
+            self._drop(tb_id)
+        return idle
+
+    def stop_all(self) -> None:
+        with self._lock:
+            ids = list(self._instances)
+        for tb_id in ids:
+            self._drop(tb_id)

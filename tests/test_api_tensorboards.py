@@ -1,0 +1,147 @@
+"""TensorBoard through the REST API and the authenticated proxy, with a real ``tensorboard``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from tensorboardX import SummaryWriter
+from tornado.httpclient import AsyncHTTPClient
+
+from .helpers import all_gone, write_notebook
+
+
+def write_scalars(logdir: Path, tag: str = "loss", steps: range = range(3)) -> None:
+    with SummaryWriter(str(logdir)) as writer:
+        for step in steps:
+            writer.add_scalar(tag, 1.0 / (step + 1), step)
+
+
+def manager(jp_serverapp: Any) -> Any:
+    return jp_serverapp.web_app.settings["mlplat"].tensorboards
+
+
+def tensorboard_children() -> list[psutil.Process]:
+    return [p for p in psutil.Process().children(recursive=True)
+            if any("tensorboard" in part for part in p.cmdline())]
+
+
+async def proxied(jp_fetch: Callable[..., Any], tb_id: str, *path: str) -> Any:
+    resp = await jp_fetch("jupyter-mlplat", "tensorboard", tb_id, *path)
+    return json.loads(resp.body)
+
+
+async def test_local_logdir_served_through_the_proxy(
+        api: Any, jp_fetch: Callable[..., Any], jp_root_dir: Path, jp_serverapp: Any,
+        jp_http_port: int, jp_base_url: str) -> None:
+    write_scalars(jp_root_dir / "runs" / "exp1")
+    status, board = await api("tensorboards", "POST", {"logdir": "runs"})
+    assert status == 201, board
+    assert board["state"] == "running" and board["logdir"] == "runs"
+    assert board["url"] == f"{jp_base_url}jupyter-mlplat/tensorboard/{board['id']}/"
+
+    status, again = await api("tensorboards", "POST", {"logdir": "./runs/"})
+    assert (status, again["id"]) == (200, board["id"])  # one instance per log dir
+    status, listing = await api("tensorboards")
+    assert [b["id"] for b in listing["tensorboards"]] == [board["id"]]
+
+    assert "exp1" in await proxied(jp_fetch, board["id"], "data", "runs")
+    tags = await proxied(jp_fetch, board["id"], "data", "plugin", "scalars", "tags")
+    assert "loss" in tags["exp1"]
+    page = await jp_fetch("jupyter-mlplat", "tensorboard", board["id"], "")
+    assert b"<html" in page.body.lower() or b"<!doctype" in page.body.lower()
+
+    # No credentials, no TensorBoard: 403 for GET and POST alike (not a login redirect).
+    client = AsyncHTTPClient()
+    url = (f"http://localhost:{jp_http_port}{jp_base_url}jupyter-mlplat/tensorboard/"
+           f"{board['id']}/data/runs")
+    for method, body in (("GET", None), ("POST", b"")):
+        resp = await client.fetch(url, method=method, body=body, raise_error=False,
+                                  follow_redirects=False)
+        assert resp.code == 403, (method, resp.code)
+
+    pid = manager(jp_serverapp)._instances[board["id"]].process.pid
+    status, _ = await api(f"tensorboards/{board['id']}", "DELETE")
+    assert status == 204
+    assert all_gone([pid])
+    status, err = await api(f"tensorboards/{board['id']}")
+    assert status == 404 and "tensorboard" in err["message"].lower()
+
+
+async def test_bad_requests(api: Any, jp_root_dir: Path) -> None:
+    (jp_root_dir / "afile").write_text("x")
+    cases = [
+        ({"logdir": "nope"}, 404), ({"logdir": "afile"}, 400), ({"logdir": "../x"}, 400),
+        ({"job_id": "jdoesnotexist"}, 404), ({}, 400), ({"logdir": ".", "job_id": "j1"}, 400),
+        ({"logdir": "hdfs://nosuchcluster/x"}, 400),
+    ]
+    for body, expected in cases:
+        status, err = await api("tensorboards", "POST", body)
+        assert status == expected, (body, status, err)
+        assert err["message"]
+    assert tensorboard_children() == []
+
+
+async def test_failing_start_reports_stderr_and_leaves_no_process(
+        api: Any, jp_root_dir: Path, jp_serverapp: Any) -> None:
+    (jp_root_dir / "logs").mkdir()
+    manager(jp_serverapp).command = (sys.executable, "-m", "tensorboard.main",
+                                     "--no_such_flag_x")
+    status, err = await api("tensorboards", "POST", {"logdir": "logs"})
+    assert status == 502, err
+    assert "no_such_flag_x" in err["message"]
+    assert tensorboard_children() == []
+    status, listing = await api("tensorboards")
+    assert listing["tensorboards"] == []
+
+
+async def test_job_gets_a_log_dir_and_opens_in_tensorboard(
+        api: Any, jp_fetch: Callable[..., Any], jp_root_dir: Path) -> None:
+    write_notebook(jp_root_dir / "train.ipynb", "steps = 3",
+                   "import os\nfrom tensorboardX import SummaryWriter\n"
+                   "with SummaryWriter(os.environ['MLPLAT_TENSORBOARD_DIR']) as w:\n"
+                   "    for i in range(steps):\n        w.add_scalar('acc', i / 10, i)")
+    status, job = await api("jobs", "POST", {"notebook": "train.ipynb"})
+    assert status == 201, job
+    assert job["outputs"]["tensorboard"] == f"mlplat-outputs/tensorboard/{job['id']}"
+    deadline = time.monotonic() + 120
+    while job["state"] not in ("succeeded", "failed"):
+        assert time.monotonic() < deadline, job
+        await asyncio.sleep(0.5)
+        job = (await api(f"jobs/{job['id']}"))[1]
+    assert job["state"] == "succeeded", job
+    status, board = await api("tensorboards", "POST", {"job_id": job["id"]})
+    assert status == 201, board
+    assert board["job_id"] == job["id"]
+    assert board["logdir"] == job["outputs"]["tensorboard"]
+    tags = await proxied(jp_fetch, board["id"], "data", "plugin", "scalars", "tags")
+    assert "acc" in tags["."]
+
+
+class TestIdle:
+    @pytest.fixture
+    def jp_server_config(self, mlplat_data_dir: Path) -> dict[str, Any]:
+        return {
+            "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}},
+            "MLPlatApp": {"data_dir": str(mlplat_data_dir), "user": "alice",
+                          "tensorboard_idle_timeout": 3.0},
+        }
+
+    async def test_idle_instance_is_stopped(self, api: Any, jp_root_dir: Path,
+                                            jp_serverapp: Any) -> None:
+        (jp_root_dir / "idle").mkdir()
+        status, board = await api("tensorboards", "POST", {"logdir": "idle"})
+        assert status == 201, board
+        pid = manager(jp_serverapp)._instances[board["id"]].process.pid
+        deadline = time.monotonic() + 30
+        while (await api("tensorboards"))[1]["tensorboards"]:
+            assert time.monotonic() < deadline, "idle TensorBoard was not stopped"
+            await asyncio.sleep(0.5)
+        assert all_gone([pid])
