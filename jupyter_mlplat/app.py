@@ -35,6 +35,15 @@ class MLPlatApp(ExtensionApp):
     model_store = Unicode("", config=True, help="Model store URL (default: local).")
     reconcile_interval = Float(2.0, config=True,
                                help="Seconds between checks of active jobs against backends.")
+    scheduler_interval = Float(5.0, config=True,
+                               help="Seconds between scheduler ticks (0 disables the scheduler "
+                                    "of `local` schedules in this server).")
+    schedule_lease = Float(60.0, config=True,
+                           help="Seconds a server holds a claimed firing before another server "
+                                "may take it over (it died meanwhile).")
+    misfire_grace = Float(60.0, config=True,
+                          help="Seconds after a due time within which a firing is on time; "
+                               "later ones follow the schedule's misfire policy.")
     tensorboard_idle_timeout = Float(3600.0, config=True,
                                      help="Seconds without a request before a TensorBoard stops.")
     tensorboard_command = List(Unicode(), config=True,
@@ -71,6 +80,7 @@ class MLPlatApp(ExtensionApp):
         self._reconciler = PeriodicCallback(self._reconcile, self.reconcile_interval * 1000)
         self._reconciler.start()
         self._reconciling = False
+        self._start_scheduler()
         self._setup_tensorboards()
 
     def _setup_tensorboards(self) -> None:
@@ -94,6 +104,30 @@ class MLPlatApp(ExtensionApp):
         if stopped:
             self.log.info("jupyter_mlplat: stopped idle TensorBoards %s", stopped)
 
+    def _start_scheduler(self) -> None:
+        """Fire `local` schedules from this server (all servers may: the lease decides)."""
+        from .runs.scheduler import Scheduler
+
+        self._scheduler = Scheduler(self.platform.schedules, lease=self.schedule_lease,
+                                    grace=self.misfire_grace)
+        self._scheduling = False
+        self._schedule_ticker: PeriodicCallback | None = None
+        if self.scheduler_interval > 0:
+            self._schedule_ticker = PeriodicCallback(self._tick_scheduler,
+                                                     self.scheduler_interval * 1000)
+            self._schedule_ticker.start()
+
+    async def _tick_scheduler(self) -> None:
+        if self._scheduling:
+            return
+        self._scheduling = True
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self._scheduler.tick)
+        except Exception:
+            self.log.exception("jupyter_mlplat: scheduler tick failed")
+        finally:
+            self._scheduling = False
+
     async def _reconcile(self) -> None:
         if self._reconciling:
             return
@@ -113,5 +147,8 @@ class MLPlatApp(ExtensionApp):
             self._reconciler.stop()
         if getattr(self, "_tb_reaper", None) is not None:
             self._tb_reaper.stop()
+        ticker = getattr(self, "_schedule_ticker", None)
+        if ticker is not None:
+            ticker.stop()
         if getattr(self, "platform", None) is not None:
             self.platform.close()

@@ -10,6 +10,8 @@ from .db import Database
 from .jobs.context import ROOT_ENV, JobContext
 from .jobs.service import JobService
 from .jobs.store import JobStore
+from .runs.schedules import ScheduleService
+from .runs.service import RunService
 from .storage.service import StorageService
 from .tensorboard.manager import TensorBoardManager
 
@@ -27,6 +29,8 @@ class Platform:
         self.jobs = JobService(JobContext(config=config, store=JobStore(self.db),
                                           root_dir=root_dir, config_file=config_file))
         self.storage = StorageService(config, root_dir)
+        self.runs = RunService(self.jobs, self.db)
+        self.schedules = ScheduleService(self.runs, self.db)
         self.tensorboards = TensorBoardManager(root_dir, config.resolved_data_dir())
 
     @classmethod

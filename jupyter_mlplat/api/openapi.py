@@ -17,6 +17,18 @@ from pydantic.json_schema import models_json_schema
 from ..config import PublicConfig
 from ..jobs.models import Job, JobPage, JobSpec, JobState, LogChunk, RerunRequest
 from ..parameters import NotebookParameters
+from ..runs.models import (
+    Run,
+    RunDiff,
+    RunPage,
+    RunRequest,
+    RunRerunRequest,
+    Schedule,
+    SchedulePage,
+    SchedulePreview,
+    ScheduleRequest,
+    ScheduleUpdate,
+)
 from ..storage.models import (
     ContentsModel,
     CreateRequest,
@@ -39,6 +51,9 @@ MODELS: list[type[BaseModel]] = [
     StorageList, ContentsModel, SaveRequest, RenameRequest, CreateRequest,
 ]
 
+
+MODELS += [Run, RunPage, RunRequest, RunDiff, RunRerunRequest, Schedule, SchedulePage,
+           SchedulePreview, ScheduleRequest, ScheduleUpdate]
 
 def ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
@@ -119,6 +134,81 @@ def contents_operations(with_path: bool) -> dict[str, Any]:
     return ops
 
 
+def runs_operations() -> dict[str, Any]:
+    """Parameterized runs and cron schedules."""
+    run_id = {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    schedule_id = {"name": "schedule_id", "in": "path", "required": True,
+                   "schema": {"type": "string"}}
+    paging = [query("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+                    "Page size"),
+              query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Items to skip")]
+    return {
+        f"{API}/runs": {
+            "get": {
+                "summary": "Run history, newest first (by notebook or schedule)",
+                "operationId": "listRuns",
+                "parameters": [query("notebook", {"type": "string"}, "Only runs of this notebook"),
+                               query("schedule_id", {"type": "string"},
+                                     "Only runs of this schedule"), *paging],
+                "responses": {"200": reply(RunPage, "A page of runs"), **errors(400)}},
+            "post": {
+                "summary": "Run a notebook with parameters (papermill)", "operationId": "createRun",
+                "requestBody": body(RunRequest),
+                "responses": {"201": reply(Run, "The new run"), **errors(400, 404)}},
+        },
+        f"{API}/runs/diff": {"get": {
+            "summary": "Parameters of run b against run a", "operationId": "diffRuns",
+            "parameters": [query("a", {"type": "string", "minLength": 1}, "Run id", required=True),
+                           query("b", {"type": "string", "minLength": 1}, "Run id",
+                                 required=True)],
+            "responses": {"200": reply(RunDiff, "Added, removed, changed parameters"),
+                          **errors(400, 404)}}},
+        f"{API}/runs/{{run_id}}": {"get": {
+            "summary": "One run", "operationId": "getRun", "parameters": [run_id],
+            "responses": {"200": reply(Run, "The run"), **errors(404)}}},
+        f"{API}/runs/{{run_id}}/rerun": {"post": {
+            "summary": "Run again with these parameters (changed ones given)",
+            "operationId": "rerunRun", "parameters": [run_id],
+            "requestBody": body(RunRerunRequest),
+            "responses": {"201": reply(Run, "The new run"), **errors(400, 404)}}},
+        f"{API}/schedules": {
+            "get": {
+                "summary": "Schedules, newest first", "operationId": "listSchedules",
+                "parameters": [query("notebook", {"type": "string"},
+                                     "Only schedules of this notebook"), *paging],
+                "responses": {"200": reply(SchedulePage, "A page of schedules"),
+                              **errors(400)}},
+            "post": {
+                "summary": "Schedule a notebook (cron + time zone)",
+                "operationId": "createSchedule", "requestBody": body(ScheduleRequest),
+                "responses": {"201": reply(Schedule, "The new schedule"), **errors(400, 404)}},
+        },
+        f"{API}/schedules/preview": {"get": {
+            "summary": "The next due times of a cron expression, and the expression in words",
+            "operationId": "previewSchedule",
+            "parameters": [query("cron", {"type": "string", "minLength": 1}, "Cron expression",
+                                 required=True),
+                           query("timezone", {"type": "string", "default": "UTC"},
+                                 "IANA time zone"),
+                           query("count", {"type": "integer", "minimum": 1, "maximum": 100,
+                                           "default": 5}, "How many due times")],
+            "responses": {"200": reply(SchedulePreview, "Next due times"), **errors(400)}}},
+        f"{API}/schedules/{{schedule_id}}": {
+            "get": {"summary": "One schedule", "operationId": "getSchedule",
+                    "parameters": [schedule_id],
+                    "responses": {"200": reply(Schedule, "The schedule"), **errors(404)}},
+            "patch": {"summary": "Edit, pause or resume a schedule",
+                      "operationId": "updateSchedule", "parameters": [schedule_id],
+                      "requestBody": body(ScheduleUpdate),
+                      "responses": {"200": reply(Schedule, "The schedule"),
+                                    **errors(400, 404)}},
+            "delete": {"summary": "Delete a schedule (its runs stay in the history)",
+                       "operationId": "deleteSchedule", "parameters": [schedule_id],
+                       "responses": {"204": {"description": "Deleted"}, **errors(404)}},
+        },
+    }
+
+
 def paths() -> dict[str, Any]:
     states = {"type": "string", "enum": [s.value for s in JobState]}
     return {
@@ -170,6 +260,7 @@ def paths() -> dict[str, Any]:
                                  "Notebook path relative to the Jupyter root", required=True)],
             "responses": {"200": reply(NotebookParameters, "Declared parameters"),
                           **errors(400, 404)}}},
+        **runs_operations(),
         f"{API}/storage": {"get": {
             "summary": "Storage clusters and their health (no secrets)",
             "operationId": "listStorage",

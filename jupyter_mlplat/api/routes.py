@@ -13,12 +13,23 @@ from .jobs import (
     JobsHandler,
     ParametersHandler,
 )
+from .runs import (
+    RunDiffHandler,
+    RunHandler,
+    RunRerunHandler,
+    RunsHandler,
+    ScheduleHandler,
+    SchedulePreviewHandler,
+    SchedulesHandler,
+)
 from .storage import ContentsHandler, StorageHandler
 from .tensorboards import TensorBoardHandler, TensorBoardProxyHandler, TensorBoardsHandler
 
 API = "/jupyter-mlplat/api"
 JOB_ID = r"(?P<job_id>[^/]+)"
 CLUSTER = r"(?P<cluster>[^/]+)"
+RUN_ID = r"(?P<run_id>[^/]+)"
+SCHEDULE_ID = r"(?P<schedule_id>[^/]+)"
 TB_ID = r"(?P<tb_id>[^/]+)"
 
 ROUTES: list[tuple[str, Any]] = [
@@ -29,6 +40,13 @@ ROUTES: list[tuple[str, Any]] = [
     (rf"{API}/jobs/{JOB_ID}/cancel", JobCancelHandler),
     (rf"{API}/jobs/{JOB_ID}/rerun", JobRerunHandler),
     (rf"{API}/parameters", ParametersHandler),
+    (rf"{API}/runs", RunsHandler),
+    (rf"{API}/runs/diff", RunDiffHandler),
+    (rf"{API}/runs/{RUN_ID}", RunHandler),
+    (rf"{API}/runs/{RUN_ID}/rerun", RunRerunHandler),
+    (rf"{API}/schedules", SchedulesHandler),
+    (rf"{API}/schedules/preview", SchedulePreviewHandler),
+    (rf"{API}/schedules/{SCHEDULE_ID}", ScheduleHandler),
     (rf"{API}/storage", StorageHandler),
     (rf"{API}/storage/{CLUSTER}/contents(?:/(?P<path>.*))?", ContentsHandler),
     (rf"{API}/tensorboards", TensorBoardsHandler),

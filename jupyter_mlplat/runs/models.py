@@ -1,0 +1,198 @@
+"""Request and response models of the runs and schedules API (pydantic; the OpenAPI source)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..jobs.models import JobState
+
+
+class RunState(str, enum.Enum):
+    """A run's state: its job's, or what happened before a job could be made."""
+
+    claimed = "claimed"
+    skipped = "skipped"
+    queued = "queued"
+    building = "building"
+    pushing = "pushing"
+    submitted = "submitted"
+    pending = "pending"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+    @property
+    def final(self) -> bool:
+        return self in (RunState.skipped, RunState.succeeded, RunState.failed,
+                        RunState.cancelled)
+
+    @classmethod
+    def of_job(cls, state: JobState) -> RunState:
+        return cls(state.value)
+
+
+Trigger = Literal["manual", "rerun", "schedule", "cronjob"]
+MisfirePolicy = Literal["skip", "run_once"]
+ConcurrencyPolicy = Literal["forbid", "allow", "replace"]
+Executor = Literal["local", "kubernetes"]
+
+
+class RunRequest(BaseModel):
+    """Run a notebook with parameters (papermill) on a compute target."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    notebook: str = Field(..., min_length=1,
+                          description="Notebook path relative to the Jupyter root.")
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    target: str = Field("local", description="Compute target name from the platform config.")
+    runtime: str = Field("default", description="Runtime name from the platform config.")
+    name: str | None = Field(None, max_length=200, description="Display name.")
+    output: str | None = Field(
+        None, description="Output folder (default: <notebook folder>/mlplat-outputs/runs).")
+    timeout: int | None = Field(None, gt=0, description="Seconds before the run is stopped.")
+
+
+class Run(BaseModel):
+    id: str
+    job_id: str | None = Field(None, description="The job executing this run (jobs API).")
+    notebook: str
+    parameters: dict[str, Any]
+    state: RunState
+    user: str
+    trigger: Trigger
+    target: str
+    created: dt.datetime
+    started: dt.datetime | None = None
+    finished: dt.datetime | None = None
+    duration: float | None = Field(None, description="Seconds run so far / in all.")
+    output: str | None = Field(None, description="Output notebook, relative to the Jupyter root.")
+    error: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+    schedule_id: str | None = None
+    due_time: dt.datetime | None = Field(None, description="The schedule's firing time (UTC).")
+    parent_id: str | None = Field(None, description="The run this one reran.")
+
+
+class RunPage(BaseModel):
+    runs: list[Run]
+    total: int
+    limit: int
+    offset: int
+
+
+class ParameterChange(BaseModel):
+    a: Any = None
+    b: Any = None
+
+
+class RunDiff(BaseModel):
+    """Parameters of run ``b`` against run ``a``."""
+
+    a: str
+    b: str
+    added: dict[str, Any] = Field(default_factory=dict, description="In b only.")
+    removed: dict[str, Any] = Field(default_factory=dict, description="In a only.")
+    changed: dict[str, ParameterChange] = Field(default_factory=dict)
+    unchanged: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunRerunRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    parameters: dict[str, Any] | None = Field(
+        None, description="Changed parameters (the rest are the run's own).")
+
+
+class ScheduleRequest(BaseModel):
+    """A notebook run on a cron schedule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    notebook: str = Field(..., min_length=1)
+    cron: str = Field(..., min_length=1, max_length=200, description=(
+        "Cron expression: 5 fields (minute hour day month weekday), or 6 with seconds first "
+        "(local executor only)."))
+    timezone: str = Field("UTC", min_length=1, max_length=100, description="IANA time zone.")
+    name: str | None = Field(None, max_length=200)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    target: str = "local"
+    runtime: str = "default"
+    output: str | None = None
+    timeout: int | None = Field(None, gt=0)
+    executor: Executor = Field("local", description=(
+        "`local`: the Jupyter server's scheduler loop; `kubernetes`: a CronJob that keeps "
+        "firing without the server."))
+    misfire_policy: MisfirePolicy = Field("run_once", description=(
+        "After downtime: `run_once` fires one run for the missed due times, `skip` none."))
+    concurrency_policy: ConcurrencyPolicy = Field("forbid", description=(
+        "When the previous run is still active: `forbid` skips, `allow` runs both, `replace` "
+        "cancels the previous run."))
+    paused: bool = False
+
+
+class ScheduleUpdate(BaseModel):
+    """Edit a schedule; `paused` pauses and resumes it. Absent fields are kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cron: str | None = Field(None, min_length=1, max_length=200)
+    timezone: str | None = Field(None, min_length=1, max_length=100)
+    name: str | None = Field(None, max_length=200)
+    parameters: dict[str, Any] | None = None
+    target: str | None = None
+    runtime: str | None = None
+    timeout: int | None = Field(None, gt=0)
+    misfire_policy: MisfirePolicy | None = None
+    concurrency_policy: ConcurrencyPolicy | None = None
+    paused: bool | None = None
+
+
+class K8sCronJob(BaseModel):
+    kind: str = "CronJob"
+    name: str
+    namespace: str
+
+
+class Schedule(BaseModel):
+    id: str
+    name: str
+    user: str
+    notebook: str
+    parameters: dict[str, Any]
+    target: str
+    runtime: str
+    cron: str
+    timezone: str
+    description: str = Field(..., description="The cron expression in words.")
+    executor: Executor
+    misfire_policy: MisfirePolicy
+    concurrency_policy: ConcurrencyPolicy
+    paused: bool
+    next_fire: dt.datetime | None = Field(None, description="Next due time (UTC); null paused.")
+    next_fire_times: list[dt.datetime] = Field(
+        default_factory=list, description="The next few due times, in the schedule's zone.")
+    last_fire: dt.datetime | None = None
+    k8s_object: K8sCronJob | None = None
+    created: dt.datetime
+    updated: dt.datetime
+
+
+class SchedulePage(BaseModel):
+    schedules: list[Schedule]
+    total: int
+    limit: int
+    offset: int
+
+
+class SchedulePreview(BaseModel):
+    cron: str
+    timezone: str
+    description: str
+    next_fire_times: list[dt.datetime] = Field(
+        ..., description="The next due times, in the schedule's zone (ISO 8601 with offset).")

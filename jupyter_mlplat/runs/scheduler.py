@@ -1,0 +1,163 @@
+"""The in-server scheduler of ``local`` schedules: claim due times with a database row lease.
+
+Exactly once per due time, with any number of servers on one database:
+
+1. a tick reads the schedules whose ``next_fire`` has come and whose lease is free;
+2. it claims one with a *conditional* UPDATE — ``SET next_fire=<next>, lease_owner=<me>,
+   lease_until=<now+lease> WHERE id=? AND next_fire=<due> AND (lease_until IS NULL OR
+   lease_until < now)`` — and, in the same transaction, inserts the run of that due time. Only
+   one UPDATE can match a given ``next_fire`` (PostgreSQL re-checks the WHERE of a waiting
+   UPDATE against the committed row; SQLite serializes writers), and ``UNIQUE(schedule_id,
+   due_time)`` on runs is the backstop;
+3. after the commit it applies the concurrency policy, submits the job (keyed by the run id, so
+   a repeat returns the same job) and releases the schedule's lease. While the lease is held no
+   other server claims that schedule, which makes the concurrency check race-free.
+
+A server that dies after step 2 leaves a ``claimed`` run whose lease expires; any server's next
+tick takes the lease of that run and submits it (step 3): the firing is late, never lost, never
+doubled. A due time that passed while no server ran is handled by the misfire policy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import secrets
+import socket
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..db import utcnow
+from ..errors import NotFound
+from .orm import RunRow, ScheduleRow
+from .policies import concurrency_decision, misfire_decision
+from .schedules import ScheduleService
+from .service import aware, db_time
+
+log = logging.getLogger(__name__)
+
+
+def owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class Scheduler:
+    """One tick fires what is due; the server extension calls :meth:`tick` periodically."""
+
+    def __init__(self, schedules: ScheduleService, *, owner: str | None = None,
+                 lease: float = 60.0, grace: float = 60.0) -> None:
+        self.schedules = schedules
+        self.runs = schedules.runs
+        self.db = schedules.db
+        self.owner = owner or owner_id()
+        self.lease = dt.timedelta(seconds=lease)
+        self.grace = dt.timedelta(seconds=grace)
+
+    def tick(self, now: dt.datetime | None = None) -> list[str]:
+        """Claim and start every due firing and every abandoned claim; the runs touched."""
+        now = now or utcnow()
+        touched: list[str] = []
+        for row in self._due(now):
+            try:
+                run_id = self._claim(row, now)
+                if run_id is not None:
+                    touched.append(run_id)
+                    self._start(run_id, row)
+            except Exception:
+                log.exception("scheduler: firing schedule %s failed", row.id)
+        for run_id, schedule_id in self._abandoned(now):
+            try:
+                if self._take_over(run_id, now):
+                    touched.append(run_id)
+                    try:
+                        row = self.schedules._row(schedule_id)
+                    except NotFound:  # deleted after it fired: the firing still happens
+                        self.runs.start(run_id)
+                        continue
+                    self._start(run_id, row)
+            except Exception:
+                log.exception("scheduler: recovering run %s failed", run_id)
+        return touched
+
+    # -- steps -----------------------------------------------------------------------------
+    def _free(self, now: dt.datetime) -> object:
+        return or_(ScheduleRow.lease_until.is_(None), ScheduleRow.lease_until < db_time(now))
+
+    def _due(self, now: dt.datetime) -> list[ScheduleRow]:
+        with self.db.session() as s:
+            return list(s.scalars(select(ScheduleRow).where(
+                ScheduleRow.executor == "local", ScheduleRow.paused.is_(False),
+                ScheduleRow.next_fire.is_not(None), ScheduleRow.next_fire <= db_time(now),
+                self._free(now))))  # type: ignore[arg-type]
+
+    def _claim(self, row: ScheduleRow, now: dt.datetime) -> str | None:
+        due = aware(row.next_fire)
+        assert due is not None
+        cron = self.schedules._cron(row.cron, row.timezone, row.executor)
+        firing = misfire_decision(cron, due, now, row.misfire_policy, self.grace)
+        if firing.due is None:
+            return None
+        claim = (update(ScheduleRow)
+                 .where(ScheduleRow.id == row.id, ScheduleRow.next_fire == db_time(due),
+                        ScheduleRow.paused.is_(False), self._free(now))  # type: ignore[arg-type]
+                 .values(next_fire=db_time(firing.next_fire), last_fire=db_time(firing.due),
+                         lease_owner=self.owner, lease_until=db_time(now + self.lease)))
+        try:
+            with self.db.session() as s:
+                if s.execute(claim).rowcount != 1:  # type: ignore[attr-defined]
+                    return None  # another server claimed this due time, or it was edited
+                return self.runs.insert_claimed(
+                    s, schedule_id=row.id, due=firing.due, user=row.user,
+                    request=self.schedules.request_of(row),
+                    status="claimed" if firing.start else "skipped",
+                    error=None if firing.start else firing.note,
+                    warnings=[firing.note] if firing.start and firing.note else [],
+                    lease_owner=self.owner, lease_until=now + self.lease)
+        except IntegrityError:  # a run of this due time exists: never fire it twice
+            log.warning("scheduler: schedule %s already has a run due %s", row.id, firing.due)
+            with self.db.session() as s:
+                s.execute(update(ScheduleRow).where(ScheduleRow.id == row.id,
+                                                    ScheduleRow.next_fire == db_time(due))
+                          .values(next_fire=db_time(firing.next_fire)))
+            return None
+
+    def _start(self, run_id: str, schedule: ScheduleRow) -> None:
+        try:
+            run = self.runs.get(run_id)
+            if run.state.value != "claimed":
+                return  # skipped by the misfire policy
+            active = self.runs.active_runs(schedule.id, exclude=run_id)
+            action = concurrency_decision(schedule.concurrency_policy, len(active))
+            if action == "skip":
+                ids = ", ".join(r.id for r in active)
+                self.runs._settle(run_id, status="skipped",
+                                  error=f"run {ids} of this schedule is still active "
+                                        "(concurrency policy forbid)")
+                return
+            if action == "replace":
+                for other in active:
+                    self.runs.cancel(other)
+            self.runs.start(run_id)
+        finally:
+            with self.db.session() as s:
+                s.execute(update(ScheduleRow).where(ScheduleRow.id == schedule.id,
+                                                    ScheduleRow.lease_owner == self.owner)
+                          .values(lease_owner=None, lease_until=None))
+
+    def _abandoned(self, now: dt.datetime) -> list[tuple[str, str]]:
+        with self.db.session() as s:
+            rows = s.execute(select(RunRow.id, RunRow.schedule_id).where(
+                RunRow.status == "claimed", RunRow.job_id.is_(None),
+                RunRow.schedule_id.is_not(None), RunRow.lease_until.is_not(None),
+                RunRow.lease_until < db_time(now))).all()
+        return [(r, sid) for r, sid in rows if sid is not None]
+
+    def _take_over(self, run_id: str, now: dt.datetime) -> bool:
+        with self.db.session() as s:
+            result = s.execute(update(RunRow).where(
+                RunRow.id == run_id, RunRow.status == "claimed", RunRow.job_id.is_(None),
+                RunRow.lease_until < db_time(now))
+                .values(lease_owner=self.owner, lease_until=db_time(now + self.lease)))
+            return bool(result.rowcount == 1)  # type: ignore[attr-defined]

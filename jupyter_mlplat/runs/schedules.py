@@ -1,0 +1,203 @@
+"""Schedules: a notebook, its parameters and a cron in a time zone; each firing is a run.
+
+The pure parts live in :mod:`.cron` (validation, due times, words) and :mod:`.policies`
+(misfire and concurrency decisions) and are re-exported here. This service stores schedules and
+keeps ``next_fire`` right on every edit; the firing itself is :mod:`.scheduler`'s (executor
+``local``) or a Kubernetes CronJob's (executor ``kubernetes``, through a ``CronJobs`` adapter).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from pathlib import PurePosixPath
+from typing import Any, Protocol
+
+from sqlalchemy import func, select
+
+from ..db import Database, utcnow
+from ..errors import InvalidRequest, NotFound
+from .cron import Cron, describe, parse, preview
+from .models import (
+    RunRequest,
+    Schedule,
+    SchedulePage,
+    SchedulePreview,
+    ScheduleRequest,
+    ScheduleUpdate,
+)
+from .orm import ScheduleRow
+from .policies import Firing, concurrency_decision, misfire_decision
+from .service import RunService, aware, db_time
+
+__all__ = ["Cron", "CronJobs", "Firing", "ScheduleService", "concurrency_decision", "describe",
+           "misfire_decision", "parse", "preview"]
+
+UTC = dt.timezone.utc
+PREVIEW_COUNT = 5
+
+
+class CronJobs(Protocol):
+    """What the ``kubernetes`` executor needs from a cluster (see :mod:`.kube`)."""
+
+    def apply(self, schedule: ScheduleRow) -> dict[str, Any]: ...
+
+    def delete(self, schedule: ScheduleRow) -> None: ...
+
+
+def new_schedule_id() -> str:
+    return "s" + secrets.token_hex(6)
+
+
+def to_schedule(row: ScheduleRow, now: dt.datetime | None = None) -> Schedule:
+    cron = parse(row.cron, row.timezone)
+    upcoming: list[dt.datetime] = []
+    next_fire = aware(row.next_fire)
+    if next_fire is not None and not row.paused:
+        upcoming = [next_fire.astimezone(cron.zone),
+                    *cron.next_times(next_fire, PREVIEW_COUNT - 1)]
+    return Schedule(
+        id=row.id, name=row.name, user=row.user, notebook=row.notebook,
+        parameters=row.parameters or {}, target=row.target, runtime=row.runtime, cron=row.cron,
+        timezone=row.timezone, description=describe(cron.expr),
+        executor=row.executor,
+        misfire_policy=row.misfire_policy,
+        concurrency_policy=row.concurrency_policy,
+        paused=row.paused, next_fire=next_fire, next_fire_times=upcoming,
+        last_fire=aware(row.last_fire), k8s_object=row.k8s_object,
+        created=aware(row.created) or utcnow(), updated=aware(row.updated) or utcnow(),
+    )
+
+
+class ScheduleService:
+    def __init__(self, runs: RunService, db: Database, cronjobs: CronJobs | None = None) -> None:
+        self.runs = runs
+        self.db = db
+        self.cronjobs = cronjobs
+
+    # -- checks ----------------------------------------------------------------------------
+    def _cron(self, expr: str, timezone: str, executor: str) -> Cron:
+        return parse(expr, timezone, allow_seconds=executor == "local")
+
+    def _check_executor(self, executor: str, target: str) -> None:
+        if executor != "kubernetes":
+            return
+        kind = self.runs.jobs.ctx.config.target(target).kind
+        if kind != "kubernetes":
+            raise InvalidRequest(f"executor: `kubernetes` needs a kubernetes compute target; "
+                                 f"{target!r} is {kind}", reason="invalid executor")
+        if self.cronjobs is None:
+            raise InvalidRequest("executor: this server has no Kubernetes CronJob support "
+                                 "configured; use executor `local`", reason="invalid executor")
+
+    def _request(self, row: ScheduleRow) -> RunRequest:
+        return RunRequest(notebook=row.notebook, parameters=row.parameters or {},
+                          target=row.target, runtime=row.runtime, output=row.output,
+                          timeout=row.timeout, name=row.name)
+
+    # -- API -------------------------------------------------------------------------------
+    def preview(self, cron: str, timezone: str = "UTC", count: int = PREVIEW_COUNT,
+                now: dt.datetime | None = None) -> SchedulePreview:
+        words, times = preview(cron, timezone, count, now)
+        return SchedulePreview(cron=" ".join(cron.split()), timezone=timezone,
+                               description=words, next_fire_times=times)
+
+    def create(self, req: ScheduleRequest, user: str, now: dt.datetime | None = None
+               ) -> Schedule:
+        cron = self._cron(req.cron, req.timezone, req.executor)
+        self._check_executor(req.executor, req.target)
+        spec, _warnings = self.runs.check(RunRequest(
+            notebook=req.notebook, parameters=req.parameters, target=req.target,
+            runtime=req.runtime, output=req.output, timeout=req.timeout))
+        now = now or utcnow()
+        notebook = spec.notebook or req.notebook
+        row = ScheduleRow(
+            id=new_schedule_id(), name=req.name or PurePosixPath(notebook).stem, user=user,
+            notebook=notebook, parameters=req.parameters, target=req.target,
+            runtime=req.runtime, output=req.output, timeout=req.timeout, cron=cron.expr,
+            timezone=req.timezone, executor=req.executor, misfire_policy=req.misfire_policy,
+            concurrency_policy=req.concurrency_policy, paused=req.paused,
+            next_fire=None if req.paused else db_time(cron.next_times(now, 1)[0]),
+            created=now, updated=now,
+        )
+        if row.executor == "kubernetes":
+            assert self.cronjobs is not None
+            row.k8s_object = self.cronjobs.apply(row)
+        with self.db.session() as s:
+            s.add(row)
+        return self.get(row.id)
+
+    def _row(self, schedule_id: str, user: str | None = None) -> ScheduleRow:
+        with self.db.session() as s:
+            row = s.get(ScheduleRow, schedule_id)
+            if row is None or (user is not None and row.user != user):
+                raise NotFound(f"no schedule {schedule_id!r}", reason="unknown schedule")
+            return row
+
+    def get(self, schedule_id: str, user: str | None = None) -> Schedule:
+        return to_schedule(self._row(schedule_id, user))
+
+    def page(self, *, notebook: str | None = None, user: str | None = None, limit: int = 50,
+             offset: int = 0) -> SchedulePage:
+        conds = []
+        if notebook:
+            conds.append(ScheduleRow.notebook == self.runs._normal_notebook(notebook))
+        if user:
+            conds.append(ScheduleRow.user == user)
+        with self.db.session() as s:
+            total = s.scalar(select(func.count()).select_from(ScheduleRow).where(*conds)) or 0
+            rows = s.scalars(select(ScheduleRow).where(*conds)
+                             .order_by(ScheduleRow.created.desc(), ScheduleRow.id.desc())
+                             .limit(limit).offset(offset)).all()
+        return SchedulePage(schedules=[to_schedule(r) for r in rows], total=total, limit=limit,
+                            offset=offset)
+
+    def update(self, schedule_id: str, change: ScheduleUpdate, user: str | None = None,
+               now: dt.datetime | None = None) -> Schedule:
+        """Edit; a new cron/zone or a resume recomputes the next due time from now.
+
+        Due times that passed while a schedule was paused are not fired on resume.
+        """
+        row = self._row(schedule_id, user)
+        fields = change.model_dump(exclude_unset=True)
+        fields = {k: v for k, v in fields.items() if v is not None or k in ("timeout",)}
+        merged = {c: getattr(row, c) for c in ("cron", "timezone", "parameters", "target",
+                                               "runtime", "timeout", "paused")}
+        merged.update(fields)
+        cron = self._cron(merged["cron"], merged["timezone"], row.executor)
+        if row.executor == "kubernetes":
+            self._check_executor(row.executor, merged["target"])
+        if {"parameters", "target", "runtime", "timeout"} & set(fields):
+            self.runs.check(RunRequest(notebook=row.notebook, parameters=merged["parameters"],
+                                       target=merged["target"], runtime=merged["runtime"],
+                                       output=row.output, timeout=merged["timeout"]))
+        now = now or utcnow()
+        values: dict[str, Any] = {**fields, "cron": cron.expr, "updated": now}
+        recompute = {"cron", "timezone"} & set(fields) or (
+            "paused" in fields and row.paused and not merged["paused"])
+        if merged["paused"]:
+            values["next_fire"] = None
+        elif recompute or row.next_fire is None:
+            values["next_fire"] = db_time(cron.next_times(now, 1)[0])
+        with self.db.session() as s:
+            current = s.get(ScheduleRow, schedule_id)
+            if current is None:
+                raise NotFound(f"no schedule {schedule_id!r}", reason="unknown schedule")
+            for key, value in values.items():
+                setattr(current, key, value)
+            if current.executor == "kubernetes" and self.cronjobs is not None:
+                current.k8s_object = self.cronjobs.apply(current)
+        return self.get(schedule_id)
+
+    def delete(self, schedule_id: str, user: str | None = None) -> None:
+        """Stop future firings (and remove the CronJob); the runs stay in the history."""
+        row = self._row(schedule_id, user)
+        if row.executor == "kubernetes" and self.cronjobs is not None:
+            self.cronjobs.delete(row)
+        with self.db.session() as s:
+            current = s.get(ScheduleRow, schedule_id)
+            if current is not None:
+                s.delete(current)
+
+    def request_of(self, row: ScheduleRow) -> RunRequest:
+        return self._request(row)

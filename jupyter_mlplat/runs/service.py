@@ -1,0 +1,269 @@
+"""Runs: a notebook executed by papermill with parameters, as a job of the jobs service.
+
+The jobs service executes (local runner, Kubernetes) and records state; this service adds what a
+run history needs: the run row (trigger, schedule, due time, parameter warnings), pages by
+notebook or schedule, a parameter diff between two runs, and reruns. The job is submitted with
+``client_request_id = run id``, so starting a run twice (a scheduler that died after submitting,
+another one recovering the run) returns the same job instead of a second one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import secrets
+import time
+from pathlib import PurePosixPath
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.orm import Session
+
+from .. import parameters as params
+from ..db import Database, JobRow, utcnow
+from ..errors import Conflict, InvalidRequest, MLPlatError, NotFound
+from ..jobs.models import ACTIVE_STATES, JobSpec, JobState
+from ..jobs.service import OUTPUT_DIR, JobService
+from .models import Run, RunDiff, RunPage, RunRequest, RunState
+from .orm import RunRow
+
+RUNS_DIR = "runs"
+UTC = dt.timezone.utc
+
+
+def new_run_id() -> str:
+    return "r" + secrets.token_hex(6)
+
+
+def aware(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def db_time(value: dt.datetime) -> dt.datetime:
+    """The one representation of a time in the database (UTC, whole microseconds)."""
+    return value.astimezone(UTC)
+
+
+def diff_parameters(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Parameters of ``b`` against ``a``: added, removed, changed (``{a, b}``), unchanged."""
+    return {
+        "added": {k: b[k] for k in sorted(set(b) - set(a))},
+        "removed": {k: a[k] for k in sorted(set(a) - set(b))},
+        "changed": {k: {"a": a[k], "b": b[k]} for k in sorted(set(a) & set(b))
+                    if a[k] != b[k] or type(a[k]) is not type(b[k])},
+        "unchanged": {k: a[k] for k in sorted(set(a) & set(b))
+                      if a[k] == b[k] and type(a[k]) is type(b[k])},
+    }
+
+
+def to_run(row: RunRow, job: JobRow | None, now: dt.datetime | None = None) -> Run:
+    state = RunState(job.state) if job is not None else RunState(
+        row.status if row.status in ("claimed", "skipped", "failed") else "queued")
+    started = aware(job.started) if job else None
+    finished = aware(job.finished) if job else None
+    duration = None
+    if started is not None:
+        duration = max(0.0, ((finished or now or dt.datetime.now(UTC)) - started).total_seconds())
+    return Run(
+        id=row.id, job_id=row.job_id, notebook=row.notebook, parameters=row.parameters or {},
+        state=state, user=row.user, trigger=row.trigger,
+        target=str(row.spec.get("target", "local")), created=aware(row.created) or utcnow(),
+        started=started, finished=finished, duration=duration,
+        output=(job.outputs or {}).get("notebook") if job else None,
+        error=(job.error if job else None) or row.error, warnings=list(row.warnings or []),
+        schedule_id=row.schedule_id, due_time=aware(row.due_time), parent_id=row.parent_id,
+    )
+
+
+class RunService:
+    def __init__(self, jobs: JobService, db: Database) -> None:
+        self.jobs = jobs
+        self.db = db
+
+    # -- checks ----------------------------------------------------------------------------
+    def check(self, request: RunRequest) -> tuple[JobSpec, list[str]]:
+        """The job spec of a run request, or a 400/404 before anything is stored.
+
+        Unknown parameters and values of the wrong type are refused (the one check every entry
+        point shares); a notebook without a ``parameters`` cell is not an error: papermill
+        injects the values at the top, and the returned warning says so.
+        """
+        nb_path = self.jobs.resolve_notebook(request.notebook)
+        notebook = self.jobs.relative(nb_path)
+        warnings = params.validate(request.parameters, params.inspect(nb_path))
+        output = request.output or (PurePosixPath(notebook).parent / OUTPUT_DIR / RUNS_DIR
+                                    ).as_posix()
+        spec = JobSpec(notebook=notebook, parameters=request.parameters, target=request.target,
+                       runtime=request.runtime, name=request.name, output=output,
+                       timeout=request.timeout)
+        try:
+            self.jobs.ctx.config.runtime(request.runtime)
+        except LookupError as exc:
+            raise InvalidRequest(str(exc), reason="unknown runtime") from exc
+        self.jobs.backend(spec.target).validate(spec)
+        return spec, warnings
+
+    # -- create / start --------------------------------------------------------------------
+    def create(self, request: RunRequest, user: str, *, trigger: str = "manual",
+               parent_id: str | None = None) -> Run:
+        """Check, record and start a run; a refused request leaves nothing behind."""
+        spec, warnings = self.check(request)
+        row = RunRow(id=new_run_id(), user=user, notebook=spec.notebook or "",
+                     parameters=spec.parameters, trigger=trigger, parent_id=parent_id,
+                     status="claimed", warnings=warnings, spec=spec.model_dump(mode="json"),
+                     created=utcnow())
+        with self.db.session() as s:
+            s.add(row)
+        try:
+            self.start(row.id)
+        except InvalidRequest:
+            self._delete_unstarted(row.id)
+            raise
+        return self.get(row.id)
+
+    def insert_claimed(self, s: Session, *, schedule_id: str, due: dt.datetime, user: str,
+                       request: RunRequest, status: str, error: str | None,
+                       warnings: list[str], lease_owner: str, lease_until: dt.datetime) -> str:
+        """The run of a schedule's due time, inside the transaction that claimed it."""
+        run_id = new_run_id()
+        s.add(RunRow(id=run_id, user=user, notebook=request.notebook,
+                     parameters=request.parameters, trigger="schedule", schedule_id=schedule_id,
+                     due_time=db_time(due), status=status, error=error, warnings=warnings,
+                     spec=request.model_dump(mode="json"), lease_owner=lease_owner,
+                     lease_until=db_time(lease_until), created=utcnow()))
+        return run_id
+
+    def start(self, run_id: str) -> Run:
+        """Submit the run's job (idempotent: the job is keyed by the run id)."""
+        row = self._row(run_id)
+        if row.job_id is not None or row.status != "claimed":
+            return self.get(run_id)
+        if row.trigger == "schedule":
+            try:
+                spec, checked = self.check(RunRequest.model_validate(row.spec))
+                warnings = [*(row.warnings or []), *checked]
+            except MLPlatError as exc:
+                self._settle(run_id, status="failed", error=exc.message)
+                return self.get(run_id)
+        else:
+            spec, warnings = JobSpec.model_validate(row.spec), list(row.warnings or [])
+        spec = spec.model_copy(update={"client_request_id": f"run-{run_id}",
+                                       "name": spec.name or PurePosixPath(row.notebook).stem})
+        try:
+            job = self.jobs.submit(spec, row.user)
+        except MLPlatError as exc:
+            existing = self.jobs.store.find_by_request(row.user, f"run-{run_id}")
+            if existing is None:
+                if row.trigger != "schedule":
+                    raise
+                self._settle(run_id, status="failed", error=exc.message)
+                return self.get(run_id)
+            job = existing
+        self._settle(run_id, status="submitted", job_id=job.id, warnings=warnings)
+        return self.get(run_id)
+
+    def _settle(self, run_id: str, **values: Any) -> None:
+        with self.db.session() as s:
+            s.execute(update(RunRow).where(RunRow.id == run_id)
+                      .values(lease_owner=None, lease_until=None, **values))
+
+    def _delete_unstarted(self, run_id: str) -> None:
+        with self.db.session() as s:
+            row = s.get(RunRow, run_id)
+            if row is not None and row.job_id is None:
+                s.delete(row)
+
+    # -- read ------------------------------------------------------------------------------
+    def _row(self, run_id: str) -> RunRow:
+        with self.db.session() as s:
+            row = s.get(RunRow, run_id)
+            if row is None:
+                raise NotFound(f"no run {run_id!r}", reason="unknown run")
+            return row
+
+    def get(self, run_id: str, user: str | None = None) -> Run:
+        with self.db.session() as s:
+            row = s.get(RunRow, run_id)
+            if row is None or (user is not None and row.user != user):
+                raise NotFound(f"no run {run_id!r}", reason="unknown run")
+            job = s.get(JobRow, row.job_id) if row.job_id else None
+            return to_run(row, job)
+
+    def page(self, *, notebook: str | None = None, schedule_id: str | None = None,
+             user: str | None = None, limit: int = 50, offset: int = 0) -> RunPage:
+        conds: list[ColumnElement[bool]] = []
+        if notebook:
+            conds.append(RunRow.notebook == self._normal_notebook(notebook))
+        if schedule_id:
+            conds.append(RunRow.schedule_id == schedule_id)
+        if user:
+            conds.append(RunRow.user == user)
+        with self.db.session() as s:
+            total = s.scalar(select(func.count()).select_from(RunRow).where(*conds)) or 0
+            rows = s.execute(
+                select(RunRow, JobRow).outerjoin(JobRow, JobRow.id == RunRow.job_id)
+                .where(*conds).order_by(RunRow.created.desc(), RunRow.id.desc())
+                .limit(limit).offset(offset)).all()
+            now = utcnow()
+            runs = [to_run(r, j, now) for r, j in rows]
+        return RunPage(runs=runs, total=total, limit=limit, offset=offset)
+
+    def _normal_notebook(self, notebook: str) -> str:
+        pure = PurePosixPath(notebook)
+        if pure.is_absolute():
+            try:
+                return self.jobs.relative(self.jobs.ctx.root_dir / notebook)
+            except ValueError:
+                return notebook
+        return pure.as_posix()
+
+    def diff(self, a: str, b: str, user: str | None = None) -> RunDiff:
+        ra, rb = self.get(a, user), self.get(b, user)
+        return RunDiff.model_validate({"a": ra.id, "b": rb.id,
+                                       **diff_parameters(ra.parameters, rb.parameters)})
+
+    def rerun(self, run_id: str, parameters: dict[str, Any] | None = None,
+              user: str | None = None) -> Run:
+        """The run's notebook again, with its parameters except those given."""
+        run = self.get(run_id, user)
+        row = self._row(run_id)
+        spec = dict(row.spec)
+        request = RunRequest.model_validate({
+            **{k: spec[k] for k in ("notebook", "target", "runtime", "name", "output",
+                                    "timeout") if spec.get(k) is not None},
+            "notebook": run.notebook,
+            "parameters": {**run.parameters, **(parameters or {})},
+        })
+        return self.create(request, user or run.user, trigger="rerun", parent_id=run.id)
+
+    def active_runs(self, schedule_id: str, exclude: str | None = None) -> list[Run]:
+        """Runs of a schedule that have not finished (claimed, or with an active job)."""
+        with self.db.session() as s:
+            rows = s.execute(
+                select(RunRow, JobRow).outerjoin(JobRow, JobRow.id == RunRow.job_id)
+                .where(RunRow.schedule_id == schedule_id, RunRow.id != (exclude or ""),
+                       RunRow.status.in_(["claimed", "submitted"]))).all()
+            return [to_run(r, j) for r, j in rows
+                    if (j is None and r.status == "claimed")
+                    or (j is not None and JobState(j.state) in ACTIVE_STATES)]
+
+    def cancel(self, run: Run) -> None:
+        if run.job_id is None:
+            self._settle(run.id, status="skipped", error="replaced by a newer run")
+            return
+        with contextlib.suppress(Conflict):  # it finished meanwhile
+            self.jobs.cancel(run.job_id)
+
+    def wait(self, run_id: str, timeout: float | None = None, poll: float = 0.3) -> Run:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            run = self.get(run_id)
+            if run.job_id is not None:
+                self.jobs.reconcile(run.job_id)
+                run = self.get(run_id)
+            if run.state.final or (deadline is not None and time.monotonic() > deadline):
+                return run
+            time.sleep(poll)
