@@ -29,7 +29,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.utils import parse_quantity
 
 from ...config import ComputeTarget, Resources, Runtime, UnknownName
-from ...errors import InvalidRequest, MLPlatError, NotFound
+from ...errors import InvalidRequest, MLPlatError, NotFound, Unavailable
 from ...images import BuiltImage, Progress
 from ...storage.env import cluster_env
 from ..context import JobContext
@@ -351,11 +351,15 @@ class KubernetesBackend(ComputeBackend):
                           if mf.KINDS[k].kind == ref["kind"]), "main")
         try:
             data = self.api.pod_log(ref["namespace"], pod["metadata"]["name"], container)
-        except (ApiException, MLPlatError) as exc:
-            # A container not started yet (400) or a node that serves no logs: nothing to show
-            # yet; the job's state and events say why.
-            log.debug("mlplat: logs of %s: %s", pod["metadata"]["name"], exc)
-            data = b""
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            data = b""  # the pod went away between listing and reading
+        except InvalidRequest:
+            data = b""  # 400: the container has not started yet; state and events say why
+        except MLPlatError as exc:
+            raise Unavailable(f"the log of {replica} (pod {pod['metadata']['name']}) is not "
+                              f"available: {exc.message}", reason="logs unavailable") from exc
         text, new_offset = decode_from(data, offset)
         finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
         return LogChunk(text=text, offset=new_offset,

@@ -91,15 +91,16 @@ class KubeApi:
 
     # -- retries -------------------------------------------------------------------------------
     def call(self, doing: str, fn: Callable[..., Any], *args: Any,
-             retry_conflict: bool = False, **kwargs: Any) -> Any:
+             retry_conflict: bool = False, attempts: int | None = None, **kwargs: Any) -> Any:
         """``fn(*args, **kwargs)`` with bounded retries; raise domain errors (or 409/404 raw)."""
         delay = self.backoff
-        for attempt in range(1, self.attempts + 1):
+        attempts = attempts or self.attempts
+        for attempt in range(1, attempts + 1):
             try:
                 return fn(*args, **kwargs)
             except ApiException as exc:
                 transient = exc.status in RETRY_STATUSES or (retry_conflict and exc.status == 409)
-                if not transient or attempt == self.attempts:
+                if not transient or attempt == attempts:
                     if exc.status in (404, 409):
                         raise  # the caller knows what a missing or existing object means
                     raise domain_error(exc, doing) from exc
@@ -110,7 +111,7 @@ class KubeApi:
                 log.info("kubernetes: %s: HTTP %s, retry %d in %.1fs", doing, exc.status,
                          attempt, wait)
             except (urllib3.exceptions.HTTPError, OSError) as exc:
-                if attempt == self.attempts:
+                if attempt == attempts:
                     raise Unavailable(f"cannot reach Kubernetes to {doing}: {exc}",
                                       reason="kubernetes") from exc
                 wait = delay
@@ -198,9 +199,10 @@ class KubeApi:
         return list(_decode(resp).get("items") or [])
 
     def pod_log(self, namespace: str, pod: str, container: str) -> bytes:
+        """The whole log (the API has no byte offsets); one retry, as followers poll anyway."""
         resp = self.call(f"read the log of pod {namespace}/{pod}",
                          self.core.read_namespaced_pod_log, pod, namespace, container=container,
-                         _preload_content=False)
+                         attempts=2, _preload_content=False)
         return bytes(resp.data or b"")
 
 
