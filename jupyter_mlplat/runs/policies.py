@@ -1,9 +1,8 @@
 """What a schedule does at a due time: pure decisions, kept apart from the database and clock.
 
 *Misfire*: a due time is *on time* while ``now - due <= grace``; otherwise no scheduler ran at
-that moment (every server was down, or the schedule's claim failed). Only the most recent due
-time can be on time; older missed ones are never fired one by one (no burst of catch-up runs
-after a long downtime): ``run_once`` fires one run for them, ``skip`` fires none.
+that moment (every server was down). Missed due times are never fired one by one (no burst of
+catch-up runs after a long downtime): ``run_once`` fires one run for them, ``skip`` none.
 
 *Concurrency*: when the previous run of the schedule is still active, ``forbid`` skips this
 firing, ``allow`` starts it anyway, ``replace`` cancels the active runs and starts it.
@@ -35,24 +34,25 @@ class Firing:
 
 def misfire_decision(cron: Cron, due: dt.datetime, now: dt.datetime, policy: str,
                      grace: dt.timedelta = DEFAULT_GRACE) -> Firing:
-    """Which due time to fire for, at ``now``, for a schedule due at ``due``."""
-    next_fire = cron.next_times(now, 1)[0]
+    """Which due time to record a run for, at ``now``, for a schedule due at ``due``.
+
+    Due times within ``grace`` are fired one by one (a slow tick loses none); those older than
+    that were missed while no scheduler ran and are folded into one decision for the latest of
+    them: one run (``run_once``) or one skipped record (``skip``). The next due time is then the
+    first after the folded ones, which may already be due and on time.
+    """
     if due > now:
         return Firing(None, False, due)
-    latest = cron.latest_at_or_before(now) or due
-    latest = max(latest, due)
-    missed_before = latest > due
-    if now - latest <= grace:
-        note = (f"due times from {due.isoformat()} were missed while no scheduler ran"
-                if missed_before else "")
-        return Firing(latest, True, next_fire, note)
-    span = (f"{due.isoformat()} to {latest.isoformat()}" if missed_before
-            else due.isoformat())
+    if now - due <= grace:
+        return Firing(due, True, cron.next_times(due, 1)[0])
+    missed = max(cron.latest_at_or_before(now - grace) or due, due)
+    span = f"{due.isoformat()} to {missed.isoformat()}" if missed > due else due.isoformat()
+    next_fire = cron.next_times(missed, 1)[0]
     if policy == "run_once":
-        return Firing(latest, True, next_fire,
+        return Firing(missed, True, next_fire,
                       f"fired once after downtime for the missed due time(s) {span} "
                       "(misfire policy run_once)")
-    return Firing(latest, False, next_fire,
+    return Firing(missed, False, next_fire,
                   f"missed due time(s) {span} while no scheduler ran (misfire policy skip)")
 
 
