@@ -8,6 +8,7 @@ file they point to, and is handed to kernels, the CLI and job runners through th
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
@@ -325,10 +326,18 @@ def config_from_env() -> PlatformConfig:
 
 
 def write_config_file(config: PlatformConfig, path: Path) -> Path:
-    """Persist the resolved config (references only, no secret values) for child processes."""
+    """Persist the resolved config for child processes (kernels, runners, the CLI).
+
+    Secrets stay references, but ``database_url`` may carry the database password the children
+    need to record jobs, so the file is readable by its owner only.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(config.model_dump(mode="json", exclude_none=True), indent=2))
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(config.model_dump(mode="json", exclude_none=True), indent=2))
     os.replace(tmp, path)
     return path
 
