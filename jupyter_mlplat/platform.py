@@ -10,6 +10,7 @@ from .db import Database
 from .jobs.context import ROOT_ENV, JobContext
 from .jobs.service import JobService
 from .jobs.store import JobStore
+from .models.registry import ModelRegistry
 from .runs.schedules import ScheduleService
 from .runs.service import RunService
 from .storage.service import StorageService
@@ -32,6 +33,7 @@ class Platform:
         self.runs = RunService(self.jobs, self.db)
         self.schedules = ScheduleService(self.runs, self.db)
         self.tensorboards = TensorBoardManager(root_dir, config.resolved_data_dir())
+        self.models = ModelRegistry(config, self.db, root_dir, self.jobs)
 
     @classmethod
     def from_env(cls) -> Platform:

@@ -22,6 +22,14 @@ from .runs import (
     SchedulePreviewHandler,
     SchedulesHandler,
 )
+from .models import (
+    ModelDeployHandler,
+    ModelDeploymentHandler,
+    ModelsHandler,
+    ModelStageHandler,
+    ModelVersionHandler,
+    ModelVersionsHandler,
+)
 from .storage import ContentsHandler, StorageHandler
 from .tensorboards import TensorBoardHandler, TensorBoardProxyHandler, TensorBoardsHandler
 
@@ -31,6 +39,9 @@ CLUSTER = r"(?P<cluster>[^/]+)"
 RUN_ID = r"(?P<run_id>[^/]+)"
 SCHEDULE_ID = r"(?P<schedule_id>[^/]+)"
 TB_ID = r"(?P<tb_id>[^/]+)"
+# One segment (`/` percent-encoded) or `<user>/<name>` unencoded.
+MODEL = r"(?P<name>[^/]+(?:/[^/]+)?)"
+VERSION = r"(?P<version>[^/]+)"
 
 ROUTES: list[tuple[str, Any]] = [
     (rf"{API}/config", ConfigHandler),
@@ -52,4 +63,10 @@ ROUTES: list[tuple[str, Any]] = [
     (rf"{API}/tensorboards", TensorBoardsHandler),
     (rf"{API}/tensorboards/{TB_ID}", TensorBoardHandler),
     (rf"/jupyter-mlplat/tensorboard/{TB_ID}(?P<proxied_path>/.*)?", TensorBoardProxyHandler),
+    (rf"{API}/models", ModelsHandler),
+    (rf"{API}/models/{MODEL}/versions", ModelVersionsHandler),
+    (rf"{API}/models/{MODEL}/versions/{VERSION}", ModelVersionHandler),
+    (rf"{API}/models/{MODEL}/versions/{VERSION}/stage", ModelStageHandler),
+    (rf"{API}/models/{MODEL}/versions/{VERSION}/deploy", ModelDeployHandler),
+    (rf"{API}/models/{MODEL}/deployment", ModelDeploymentHandler),
 ]

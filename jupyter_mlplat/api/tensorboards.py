@@ -48,6 +48,10 @@ class TensorBoardProxyHandler(LocalProxyHandler):
     runs with ``--path_prefix`` set to this route.
     """
 
+    # jupyter-server-proxy defers XSRF to the proxied app, which TensorBoard does not check: keep
+    # Jupyter's check, so a cross-site form cannot POST through a user's cookie session.
+    check_xsrf_cookie = JupyterHandler.check_xsrf_cookie
+
     async def prepare(self, *args: Any, **kwargs: Any) -> None:
         prepared = JupyterHandler.prepare(self, _redirect_to_login=False)
         if prepared is not None:

@@ -1,0 +1,278 @@
+"""The model registry service: publish, list, stages, deploy. No Tornado in here.
+
+Handlers, magics and the CLI call this class. Publishing checks everything it can (name policy,
+source, job) before a byte moves, copies the artifact atomically (:mod:`.layout`), and only then
+registers the version, so a failed or interrupted publish leaves neither a row nor a folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from ..config import PlatformConfig, UnknownName
+from ..db import Database, utcnow
+from ..errors import Conflict, Forbidden, InvalidRequest, NotFound
+from . import layout
+from .orm import ModelDeploymentRow, ModelRow, ModelStageEventRow, ModelVersionRow
+from .schemas import (
+    Deployment,
+    DeployRequest,
+    Lineage,
+    ModelList,
+    ModelSummary,
+    ModelVersion,
+    PublishRequest,
+    Stage,
+    StageChange,
+    VersionList,
+)
+
+if TYPE_CHECKING:
+    from ..jobs.service import JobService
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+EXCLUSIVE_STAGES = (Stage.staging, Stage.production)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(2**20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class ModelRegistry:
+    def __init__(self, config: PlatformConfig, db: Database, root_dir: Path,
+                 jobs: JobService | None = None) -> None:
+        self.config = config
+        self.db = db
+        self.root_dir = root_dir
+        self.jobs = jobs
+        self._store: layout.Location | None = None
+        self._publish_lock = threading.Lock()
+
+    @property
+    def store(self) -> layout.Location:
+        if self._store is None:
+            self._store = layout.store_location(self.config.model_store,
+                                                self.config.resolved_data_dir())
+        return self._store
+
+    # -- names ---------------------------------------------------------------------------------
+    def qualified(self, name: str, user: str) -> str:
+        """The stored name: ``name``, or ``<user>/<name>`` under the namespace policy."""
+        if self.config.model_name_policy == "namespace" and "/" not in name:
+            return f"{user}/{name}"
+        return name
+
+    def _check_publish_name(self, name: str, user: str) -> str:
+        policy = self.config.model_name_policy
+        owner_part, _, short = name.rpartition("/")
+        if owner_part and policy != "namespace":
+            raise InvalidRequest(f"model name {name!r} may not contain '/'", reason="name")
+        if not NAME_RE.match(short):
+            raise InvalidRequest(f"model name {short!r} must start with a letter or digit and "
+                                 "use only letters, digits, '.', '_' and '-' (at most 100)",
+                                 reason="name")
+        full = self.qualified(name, user)
+        if policy == "namespace" and full.partition("/")[0] != user:
+            raise Forbidden(f"models are namespaced by user: publish as {user}/{short}, not "
+                            f"{full}", reason="name policy")
+        with self.db.session() as s:
+            row = s.get(ModelRow, full)
+            if row is not None and row.owner != user:
+                raise Conflict(f"model name {full!r} is already used by {row.owner}'s model; "
+                               "choose another name", reason="name taken")
+        return full
+
+    # -- publish -------------------------------------------------------------------------------
+    def publish(self, req: PublishRequest, user: str,
+                progress: layout.Progress | None = None) -> ModelVersion:
+        name = self._check_publish_name(req.name, user)
+        lineage = self._lineage(req, user)
+        source = layout.artifact_location(req.path, self.root_dir)
+        model_dir = self.store.join(*name.split("/"))
+        with self._publish_lock:
+            with self.db.session() as s:
+                top = s.scalar(select(func.max(ModelVersionRow.version))
+                               .where(ModelVersionRow.model == name)) or 0
+            with layout.storage_errors("model store"):
+                version = max([top, *layout.versions_in(model_dir)]) + 1
+                manifest, size = layout.copy_version(source, model_dir, version, progress)
+            now = utcnow()
+            with self.db.session() as s:
+                if s.get(ModelRow, name) is None:
+                    s.add(ModelRow(name=name, owner=user, created=now))
+                    s.flush()
+                s.add(ModelVersionRow(
+                    model=name, version=version, uri=model_dir.join(str(version)).url,
+                    stage=Stage.none.value, user=user, created=now, metrics=req.metrics,
+                    lineage=lineage.model_dump(mode="json"), manifest=manifest,
+                    files=len(manifest), size=size, job_id=lineage.job_id,
+                    description=req.description))
+        return self.version(name, version, user)
+
+    def _lineage(self, req: PublishRequest, user: str) -> Lineage:
+        notebook = req.notebook
+        parameters = dict(req.parameters)
+        job_id = image = None
+        if req.job_id is not None:
+            if self.jobs is None:
+                raise InvalidRequest("jobs are not available here", reason="unknown job")
+            job = self.jobs.get(req.job_id, user)
+            if job.state.value != "succeeded":
+                raise Conflict(f"job {job.id} is {job.state.value}; publish from a job once it "
+                               "has succeeded", reason="job not succeeded")
+            job_id, image = job.id, job.image
+            notebook = notebook or job.spec.notebook
+            parameters = {**job.spec.parameters, **parameters}
+        digest = None
+        if notebook and not notebook.startswith(layout.HDFS):
+            path = (self.root_dir / notebook).resolve()
+            if path.is_file() and path.is_relative_to(self.root_dir.resolve()):
+                digest = sha256_file(path)
+        return Lineage(source=req.path, notebook=notebook, notebook_sha256=digest,
+                       job_id=job_id, image=image, parameters=parameters)
+
+    # -- read ----------------------------------------------------------------------------------
+    def list_models(self) -> ModelList:
+        with self.db.session() as s:
+            models = s.scalars(select(ModelRow).order_by(ModelRow.name)).all()
+            versions = s.scalars(select(ModelVersionRow)).all()
+            deployed = set(s.scalars(select(ModelDeploymentRow.model)).all())
+        summaries = []
+        for m in models:
+            mine = [v for v in versions if v.model == m.name]
+            stages = {v.stage: v.version for v in sorted(mine, key=lambda v: v.version)
+                      if v.stage in (Stage.staging.value, Stage.production.value)}
+            summaries.append(ModelSummary(
+                name=m.name, owner=m.owner, created=_aware(m.created),
+                latest_version=max((v.version for v in mine), default=None), versions=len(mine),
+                stages=stages, deployed=m.name in deployed))
+        return ModelList(models=summaries, store=self.store.url,
+                         name_policy=self.config.model_name_policy)
+
+    def _model(self, name: str, user: str) -> str:
+        full = self.qualified(name, user)
+        with self.db.session() as s:
+            if s.get(ModelRow, full) is None:
+                raise NotFound(f"no model {full!r}", reason="unknown model")
+        return full
+
+    def versions(self, name: str, user: str) -> VersionList:
+        full = self._model(name, user)
+        with self.db.session() as s:
+            rows = s.scalars(select(ModelVersionRow).where(ModelVersionRow.model == full)
+                             .order_by(ModelVersionRow.version.desc())).all()
+            events = s.scalars(select(ModelStageEventRow)
+                               .where(ModelStageEventRow.model == full)
+                               .order_by(ModelStageEventRow.id)).all()
+        return VersionList(name=full, versions=[self._to_model(r, events) for r in rows])
+
+    def version(self, name: str, version: int, user: str) -> ModelVersion:
+        full = self._model(name, user)
+        with self.db.session() as s:
+            row = s.scalar(select(ModelVersionRow).where(ModelVersionRow.model == full,
+                                                         ModelVersionRow.version == version))
+            events = s.scalars(select(ModelStageEventRow).where(
+                ModelStageEventRow.model == full, ModelStageEventRow.version == version)
+                .order_by(ModelStageEventRow.id)).all()
+        if row is None:
+            raise NotFound(f"model {full!r} has no version {version}", reason="unknown version")
+        return self._to_model(row, events)
+
+    @staticmethod
+    def _to_model(row: ModelVersionRow, events: Any) -> ModelVersion:
+        return ModelVersion(
+            name=row.model, version=row.version, uri=row.uri, stage=Stage(row.stage),
+            user=row.user, created=_aware(row.created), metrics=row.metrics or {},
+            lineage=Lineage.model_validate(row.lineage), files=row.files, size=row.size,
+            manifest=row.manifest or {}, description=row.description,
+            stage_history=[StageChange(time=_aware(e.time), user=e.user,
+                                       from_stage=e.from_stage and Stage(e.from_stage),
+                                       to_stage=Stage(e.to_stage))
+                           for e in events if e.version == row.version])
+
+    # -- stages --------------------------------------------------------------------------------
+    def set_stage(self, name: str, version: int, stage: Stage, user: str) -> ModelVersion:
+        """Move a version to ``stage``; staging/production hold one version each, so the one
+        there before is archived (both changes recorded in the history)."""
+        full = self._model(name, user)
+        now = utcnow()
+        with self.db.session() as s:
+            row = s.scalar(select(ModelVersionRow).where(ModelVersionRow.model == full,
+                                                         ModelVersionRow.version == version))
+            if row is None:
+                raise NotFound(f"model {full!r} has no version {version}", reason="unknown version")
+            if row.stage == stage.value:
+                return self.version(full, version, user)
+            if stage in EXCLUSIVE_STAGES:
+                for other in s.scalars(select(ModelVersionRow).where(
+                        ModelVersionRow.model == full, ModelVersionRow.stage == stage.value)):
+                    s.add(ModelStageEventRow(model=full, version=other.version,
+                                             from_stage=other.stage, to_stage="archived",
+                                             user=user, time=now))
+                    other.stage = Stage.archived.value
+            s.add(ModelStageEventRow(model=full, version=version, from_stage=row.stage,
+                                     to_stage=stage.value, user=user, time=now))
+            row.stage = stage.value
+        return self.version(full, version, user)
+
+    # -- serving -------------------------------------------------------------------------------
+    def deploy(self, name: str, req: DeployRequest, user: str) -> Deployment:
+        from .deploy import apply_serving
+
+        full = self._model(name, user)
+        try:
+            target = self.config.target(req.target)
+        except UnknownName as exc:
+            raise InvalidRequest(str(exc), reason="unknown target") from exc
+        if target.kind != "kubernetes":
+            raise InvalidRequest(f"target {target.name!r} is {target.kind}; deploy needs a "
+                                 "kubernetes target", reason="target kind")
+        model_dir = self.store.join(*full.split("/"))
+        with layout.storage_errors("model store"):
+            versions = layout.versions_in(model_dir)
+        if not versions:
+            raise Conflict(f"model {full!r} has no version in the store yet", reason="empty")
+        namespace = req.namespace or target.namespace.format(user=user)
+        record = apply_serving(self.config, target, full, namespace, model_dir.url, req)
+        now = utcnow()
+        with self.db.session() as s:
+            row = s.get(ModelDeploymentRow, full) or ModelDeploymentRow(model=full)
+            row.target, row.namespace = target.name, namespace
+            row.deployment = row.service = record
+            row.base_path, row.deployed_version = model_dir.url, versions[-1]
+            row.image, row.user, row.created = req.image, user, now
+            s.add(row)
+        return self.deployment(full, user)
+
+    def deployment(self, name: str, user: str) -> Deployment:
+        from .deploy import ready_replicas
+
+        full = self._model(name, user)
+        with self.db.session() as s:
+            row = s.get(ModelDeploymentRow, full)
+        if row is None:
+            raise NotFound(f"model {full!r} is not deployed", reason="not deployed")
+        with layout.storage_errors("model store"):
+            versions = layout.versions_in(self.store.join(*full.split("/")))
+        return Deployment(
+            name=full, target=row.target, namespace=row.namespace, deployment=row.deployment,
+            service=row.service, base_path=row.base_path, deployed_version=row.deployed_version,
+            serving_version=versions[-1] if versions else None, image=row.image, user=row.user,
+            created=_aware(row.created),
+            ready_replicas=ready_replicas(self.config, row.target, row.namespace,
+                                          row.deployment))
