@@ -83,7 +83,7 @@ def query(name: str, schema: dict[str, Any], description: str, required: bool = 
 JOB_ID = {"name": "job_id", "in": "path", "required": True,
           "schema": {"type": "string"}}
 CLUSTER = {"name": "cluster", "in": "path", "required": True, "schema": {"type": "string"},
-           "description": "Storage cluster name from the platform config"}
+           "example": "local", "description": "Storage cluster name from the platform config"}
 CONTENT_PATH = {"name": "path", "in": "path", "required": True, "schema": {"type": "string"},
                 "description": "Path relative to the cluster root (its base_path)"}
 
@@ -104,7 +104,10 @@ def contents_operations(with_path: bool) -> dict[str, Any]:
                                           "enum": ["directory", "file", "notebook"]},
                                  "Expected type"),
                            query("format", {"type": "string", "enum": ["json", "text", "base64"]},
-                                 "File content format")],
+                                 "File content format"),
+                           query("compact", {"type": "string", "enum": ["0", "1"]},
+                                 "1: a folder's content as rows `[name, type, size, "
+                                 "last_modified, writable]` (large folders)")],
             "responses": {"200": model, **errors(400, 404, 503)}},
         "post": {
             "summary": "In this folder: copy `copy_from`, or create an untitled item",

@@ -52,9 +52,12 @@ class ContentsHandler(MLPlatHandler):
         content = self.get_query_argument("content", "1")
         if content not in ("0", "1"):
             raise web.HTTPError(400, "query argument 'content' must be 0 or 1", reason="invalid")
+        compact = self.get_query_argument("compact", "0")
+        if compact not in ("0", "1"):
+            raise web.HTTPError(400, "query argument 'compact' must be 0 or 1", reason="invalid")
         model = await self._do(cluster, "get", path or "", content=content == "1",
                                type=self._choice("type", TYPES),
-                               format=self._choice("format", FORMATS))
+                               format=self._choice("format", FORMATS), compact=compact == "1")
         self._model(model)
 
     @web.authenticated

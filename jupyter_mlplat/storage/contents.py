@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import mimetypes
 import posixpath
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import nbformat
 
 from .filesystem import ClusterFileSystem
-from .paths import confine, join, relative_to, split
+from .paths import confine, join, split
 from .transport import Entry
 from .writer import AtomicWriter, temp_name
 
@@ -35,10 +36,15 @@ def iso(timestamp: float) -> str:
         .replace("+00:00", "Z")
 
 
-def kind_of(entry: Entry) -> str:
-    if entry["type"] == "directory":
-        return "directory"
-    return "notebook" if entry["name"].endswith(".ipynb") else "file"
+@functools.lru_cache(maxsize=64)
+def _octal(permission: str) -> int:
+    return int(permission, 8)
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_cached(timestamp: float) -> str:
+    """Entries written together share times; the cache saves most datetime work in big folders."""
+    return iso(timestamp)
 
 
 class ClusterContents:
@@ -59,30 +65,60 @@ class ClusterContents:
         perm = entry.get("permission")
         if not perm or self.user is None or entry.get("owner") is None:
             return True
-        bits = int(perm, 8)
+        bits = _octal(perm)
         if entry["owner"] == self.user:
             return bool(bits & 0o200)
         return bool(bits & 0o022)
 
     def model(self, entry: Entry) -> dict[str, Any]:
-        stamp = iso(entry["mtime"])
-        kind = kind_of(entry)
-        return {
-            "name": posixpath.basename(entry["name"]),
-            "path": relative_to(entry["name"], self.base),
-            "type": kind,
-            "writable": self.writable(entry),
-            "created": stamp,
-            "last_modified": stamp,
-            "size": None if kind == "directory" else entry["size"],
-            "mimetype": None,
-            "format": None,
-            "content": None,
-        }
+        return self.models([entry])[0]
+
+    def models(self, entries: list[Entry]) -> list[dict[str, Any]]:
+        """Contents models without content; a tight loop, as listings can be 10,000 long."""
+        base_len = 0 if self.base == "/" else len(self.base)
+        writable, stamp = self.writable, _iso_cached
+        out = []
+        for e in entries:
+            name = e["name"]
+            is_dir = e["type"] == "directory"
+            when = stamp(e["mtime"])
+            out.append({
+                "name": name[name.rfind("/") + 1:],
+                "path": name[base_len:].lstrip("/"),
+                "type": "directory" if is_dir else (
+                    "notebook" if name.endswith(".ipynb") else "file"),
+                "writable": writable(e),
+                "created": when,
+                "last_modified": when,
+                "size": None if is_dir else e["size"],
+                "mimetype": None,
+                "format": None,
+                "content": None,
+            })
+        return out
+
+    def rows(self, entries: list[Entry]) -> list[list[Any]]:
+        """The compact listing: ``[name, type, size, last_modified, writable]`` per entry.
+
+        A drive expands these into contents models in the browser; the payload is a quarter of
+        the models' and parses accordingly faster for very large folders.
+        """
+        user, stamp, octal = self.user, _iso_cached, _octal
+        out = []
+        for e in entries:
+            name = e["name"]
+            kind = "directory" if e["type"] == "directory" else (
+                "notebook" if name.endswith(".ipynb") else "file")
+            perm, owner = e["permission"], e["owner"]
+            writable = True if user is None or not perm or owner is None else \
+                bool(octal(perm) & (0o200 if owner == user else 0o022))
+            out.append([name[name.rfind("/") + 1:], kind, e["size"], stamp(e["mtime"]),
+                        writable])
+        return out
 
     # -- get -----------------------------------------------------------------------------------
     def get(self, path: str, content: bool = True, type: str | None = None,
-            format: str | None = None) -> dict[str, Any]:
+            format: str | None = None, compact: bool = False) -> dict[str, Any]:
         target = self.abs(path)
         entry = self.transport.status(target)
         model = self.model(entry)
@@ -95,10 +131,9 @@ class ClusterContents:
             return model
         if model["type"] == "directory":
             model["format"] = "json"
-            model["content"] = [
-                self.model(e) for e in self.transport.list(target)
-                if not posixpath.basename(e["name"]).startswith(".")
-            ]
+            entries = [e for e in self.transport.list(target)
+                       if e["name"][e["name"].rfind("/") + 1] != "."]
+            model["content"] = self.rows(entries) if compact else self.models(entries)
         elif model["type"] == "notebook":
             raw = self.transport.read(target)
             try:

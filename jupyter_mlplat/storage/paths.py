@@ -38,7 +38,9 @@ def confine(path: str, base_path: str = "/") -> str:
     if "\x00" in path:
         raise PathOutsideRoot(f"path {path!r} contains a NUL character")
     norm = normalize(path)
-    if any(_decoded(part).strip() in ("..", ".") for part in norm.split("/")[1:]):
+    decoded = (piece.strip() for part in norm.split("/")[1:]
+               for piece in _decoded(part).replace("\\", "/").split("/"))
+    if any(piece == ".." for piece in decoded):
         raise PathOutsideRoot(f"path {path!r} may not contain '..' segments")
     base = normalize(base_path)
     if base != "/" and norm != base and not norm.startswith(base + "/"):

@@ -1,0 +1,95 @@
+"""512 MB upload and download: our filesystem vs. HdfsCLI's ``hdfscli upload/download``.
+
+Starts the mini clusters (devcluster ``HdfsClusters``), writes a 512 MB local file of random
+bytes, then alternates on ``prod-b``:
+
+* **hdfscli**: ``hdfscli upload -f`` / ``hdfscli download -f`` with a temporary
+  ``HDFSCLI_CONFIG`` naming the cluster (its CLI as a user runs it);
+* **ours**: ``jupyter_mlplat.fs("prod-b").put(...)`` / ``.get(...)`` in a fresh Python process
+  (so both sides pay one interpreter start), atomic: temporary name, then rename.
+
+Goal (DESIGN.md): our throughput >= 0.9x of hdfscli's, each direction, best of ``--repeat``.
+
+    python benchmarks/hdfs_transfer.py [--mb 512] [--repeat 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from jupyter_mlplat.devcluster.hdfs import HdfsClusters, platform_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(cmd: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--mb", type=int, default=512)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    size = args.mb * 2**20
+    with tempfile.TemporaryDirectory(prefix="mlplat-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        clusters = HdfsClusters(tmp / "hdfs")
+        clusters.build()
+        clusters.start()
+        try:
+            source = tmp / "payload.bin"
+            with open(source, "wb") as out:
+                for _ in range(args.mb):
+                    out.write(os.urandom(2**20))
+            namenode = clusters.info()["clusters"]["prod-b"]["webhdfs"][0]
+            (tmp / "hdfscli.cfg").write_text(
+                f"[global]\ndefault.alias = b\n\n[b.alias]\nurl = {namenode}\nuser = hdfs\n")
+            config = tmp / "mlplat.json"
+            config.write_text(json.dumps(platform_config(clusters.info())))
+            env = {**os.environ, "HDFSCLI_CONFIG": str(tmp / "hdfscli.cfg"),
+                   "MLPLAT_CONFIG_FILE": str(config),
+                   "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO),
+                                                               os.environ.get("PYTHONPATH")]))}
+            clusters.client("prod-b").makedirs("/bench")
+            ours = ("import sys, jupyter_mlplat; fs = jupyter_mlplat.fs('prod-b'); "
+                    "getattr(fs, sys.argv[1])(sys.argv[2], sys.argv[3])")
+            times: dict[str, list[float]] = {k: [] for k in
+                                             ("peer_up", "ours_up", "peer_down", "ours_down")}
+            for i in range(args.repeat):
+                print(f"round {i + 1}/{args.repeat} …", flush=True)
+                times["peer_up"].append(run(["hdfscli", "upload", "-f", str(source),
+                                             "/bench/peer.bin"], env))
+                times["ours_up"].append(run([sys.executable, "-c", ours, "put", str(source),
+                                             "/bench/ours.bin"], env))
+                times["peer_down"].append(run(["hdfscli", "download", "-f", "/bench/peer.bin",
+                                               str(tmp / "peer.out")], env))
+                times["ours_down"].append(run([sys.executable, "-c", ours, "get",
+                                               "/bench/ours.bin", str(tmp / "ours.out")], env))
+            assert (tmp / "ours.out").stat().st_size == size
+            assert (tmp / "peer.out").stat().st_size == size
+        finally:
+            clusters.stop()
+    mb = args.mb
+    for way in ("up", "down"):
+        peer, mine = min(times[f"peer_{way}"]), min(times[f"ours_{way}"])
+        ratio = (mb / mine) / (mb / peer)
+        label = "upload  " if way == "up" else "download"
+        print(f"{label}: hdfscli {mb / peer:6.1f} MB/s ({peer:.2f} s), "
+              f"ours {mb / mine:6.1f} MB/s ({mine:.2f} s), throughput ratio {ratio:.2f}x "
+              f"(goal >= 0.9x: {'met' if ratio >= 0.9 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()
