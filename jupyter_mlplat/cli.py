@@ -24,6 +24,7 @@ from .config import ConfigError, UnknownName, format_validation_error
 from .devcluster.cli import devcluster
 from .errors import InvalidRequest, MLPlatError
 from .jobs.models import Job, JobSpec, JobState
+from .runs.cli import run_command, runs_group, schedules_group
 
 if TYPE_CHECKING:
     from .jobs.service import JobService
@@ -265,6 +266,9 @@ def cli() -> None:
 
 
 cli.add_command(devcluster)
+cli.add_command(run_command)
+cli.add_command(runs_group)
+cli.add_command(schedules_group)
 
 
 @cli.group()

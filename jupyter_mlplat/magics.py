@@ -224,6 +224,38 @@ class MLPlatMagics(Magics):
         print(f"job {job.id} {job.state.value} after {format_seconds(duration(job))}")
         self._report(job)
 
+    # -- %mlp_run --------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("notebook", help="Notebook to run, relative to the kernel's folder.")
+    @argument("-p", "--parameter", dest="parameters", nargs=2, action="append", default=[],
+              metavar=("NAME", "VALUE"), help="A notebook parameter (repeatable).")
+    @argument("--target", default="local", help="Compute target (default: local).")
+    @argument("--wait", action="store_true", help="Block until the run ends; return the Run.")
+    @argument("-h", "--help", action="store_true", help="Show this help.")
+    @line_magic
+    @_friendly
+    def mlp_run(self, line: str) -> Any:
+        """Run a notebook with parameters (papermill); it joins the notebook's run history."""
+        from .cli import coerce_parameters, declared_types
+        from .runs.models import RunRequest
+
+        args = self._args(self.mlp_run, line)
+        if args is None:
+            return None
+        platform = self.platform
+        path = notebook_arg(args.notebook)
+        values = coerce_parameters(args.parameters, declared_types(platform.jobs, path))
+        run = platform.runs.create(RunRequest(notebook=path, parameters=values,
+                                              target=args.target), platform.config.user)
+        for warning in run.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        if run.job_id is not None:
+            monitor = JobMonitor(platform.jobs, platform.jobs.get(run.job_id))
+            monitor.start()
+            self.monitors[run.job_id] = monitor
+        print(f"run {run.id} of {run.notebook}")
+        return platform.runs.wait(run.id) if args.wait else None
+
     # -- %mlp_cancel -------------------------------------------------------------------------
     @magic_arguments()
     @argument("job", help="Job id.")
