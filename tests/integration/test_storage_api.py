@@ -191,6 +191,12 @@ async def test_large_directory_lists_in_one_response(call: Any, folder: str,
     status, listing = await call(f"prod-b/contents/{folder}")
     assert status == 200 and len(listing["content"]) == 300
     assert time.monotonic() - started < 5
+    status, compact = await call(f"prod-b/contents/{folder}", params={"compact": "1"})
+    assert status == 200 and len(compact["content"]) == 300
+    name, kind, _size, modified, writable = compact["content"][0]
+    model = next(m for m in listing["content"] if m["name"] == name)
+    assert (kind, modified, writable) == (model["type"], model["last_modified"],
+                                          model["writable"])
 
 
 async def test_bad_input_and_faults(call: Any, folder: str) -> None:
