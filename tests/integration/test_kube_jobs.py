@@ -19,8 +19,8 @@ from kubernetes import client, config
 from jupyter_mlplat.config import load_config
 from jupyter_mlplat.devcluster import kube as devkube
 from jupyter_mlplat.devcluster import registry as devregistry
-from jupyter_mlplat.devcluster.base import Component
-from jupyter_mlplat.errors import Forbidden, InvalidRequest, Unavailable
+from jupyter_mlplat.devcluster.base import Component, free_port
+from jupyter_mlplat.errors import Forbidden, InvalidRequest, MLPlatError, Unavailable
 from jupyter_mlplat.jobs.k8s import manifests as mf
 from jupyter_mlplat.jobs.models import Job, JobSpec, JobState
 from jupyter_mlplat.platform import Platform
@@ -253,6 +253,23 @@ def test_bad_input_is_refused_before_anything_is_created(platform: Platform) -> 
     with pytest.raises(InvalidRequest, match="workers"):
         platform.jobs.submit(_spec(workers=2), "alice")
     assert platform.jobs.page().total == 0
+
+
+def test_registry_down_fails_the_job_at_pushing(platform_data: dict[str, Any], root: Path,
+                                                tmp_path: Path, admin: client.ApiClient) -> None:
+    down = {**platform_data, "data_dir": str(tmp_path / "data"),
+            "registry": {**platform_data["registry"], "push": f"127.0.0.1:{free_port()}",
+                         "pull": None}}
+    plat = Platform(load_config(down), root)
+    try:
+        with pytest.raises(MLPlatError) as info:
+            plat.jobs.submit(_spec(), "alice")
+        job = plat.jobs.page().jobs[0]
+        assert job.state is JobState.failed and job.error == info.value.message
+        assert _states(job)[-2:] == ["pushing", "failed"]
+        assert not _labelled(admin, NS, job.id)
+    finally:
+        plat.close()
 
 
 # -- idempotency and restarts -----------------------------------------------------------------

@@ -11,9 +11,11 @@ them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,14 +70,20 @@ class NamespaceWatcher:
                         name=f"mlplat-watch-{self.namespace}-{stream.name}")
                     stream.thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop every stream; an open watch is cut by closing its response, not waited out."""
         self._stop.set()
         for stream in self.streams:
             if stream.current is not None:
                 stream.current.stop()
+                response = getattr(stream.current, "_resp", None)
+                if response is not None:
+                    with contextlib.suppress(Exception):
+                        response.shutdown() if hasattr(response, "shutdown") else response.close()
+        deadline = time.monotonic() + timeout
         for stream in self.streams:
             if stream.thread is not None:
-                stream.thread.join(timeout)
+                stream.thread.join(max(0.0, deadline - time.monotonic()))
 
     @property
     def alive(self) -> bool:
