@@ -62,7 +62,11 @@ class JobRow(Base):
 
     __table_args__ = (
         UniqueConstraint("user", "client_request_id", name="uq_jobs_user_request"),
-        Index("ix_jobs_created", "created"),
+        # the listing's sort key after each filter (migration 0004_jobs_indexes)
+        Index("ix_jobs_created_id", "created", "id"),
+        Index("ix_jobs_state_created", "state", "created", "id"),
+        Index("ix_jobs_user_created", "user", "created", "id"),
+        Index("ix_jobs_notebook_state_created", "notebook", "state", "created", "id"),
     )
 
 

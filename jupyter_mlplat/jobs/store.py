@@ -29,7 +29,8 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return value
 
 
-def to_model(row: JobRow, events: Iterable[JobEventRow] = ()) -> Job:
+def to_model(row: JobRow | Any, events: Iterable[JobEventRow | Any] = ()) -> Job:
+    """A job from an ORM row or a plain result row (same column names)."""
     return Job(
         id=row.id, name=row.name, user=row.user, state=JobState(row.state),
         spec=JobSpec.model_validate(row.spec), created=_aware(row.created),
@@ -110,17 +111,22 @@ class JobStore:
             conds.append(JobRow.notebook == notebook)
         if target:
             conds.append(JobRow.target == target)
+        order = (JobRow.created.desc(), JobRow.id.desc())
         with self.db.session() as s:
             total = s.scalar(select(func.count()).select_from(JobRow).where(*conds)) or 0
-            rows = s.scalars(
-                select(JobRow).where(*conds).order_by(JobRow.created.desc(), JobRow.id.desc())
-                .limit(limit).offset(offset)
-            ).all()
-            ids = [r.id for r in rows]
-            events: dict[str, list[JobEventRow]] = {i: [] for i in ids}
+            # Page the ids on an index alone (a deep offset skips index entries, not rows), then
+            # load only the page's rows and their events, one query each.
+            ids = list(s.scalars(select(JobRow.id).where(*conds).order_by(*order)
+                                 .limit(limit).offset(offset)))
+            # Plain rows, not ORM objects: a read-only page needs no identity map or tracking.
+            rows: list[Any] = []
+            events: dict[str, list[Any]] = {i: [] for i in ids}
             if ids:
-                for ev in s.scalars(select(JobEventRow).where(JobEventRow.job_id.in_(ids))
-                                    .order_by(JobEventRow.id)):
+                jobs_t, events_t = JobRow.__table__, JobEventRow.__table__
+                rows = list(s.execute(select(jobs_t).where(jobs_t.c.id.in_(ids))
+                                      .order_by(jobs_t.c.created.desc(), jobs_t.c.id.desc())))
+                for ev in s.execute(select(events_t).where(events_t.c.job_id.in_(ids))
+                                    .order_by(events_t.c.id)):
                     events[ev.job_id].append(ev)
             jobs = [to_model(r, events[r.id]) for r in rows]
         return JobPage(jobs=jobs, total=total, limit=limit, offset=offset)
