@@ -7,10 +7,10 @@ entry by entry); their schema is in the OpenAPI file.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import quote
 
+import orjson
 from tornado import web
 
 from ..storage.models import CreateRequest, RenameRequest, SaveRequest
@@ -45,7 +45,7 @@ class ContentsHandler(MLPlatHandler):
         if status == 201 and cluster:
             self.set_header("Location", f"{self.base_url.rstrip('/')}/jupyter-mlplat/api/storage/"
                             f"{cluster}/contents/{quote(model['path'])}")
-        self.finish(json.dumps(model, separators=(",", ":")))
+        self.finish(orjson.dumps(model))
 
     @web.authenticated
     async def get(self, cluster: str, path: str | None = None) -> None:
