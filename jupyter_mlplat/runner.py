@@ -87,35 +87,52 @@ def _on_sigterm(_signum: int, _frame: Any) -> None:
     raise SystemExit(143)
 
 
+def _job_context() -> Any:
+    """Only what a local runner needs: the job store of the server's config, no migration.
+
+    Building the whole :class:`~jupyter_mlplat.platform.Platform` here would import every
+    service and check the schema on each job start; the server already did both.
+    """
+    from .config import CONFIG_ENV, config_from_env
+    from .db import Database
+    from .jobs.context import ROOT_ENV, JobContext
+    from .jobs.store import JobStore
+
+    config = config_from_env()
+    config_file = os.environ.get(CONFIG_ENV)
+    return JobContext(config=config, store=JobStore(Database(config.resolved_database_url())),
+                      root_dir=Path(os.environ.get(ROOT_ENV) or os.getcwd()),
+                      config_file=Path(config_file) if config_file else None)
+
+
 def run_local(job_id: str) -> int:
     from .jobs.models import JobState
-    from .platform import Platform
 
     signal.signal(signal.SIGTERM, _on_sigterm)
-    platform = Platform.from_env()
+    ctx = _job_context()
     try:
-        return _run_local(platform, job_id)
+        return _run_local(ctx, job_id)
     except Exception as exc:  # anything unexpected still ends the job with a reason
-        platform.jobs.store.transition(job_id, JobState.failed, message="runner error",
-                                       error=f"{type(exc).__name__}: {exc}")
+        ctx.store.transition(job_id, JobState.failed, message="runner error",
+                             error=f"{type(exc).__name__}: {exc}")
         raise
 
 
-def _run_local(platform: Any, job_id: str) -> int:
+def _run_local(ctx: Any, job_id: str) -> int:
     from .jobs.models import JobState
 
-    store = platform.jobs.store
+    store = ctx.store
     job = store.get(job_id)
     if not store.transition(job_id, JobState.running, message="runner started",
                             only_from=[JobState.queued]):
         return 0  # cancelled before it started
-    ctx = platform.jobs.ctx
     spec = job.spec
     output = ctx.root_dir / (job.outputs.notebook or f"mlplat-outputs/{job.id}.ipynb")
     output.parent.mkdir(parents=True, exist_ok=True)
     source = None if spec.notebook is None else str(ctx.root_dir / spec.notebook)
     cwd = str(Path(source).parent) if source else str(ctx.root_dir)
-    kernel = platform.config.runtime(spec.runtime or platform.config.runtimes[0].name).kernel
+    config = ctx.config
+    kernel = config.runtime(spec.runtime or config.runtimes[0].name).kernel
     log_path = ctx.job_dir(job_id) / "job.log"
     with open(log_path, "a", buffering=1, encoding="utf-8") as log:
         try:

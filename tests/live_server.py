@@ -49,7 +49,7 @@ def live_server(tmp: Path, *extra_args: str, user: str = "alice") -> Iterator[Li
                             env={**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp / "runtime")})
     server = LiveServer(f"http://127.0.0.1:{port}", token, root, data, proc)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while True:
             if proc.poll() is not None:
                 raise RuntimeError("jupyter server exited:\n" + (tmp / "server.log").read_text())
@@ -60,7 +60,7 @@ def live_server(tmp: Path, *extra_args: str, user: str = "alice") -> Iterator[Li
             except requests.ConnectionError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("jupyter server did not answer in 60 s")
+                raise RuntimeError("jupyter server did not answer in 180 s")
             time.sleep(0.3)
         yield server
     finally:
