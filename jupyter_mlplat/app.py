@@ -16,6 +16,7 @@ from .api.routes import ROUTES
 from .config import CONFIG_ENV, ConfigError, load_config, write_config_file
 from .jobs.context import ROOT_ENV
 from .platform import Platform
+from .tensorboard.client import SERVER_URL_ENV
 
 
 class MLPlatApp(ExtensionApp):
@@ -87,6 +88,8 @@ class MLPlatApp(ExtensionApp):
         assert self.serverapp is not None
         boards = self.platform.tensorboards
         boards.base_url = self.serverapp.base_url
+        # Kernels and terminals reach this server's TensorBoard API by it (no secret in it).
+        os.environ[SERVER_URL_ENV] = self.serverapp.connection_url
         boards.idle_timeout = self.tensorboard_idle_timeout
         if self.tensorboard_command:
             boards.command = tuple(self.tensorboard_command)
@@ -95,6 +98,8 @@ class MLPlatApp(ExtensionApp):
         self._tb_reaper.start()
 
     async def _reap_tensorboards(self) -> None:
+        assert self.serverapp is not None
+        os.environ[SERVER_URL_ENV] = self.serverapp.connection_url  # the port is bound now
         loop = asyncio.get_running_loop()
         try:
             stopped = await loop.run_in_executor(None, self.platform.tensorboards.reap_idle)

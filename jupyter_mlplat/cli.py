@@ -24,6 +24,8 @@ from .config import ConfigError, UnknownName, format_validation_error
 from .devcluster.cli import devcluster
 from .errors import InvalidRequest, MLPlatError
 from .jobs.models import Job, JobSpec, JobState
+from .models.cli import models_group
+from .tensorboard.cli import tensorboard_group
 from .runs.cli import run_command, runs_group, schedules_group
 
 if TYPE_CHECKING:
@@ -266,6 +268,8 @@ def cli() -> None:
 
 
 cli.add_command(devcluster)
+cli.add_command(tensorboard_group)
+cli.add_command(models_group)
 cli.add_command(run_command)
 cli.add_command(runs_group)
 cli.add_command(schedules_group)

@@ -256,6 +256,75 @@ class MLPlatMagics(Magics):
         print(f"run {run.id} of {run.notebook}")
         return platform.runs.wait(run.id) if args.wait else None
 
+    # -- %mlp_tensorboard -------------------------------------------------------------------
+    @magic_arguments()
+    @argument("logdir", nargs="?",
+              help="Log dir: a folder (relative to the kernel's folder) or hdfs://cluster/path.")
+    @argument("--job", help="Open this job's TensorBoard dir instead.")
+    @argument("--link", action="store_true", help="Show a link instead of an inline frame.")
+    @argument("--height", type=int, default=640, help="Frame height in pixels (default 640).")
+    @argument("-h", "--help", action="store_true", help="Show this help.")
+    @line_magic
+    @_friendly
+    def mlp_tensorboard(self, line: str) -> None:
+        """Open TensorBoard on a log dir or a job, served by the Jupyter server, inline or as a
+        link (one instance per log dir: running it again reuses it)."""
+        from IPython.display import HTML, IFrame
+
+        from .tensorboard.client import TensorBoardClient
+
+        args = self._args(self.mlp_tensorboard, line)
+        if args is None:
+            return
+        if (args.logdir is None) == (args.job is None):
+            raise UsageError("give a LOGDIR or --job ID")
+        logdir = None if args.logdir is None else notebook_arg(args.logdir)
+        board = TensorBoardClient().start(logdir, args.job)
+        if args.link:
+            display(HTML(f'<a href="{board.url}" target="_blank">TensorBoard: {board.logdir}'
+                         "</a>"))
+        else:
+            display(IFrame(board.url, width="100%", height=args.height))
+
+    # -- %mlp_publish ------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("path", help="File or folder to publish (relative to the kernel's folder, or "
+                           "hdfs://cluster/path).")
+    @argument("--name", required=True, help="Model name.")
+    @argument("--metric", dest="metrics", action="append", default=[], metavar="NAME=VALUE",
+              help="A metric (repeatable).")
+    @argument("--job", help="The finished job that produced it (lineage).")
+    @argument("-h", "--help", action="store_true", help="Show this help.")
+    @line_magic
+    @_friendly
+    def mlp_publish(self, line: str) -> Any:
+        """Publish a model as its next immutable version, with this notebook as lineage."""
+        import click
+
+        from .models.cli import parse_metrics
+        from .models.schemas import PublishRequest
+
+        args = self._args(self.mlp_publish, line)
+        if args is None:
+            return None
+        try:
+            metrics = parse_metrics(tuple(args.metrics))
+        except click.BadParameter as exc:
+            raise UsageError(exc.format_message()) from None
+        platform = self.platform
+        notebook = None
+        if args.job is None:
+            try:
+                notebook = str(Path(self._this_notebook()).relative_to(
+                    platform.root_dir.resolve()))
+            except (UsageError, ValueError):
+                notebook = None  # lineage without a notebook rather than no publish
+        version = platform.models.publish(
+            PublishRequest(path=notebook_arg(args.path), name=args.name, metrics=metrics,
+                           job_id=args.job, notebook=notebook), platform.config.user)
+        print(f"published {version.name} version {version.version} at {version.uri}")
+        return version
+
     # -- %mlp_cancel -------------------------------------------------------------------------
     @magic_arguments()
     @argument("job", help="Job id.")

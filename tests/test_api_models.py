@@ -174,3 +174,36 @@ class TestNamespacePolicy:
             assert versions["name"] == "alice/shared"
         status, listing = await api("models")
         assert sorted(m["name"] for m in listing["models"]) == ["alice/shared", "bob/shared"]
+
+
+def test_cli_publish_versions_and_stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from jupyter_mlplat.cli import cli
+
+    from .helpers import platform_env
+
+    root = tmp_path / "root"
+    saved_model(root / "work" / "model")
+    for key, value in platform_env(root).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(root / "work")
+
+    def mlp(*args: str) -> Any:
+        return CliRunner().invoke(cli, list(args), prog_name="mlp", catch_exceptions=False)
+
+    for accuracy in ("0.9", "0.93"):
+        result = mlp("models", "publish", "model", "--name", "cli-model",
+                     "--metric", f"accuracy={accuracy}")
+        assert result.exit_code == 0, result.output
+    assert "version 2" in result.output
+    result = mlp("models", "versions", "cli-model")
+    lines = result.output.splitlines()
+    assert lines[0].split("\t")[:3] == ["version", "stage", "accuracy"]
+    assert [line.split("\t")[2] for line in lines[1:]] == ["0.93", "0.9"]
+    assert mlp("models", "stage", "cli-model", "2", "production").exit_code == 0
+    assert "production v2" in mlp("models", "list").output
+    result = mlp("models", "publish", "nope", "--name", "cli-model")
+    assert result.exit_code == 1 and "not found" in result.output
+    result = mlp("models", "publish", "model", "--name", "x", "--metric", "acc")
+    assert result.exit_code == 2 and "NAME=NUMBER" in result.output

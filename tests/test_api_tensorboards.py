@@ -33,6 +33,17 @@ def tensorboard_children() -> list[psutil.Process]:
             if any("tensorboard" in part for part in p.cmdline())]
 
 
+async def running(api: Any, board: dict[str, Any], timeout: float = 120) -> dict[str, Any]:
+    """Poll until the instance has left ``starting`` (TensorBoard starts in the background)."""
+    deadline = time.monotonic() + timeout
+    while board["state"] == "starting":
+        assert time.monotonic() < deadline, board
+        await asyncio.sleep(0.3)
+        status, board = await api(f"tensorboards/{board['id']}")
+        assert status == 200, board
+    return board
+
+
 async def proxied(jp_fetch: Callable[..., Any], tb_id: str, *path: str) -> Any:
     resp = await jp_fetch("jupyter-mlplat", "tensorboard", tb_id, *path)
     return json.loads(resp.body)
@@ -44,7 +55,9 @@ async def test_local_logdir_served_through_the_proxy(
     write_scalars(jp_root_dir / "runs" / "exp1")
     status, board = await api("tensorboards", "POST", {"logdir": "runs"})
     assert status == 201, board
-    assert board["state"] == "running" and board["logdir"] == "runs"
+    assert board["state"] in ("starting", "running") and board["logdir"] == "runs"
+    board = await running(api, board)
+    assert board["state"] == "running", board
     assert board["url"] == f"{jp_base_url}jupyter-mlplat/tensorboard/{board['id']}/"
 
     status, again = await api("tensorboards", "POST", {"logdir": "./runs/"})
@@ -90,16 +103,19 @@ async def test_bad_requests(api: Any, jp_root_dir: Path) -> None:
 
 
 async def test_failing_start_reports_stderr_and_leaves_no_process(
-        api: Any, jp_root_dir: Path, jp_serverapp: Any) -> None:
+        api: Any, jp_root_dir: Path, jp_serverapp: Any, jp_fetch: Callable[..., Any]) -> None:
     (jp_root_dir / "logs").mkdir()
     manager(jp_serverapp).command = (sys.executable, "-m", "tensorboard.main",
                                      "--no_such_flag_x")
-    status, err = await api("tensorboards", "POST", {"logdir": "logs"})
-    assert status == 502, err
-    assert "no_such_flag_x" in err["message"]
+    status, board = await api("tensorboards", "POST", {"logdir": "logs"})
+    assert status == 201, board
+    board = await running(api, board)
+    assert board["state"] == "failed"
+    assert "no_such_flag_x" in board["error"]  # the stderr tail says what went wrong
     assert tensorboard_children() == []
-    status, listing = await api("tensorboards")
-    assert listing["tensorboards"] == []
+    # The proxy of a failed instance answers 503 with the reason, never a hang.
+    resp = await jp_fetch("jupyter-mlplat", "tensorboard", board["id"], "", raise_error=False)
+    assert resp.code == 503
 
 
 async def test_job_gets_a_log_dir_and_opens_in_tensorboard(
@@ -119,6 +135,7 @@ async def test_job_gets_a_log_dir_and_opens_in_tensorboard(
     assert job["state"] == "succeeded", job
     status, board = await api("tensorboards", "POST", {"job_id": job["id"]})
     assert status == 201, board
+    board = await running(api, board)
     assert board["job_id"] == job["id"]
     assert board["logdir"] == job["outputs"]["tensorboard"]
     tags = await proxied(jp_fetch, board["id"], "data", "plugin", "scalars", "tags")
@@ -139,9 +156,38 @@ class TestIdle:
         (jp_root_dir / "idle").mkdir()
         status, board = await api("tensorboards", "POST", {"logdir": "idle"})
         assert status == 201, board
+        await running(api, board)
         pid = manager(jp_serverapp)._instances[board["id"]].process.pid
         deadline = time.monotonic() + 30
         while (await api("tensorboards"))[1]["tensorboards"]:
             assert time.monotonic() < deadline, "idle TensorBoard was not stopped"
             await asyncio.sleep(0.5)
         assert all_gone([pid])
+
+
+def test_cli_talks_to_the_running_server(tmp_path: Path) -> None:
+    """``mlp tensorboard`` finds the server by ``MLPLAT_SERVER_URL`` and its runtime file."""
+    import os
+    import subprocess
+
+    from .live_server import live_server
+
+    with live_server(tmp_path) as server:
+        write_scalars(server.root / "logs" / "a")
+        env = {**os.environ, "MLPLAT_SERVER_URL": server.url + "/",
+               "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+
+        def mlp(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "jupyter_mlplat.cli", *args], env=env,
+                                  cwd=server.root,
+                                  capture_output=True, text=True, timeout=120, check=False)
+
+        started = mlp("tensorboard", "start", "logs")
+        assert started.returncode == 0, started.stderr
+        tb_id, logdir, url = started.stdout.split()
+        assert logdir == "logs" and url == f"{server.url}/jupyter-mlplat/tensorboard/{tb_id}/"
+        assert tb_id in mlp("tensorboard", "list").stdout
+        missing = mlp("tensorboard", "start", "nope")
+        assert missing.returncode == 1 and "does not exist" in missing.stderr
+        assert mlp("tensorboard", "stop", tb_id).returncode == 0
+        assert "no TensorBoard running" in mlp("tensorboard", "list").stdout

@@ -16,6 +16,15 @@ from pydantic.json_schema import models_json_schema
 
 from ..config import PublicConfig
 from ..jobs.models import Job, JobPage, JobSpec, JobState, LogChunk, RerunRequest
+from ..models.schemas import (
+    Deployment,
+    DeployRequest,
+    ModelList,
+    ModelVersion,
+    PublishRequest,
+    StageRequest,
+    VersionList,
+)
 from ..parameters import NotebookParameters
 from ..runs.models import (
     Run,
@@ -36,6 +45,7 @@ from ..storage.models import (
     SaveRequest,
     StorageList,
 )
+from ..tensorboard.models import TensorBoard, TensorBoardList, TensorBoardRequest
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schemas" / "openapi.yaml"
 API = "/jupyter-mlplat/api"
@@ -54,6 +64,9 @@ MODELS: list[type[BaseModel]] = [
 
 MODELS += [Run, RunPage, RunRequest, RunDiff, RunRerunRequest, Schedule, SchedulePage,
            SchedulePreview, ScheduleRequest, ScheduleUpdate]
+MODELS += [TensorBoard, TensorBoardList, TensorBoardRequest, ModelList, ModelVersion, VersionList,
+           PublishRequest, StageRequest, DeployRequest, Deployment]
+
 
 def ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
@@ -212,6 +225,75 @@ def runs_operations() -> dict[str, Any]:
     }
 
 
+TB_ID = {"name": "tb_id", "in": "path", "required": True, "schema": {"type": "string"}}
+MODEL_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"},
+              "description": "Model name; `<user>/<name>` (namespace policy) is sent with the "
+                             "slash percent-encoded (`alice%2Fresnet`)"}
+VERSION = {"name": "version", "in": "path", "required": True,
+           "schema": {"type": "integer", "minimum": 1}}
+
+
+def tensorboard_operations() -> dict[str, Any]:
+    """TensorBoard instances; each UI is proxied at `/jupyter-mlplat/tensorboard/{id}/`."""
+    return {
+        f"{API}/tensorboards": {
+            "get": {"summary": "Running TensorBoards, newest first",
+                    "operationId": "listTensorBoards",
+                    "responses": {"200": reply(TensorBoardList, "Instances"), **errors()}},
+            "post": {"summary": "Open TensorBoard on a log dir or a job's log dir (reused); "
+                             "it is `starting` until it answers: poll GET",
+                     "operationId": "startTensorBoard", "requestBody": body(TensorBoardRequest),
+                     "responses": {"200": reply(TensorBoard, "The running instance, reused"),
+                                   "201": reply(TensorBoard, "A new instance"),
+                                   **errors(400, 404, 503)}}},
+        f"{API}/tensorboards/{{tb_id}}": {
+            "get": {"summary": "One TensorBoard", "operationId": "getTensorBoard",
+                    "parameters": [TB_ID],
+                    "responses": {"200": reply(TensorBoard, "The instance"), **errors(404)}},
+            "delete": {"summary": "Stop a TensorBoard", "operationId": "stopTensorBoard",
+                       "parameters": [TB_ID],
+                       "responses": {"204": {"description": "Stopped"}, **errors(404)}}},
+    }
+
+
+def model_operations() -> dict[str, Any]:
+    """Model registry: publish, versions, stages, TF Serving deployment."""
+    versioned = [MODEL_NAME, VERSION]
+    return {
+        f"{API}/models": {
+            "get": {"summary": "Models with their latest version, stages and deployment flag",
+                    "operationId": "listModels",
+                    "responses": {"200": reply(ModelList, "Models"), **errors()}},
+            "post": {"summary": "Publish a file or folder as the next immutable version",
+                     "operationId": "publishModel", "requestBody": body(PublishRequest),
+                     "responses": {"201": reply(ModelVersion, "The new version"),
+                                   **errors(400, 404, 409, 503)}}},
+        f"{API}/models/{{name}}/versions": {"get": {
+            "summary": "Versions of a model, newest first (metrics, lineage, stage history)",
+            "operationId": "listModelVersions", "parameters": [MODEL_NAME],
+            "responses": {"200": reply(VersionList, "Versions"), **errors(404)}}},
+        f"{API}/models/{{name}}/versions/{{version}}": {"get": {
+            "summary": "One version", "operationId": "getModelVersion", "parameters": versioned,
+            "responses": {"200": reply(ModelVersion, "The version"), **errors(400, 404)}}},
+        f"{API}/models/{{name}}/versions/{{version}}/stage": {"post": {
+            "summary": "Move a version to a stage (staging/production hold one version each)",
+            "operationId": "setModelStage", "parameters": versioned,
+            "requestBody": body(StageRequest),
+            "responses": {"200": reply(ModelVersion, "The version"), **errors(400, 404)}}},
+        f"{API}/models/{{name}}/versions/{{version}}/deploy": {"post": {
+            "summary": "Deploy the model to TF Serving on a Kubernetes target; new versions "
+                       "are then served without a redeploy",
+            "operationId": "deployModel", "parameters": versioned,
+            "requestBody": body(DeployRequest),
+            "responses": {"201": reply(Deployment, "The deployment"),
+                          **errors(400, 404, 409, 503)}}},
+        f"{API}/models/{{name}}/deployment": {"get": {
+            "summary": "The model's deployment and the version it serves now",
+            "operationId": "getModelDeployment", "parameters": [MODEL_NAME],
+            "responses": {"200": reply(Deployment, "The deployment"), **errors(404)}}},
+    }
+
+
 def paths() -> dict[str, Any]:
     states = {"type": "string", "enum": [s.value for s in JobState]}
     return {
@@ -264,6 +346,8 @@ def paths() -> dict[str, Any]:
             "responses": {"200": reply(NotebookParameters, "Declared parameters"),
                           **errors(400, 404)}}},
         **runs_operations(),
+        **tensorboard_operations(),
+        **model_operations(),
         f"{API}/storage": {"get": {
             "summary": "Storage clusters and their health (no secrets)",
             "operationId": "listStorage",

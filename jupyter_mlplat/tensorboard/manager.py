@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import NotFound
+from ..errors import NotFound, Unavailable
 from .logdirs import LogDir, resolve
 from .models import TensorBoard, TensorBoardList
-from .process import DEFAULT_COMMAND, TensorBoardProcess
+from .process import DEFAULT_COMMAND, TensorBoardFailed, TensorBoardProcess
 from .sync import LogDirSync
 
 if TYPE_CHECKING:
@@ -36,14 +37,22 @@ class Instance:
     sync: LogDirSync | None
     url: str
     job_id: str | None = None
+    state: str = "starting"
+    error: str | None = None
     started: dt.datetime = field(default_factory=_now)
     last_activity: dt.datetime = field(default_factory=_now)
+
+    @property
+    def current_state(self) -> str:
+        if self.state == "running" and not self.process.alive():
+            return "exited"
+        return self.state
 
     def model(self) -> TensorBoard:
         return TensorBoard(
             id=self.logdir.id, logdir=self.logdir.name, url=self.url,
-            state="running" if self.process.alive() else "exited", started=self.started,
-            last_activity=self.last_activity, job_id=self.job_id,
+            state=self.current_state, error=self.error,
+            started=self.started, last_activity=self.last_activity, job_id=self.job_id,
             sync=None if self.sync is None else self.sync.stats(),
         )
 
@@ -84,7 +93,11 @@ class TensorBoardManager:
     def start(self, logdir: str | None = None, job_id: str | None = None,
               jobs: JobService | None = None, user: str | None = None
               ) -> tuple[TensorBoard, bool]:
-        """(instance, created): a running instance of the log dir is reused."""
+        """(instance, created): a starting or running instance of the log dir is reused.
+
+        The process starts in the background (TensorBoard takes seconds to import on a busy
+        machine): the instance is ``starting`` until it answers, then ``running``, or
+        ``failed`` with the reason; a UI polls :meth:`get`, :meth:`wait` blocks."""
         if job_id is not None:
             if jobs is None:
                 raise NotFound("jobs are not available here", reason="unknown job")
@@ -98,32 +111,53 @@ class TensorBoardManager:
             gate = self._starting.setdefault(resolved.id, threading.Lock())
         with gate:
             existing = self._instances.get(resolved.id)
-            if existing is not None and existing.process.alive():
+            if existing is not None and existing.current_state in ("starting", "running"):
                 existing.last_activity = _now()
                 return existing.model(), False
-            if existing is not None:  # exited on its own: replace it
+            if existing is not None:  # failed or exited: replace it
                 self._drop(resolved.id)
-            instance = self._launch(resolved, job_id)
+            process = TensorBoardProcess(
+                resolved.local, self.path_prefix(resolved.id),
+                self.data_dir / "tensorboard" / "logs" / f"{resolved.id}.log", self.command)
+            sync = None
+            if resolved.fs is not None and resolved.remote is not None:
+                sync = LogDirSync(resolved.fs, resolved.remote, resolved.local,
+                                  self.sync_interval)
+            instance = Instance(logdir=resolved, process=process, sync=sync,
+                                url=self.url_path(resolved.id), job_id=job_id)
             with self._lock:
                 self._instances[resolved.id] = instance
+            threading.Thread(target=self._launch, args=(instance,), daemon=True,
+                             name=f"tensorboard {resolved.id}").start()
             return instance.model(), True
 
-    def _launch(self, logdir: LogDir, job_id: str | None) -> Instance:
-        sync = None
-        if logdir.fs is not None and logdir.remote is not None:
-            sync = LogDirSync(logdir.fs, logdir.remote, logdir.local, self.sync_interval)
-            sync.start()
-        process = TensorBoardProcess(
-            logdir.local, self.path_prefix(logdir.id),
-            self.data_dir / "tensorboard" / "logs" / f"{logdir.id}.log", self.command)
+    def _launch(self, instance: Instance) -> None:
         try:
-            process.start(self.start_timeout)
-        except BaseException:
-            if sync is not None:
-                sync.stop()
-            raise
-        return Instance(logdir=logdir, process=process, sync=sync, url=self.url_path(logdir.id),
-                        job_id=job_id)
+            if instance.sync is not None:
+                instance.sync.start()
+            instance.process.start(self.start_timeout)
+        except Exception as exc:  # the process group is gone already (TensorBoardProcess)
+            if instance.sync is not None:
+                instance.sync.stop()
+            instance.process.stop()
+            instance.error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            instance.state = "failed"
+            return
+        instance.state = "running"
+        if self._instances.get(instance.logdir.id) is not instance:
+            instance.stop()  # stopped while it was starting
+
+    def wait(self, tb_id: str, timeout: float | None = None) -> TensorBoard:
+        """Block until the instance is no longer ``starting``; raise if it failed."""
+        deadline = time.monotonic() + (timeout or self.start_timeout + 30)
+        while True:
+            board = self.get(tb_id)
+            if board.state != "starting" or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        if board.state == "failed":
+            raise TensorBoardFailed(board.error or "TensorBoard failed to start")
+        return board
 
     def list_all(self) -> TensorBoardList:
         with self._lock:
@@ -146,6 +180,10 @@ class TensorBoardManager:
         """The port to proxy to; counts as activity (the idle clock restarts)."""
         instance = self._instance(tb_id)
         instance.last_activity = _now()
+        if instance.current_state != "running":
+            raise Unavailable(f"TensorBoard {tb_id} is {instance.current_state}"
+                              + (f": {instance.error}" if instance.error else ""),
+                              reason=instance.current_state)
         return instance.process.port
 
     def stop(self, tb_id: str) -> None:
@@ -159,11 +197,12 @@ class TensorBoardManager:
             instance.stop()
 
     def reap_idle(self) -> list[str]:
-        """Stop instances nobody requested for ``idle_timeout`` seconds, or that exited."""
+        """Stop instances nobody requested for ``idle_timeout`` seconds (failed and exited ones
+        stay listed with their reason until then, or until the log dir is opened again)."""
         cutoff = _now() - dt.timedelta(seconds=self.idle_timeout)
         with self._lock:
             idle = [k for k, i in self._instances.items()
-                    if i.last_activity < cutoff or not i.process.alive()]
+                    if i.last_activity < cutoff and i.current_state != "starting"]
         for tb_id in idle:
             self._drop(tb_id)
         return idle

@@ -39,8 +39,11 @@ class TensorBoard(BaseModel):
     id: str = Field(description="Stable per log dir: reopening the same dir gives the same id.")
     logdir: str = Field(description="The log dir as the platform names it.")
     url: str = Field(description="Where the UI is served (absolute path on this server).")
-    state: Literal["running", "exited"] = Field(
-        description="`exited`: the process ended on its own; POST the log dir again to restart.")
+    state: Literal["starting", "running", "failed", "exited"] = Field(
+        description="`starting` until TensorBoard answers (poll GET); `failed`: it did not start "
+                    "(see `error`); `exited`: it ended on its own. POST the log dir again to "
+                    "restart a failed or exited one.")
+    error: str | None = Field(None, description="Why it failed, ending with its stderr tail.")
     started: dt.datetime
     last_activity: dt.datetime
     job_id: str | None = None

@@ -65,6 +65,10 @@ async def test_hdfs_logdir_syncs_only_new_bytes_within_the_lag_budget(
 
     status, board = await api("tensorboards", "POST", {"logdir": f"hdfs://prod-b{folder}"})
     assert status == 201, board
+    while board["state"] == "starting":
+        await asyncio.sleep(0.3)
+        board = (await api(f"tensorboards/{board['id']}"))[1]
+    assert board["state"] == "running", board
     assert board["sync"]["bytes_fetched"] == len(first)
     assert await steps_seen(jp_fetch, board["id"], "run1") == list(range(5))
 
