@@ -84,8 +84,8 @@ def fill(url: str, count: int) -> float:
 
     def flush() -> None:
         with db.engine.begin() as conn:
-            conn.execute(insert(JobRow.__table__), jobs)
-            conn.execute(insert(JobEventRow.__table__), events)
+            conn.execute(insert(JobRow), jobs)
+            conn.execute(insert(JobEventRow), events)
         jobs.clear()
         events.clear()
 
@@ -150,7 +150,7 @@ def run(jobs: int, requests_per_page: int, postgres: bool) -> bool:
                 session = requests.Session()
                 session.headers.update(server.headers)
                 api = f"{server.url}/jupyter-mlplat/api/jobs"
-                pages = {
+                pages: dict[str, dict[str, Any]] = {
                     "first": {"limit": 50},
                     "deep": {"limit": 50, "offset": jobs // 2},
                     "filtered": {"limit": 50, "state": "failed", "notebook": NOTEBOOKS[17]},

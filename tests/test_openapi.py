@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,14 +19,18 @@ def test_committed_file_matches_the_models() -> None:
 
 
 def test_server_conforms_to_the_openapi_file(tmp_path: Path) -> None:
-    with live_server(tmp_path) as server:
+    # `make fuzz` raises the example count and puts the sandbox engines behind the server.
+    examples = int(os.environ.get("MLPLAT_FUZZ_EXAMPLES", "25"))
+    config = os.environ.get("MLPLAT_FUZZ_CONFIG")
+    extra = [f"--MLPlatApp.config_file={config}"] if config else []
+    with live_server(tmp_path, *extra) as server:
         result = subprocess.run(
             [sys.executable, "-m", "schemathesis.cli", "run", str(openapi.SCHEMA_FILE),
              "--url", server.url, "-H", f"Authorization: token {server.token}",
              "--checks", "not_a_server_error,status_code_conformance,"
              "content_type_conformance,response_schema_conformance",
-             "--max-examples", "25", "--workers", "1", "--no-color",
+             "--max-examples", str(examples), "--workers", "1", "--no-color",
              "--phases", "examples,coverage,fuzzing"],
-            capture_output=True, text=True, timeout=600, check=False,
+            capture_output=True, text=True, timeout=max(600, examples * 24), check=False,
         )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
