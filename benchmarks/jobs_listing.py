@@ -97,8 +97,10 @@ def fill(url: str, count: int) -> float:
     if jobs:
         flush()
     if url.startswith("postgresql"):
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")
+        # What autovacuum does to a table this size in production: statistics for the planner
+        # and a visibility map, without which index-only scans read the table anyway.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
     db.dispose()
     return time.perf_counter() - started
 
