@@ -144,7 +144,7 @@ def dump_database(url: str) -> str:
     engine = create_engine(url)
     meta = MetaData()
     meta.reflect(engine)
-    parts = []
+    parts: list[str] = []
     with engine.connect() as conn:
         for table in meta.sorted_tables:
             parts.extend(repr(tuple(row)) for row in conn.execute(select(table)))
