@@ -24,6 +24,8 @@ export type ILogChunk = Schemas['LogChunk'];
 export type IParameter = Answered<Schemas['Parameter']>;
 export type INotebookParameters = Schemas['NotebookParameters'];
 export type IPlatformConfig = Schemas['PublicConfig'];
+export type IClusterStatus = Answered<Schemas['ClusterStatus']>;
+export type IStorageList = { clusters: IClusterStatus[] };
 /** What a submit may send: the server fills in what is left out. */
 export type JobSubmission = Partial<Schemas['JobSpec']>;
 
@@ -115,6 +117,10 @@ export class MlplatApi {
     return this._request(`jobs/${encodeURIComponent(id)}/logs`, {
       query: { offset, replica }
     });
+  }
+
+  listStorage(): Promise<IStorageList> {
+    return this._request('storage');
   }
 
   getParameters(path: string): Promise<INotebookParameters> {

@@ -18,6 +18,8 @@ import { JobsModel } from './jobs/model';
 import { SERVER_MISSING_MESSAGE } from './panel/PanelView';
 import { MlplatPanel } from './panel/widget';
 import { readSettings } from './settings';
+import { StorageModel } from './storage/model';
+import { storagePlugin } from './storage/plugin';
 import { COMMAND_CATEGORY, CommandIDs, IMlplat, PLUGIN_ID } from './tokens';
 
 /**
@@ -61,7 +63,13 @@ async function activate(
 
   const config = fetchConfig(api);
   const jobs = new JobsModel(api, current.pollInterval);
-  void config.then(answer => answer && jobs.start());
+  const storage = new StorageModel(api);
+  void config.then(answer => {
+    if (answer) {
+      void jobs.start();
+      void storage.start();
+    }
+  });
   settings?.changed.connect(() => {
     current = readSettings(settings);
     jobs.interval = current.pollInterval;
@@ -79,10 +87,11 @@ async function activate(
   const panel = new MlplatPanel({
     config,
     jobs,
+    storage,
     onOpenJob: openJob,
-    onOpenCluster: name => {
+    onOpenCluster: cluster => {
       if (commands.hasCommand(CommandIDs.openCluster)) {
-        void commands.execute(CommandIDs.openCluster, { name });
+        void commands.execute(CommandIDs.openCluster, { cluster });
       }
     }
   });
@@ -145,7 +154,7 @@ async function activate(
     palette?.addItem({ command, category: COMMAND_CATEGORY });
   }
 
-  return { api, config };
+  return { api, config, storage };
 }
 
 /**
@@ -162,4 +171,4 @@ async function fetchConfig(api: MlplatApi): Promise<IPlatformConfig | null> {
   }
 }
 
-export default plugin;
+export default [plugin, storagePlugin];

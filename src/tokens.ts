@@ -4,14 +4,16 @@
 import { Token } from '@lumino/coreutils';
 
 import type { IPlatformConfig, MlplatApi } from './api';
+import type { StorageModel } from './storage/model';
 
 export namespace CommandIDs {
   export const openPanel = 'mlplat:open-panel';
   export const refreshJobs = 'mlplat:refresh-jobs';
   export const openJob = 'mlplat:open-job';
   export const submitNotebook = 'mlplat:submit-notebook';
-  /** Not registered here: the storage browser plugin provides it. */
   export const openCluster = 'mlplat:open-cluster';
+  export const copyStorageUrl = 'mlplat:copy-storage-url';
+  export const insertReadCode = 'mlplat:insert-read-code';
 }
 
 export const PLUGIN_ID = 'jupyter-mlplat:plugin';
@@ -25,6 +27,8 @@ export const COMMAND_CATEGORY = 'ML Platform';
 export interface IMlplat {
   readonly api: MlplatApi;
   readonly config: Promise<IPlatformConfig | null>;
+  /** The storage clusters with their health. */
+  readonly storage: StorageModel;
 }
 
 export const IMlplat = new Token<IMlplat>(

@@ -27,7 +27,10 @@ module.exports = {
   webServer: {
     command: 'jlpm start',
     url: 'http://localhost:8888/lab',
-    timeout: 120 * 1000,
+    // The server starts the HDFS mini clusters first (see its config file).
+    timeout: 360 * 1000,
+    // SIGTERM lets the server stop the clusters it started on its way out.
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 60 * 1000 },
     reuseExistingServer: !process.env.CI
   }
 };

@@ -3,6 +3,7 @@ import React from 'react';
 import type { IPlatformConfig } from '../api';
 import { usePromise } from '../hooks';
 import type { JobsModel } from '../jobs/model';
+import type { StorageModel } from '../storage/model';
 import { JobsSection } from './JobsSection';
 import { EmptyState, Section } from './Section';
 import { StorageSection } from './StorageSection';
@@ -13,6 +14,7 @@ export const SERVER_MISSING_MESSAGE =
 export interface IPanelViewProps {
   config: Promise<IPlatformConfig | null>;
   jobs: JobsModel;
+  storage: StorageModel;
   onOpenJob: (id: string) => void;
   onOpenCluster: (name: string) => void;
 }
@@ -48,7 +50,11 @@ function PanelContent(props: IPanelViewProps): JSX.Element {
         targets={config.targets.map(t => t.name)}
         onOpen={props.onOpenJob}
       />
-      <StorageSection clusters={config.storage} onOpen={props.onOpenCluster} />
+      <StorageSection
+        clusters={config.storage}
+        model={props.storage}
+        onOpen={props.onOpenCluster}
+      />
       <Section title="Runs & Schedules" defaultOpen={false}>
         <EmptyState>
           No runs or schedules yet. Right-click a notebook → Submit as job to
