@@ -161,3 +161,10 @@ async def test_restart_reconciles_a_lost_runner(jp_serverapp: Any, api: Any,
     job = await wait_final(api, job["id"], timeout=30)
     assert job["state"] == "failed"
     assert "ended without reporting" in job["error"]
+
+
+async def test_listing_is_limited_to_the_workbench_user(api: Any) -> None:
+    status, err = await api("jobs", params={"user": "bob"})
+    assert status == 403 and "only your own jobs" in err["message"]
+    status, page = await api("jobs", params={"user": "alice"})
+    assert status == 200

@@ -18,9 +18,12 @@ class JobsHandler(MLPlatHandler):
         if bad:
             raise web.HTTPError(400, f"unknown state {', '.join(bad)}; valid: "
                                 f"{', '.join(sorted(STATES))}", reason="invalid")
+        user = self.get_query_argument("user", None) or self.user_name
+        if user != self.user_name:  # one database may serve many workbenches
+            raise web.HTTPError(403, f"you may list only your own jobs ({self.user_name})",
+                                reason="forbidden")
         page = await self.call(
-            self.platform.jobs.page, state=states or None,
-            user=self.get_query_argument("user", None) or None,
+            self.platform.jobs.page, state=states or None, user=user,
             notebook=self.get_query_argument("notebook", None) or None,
             target=self.get_query_argument("target", None) or None,
             limit=self.int_arg("limit", 50, 1, 500), offset=self.int_arg("offset", 0, 0, 10**9),

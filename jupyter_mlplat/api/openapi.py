@@ -306,7 +306,8 @@ def paths() -> dict[str, Any]:
                 "summary": "Jobs, newest first, paginated and filtered", "operationId": "listJobs",
                 "parameters": [
                     query("state", states, "Only jobs in this state"),
-                    query("user", {"type": "string"}, "Only jobs of this user"),
+                    query("user", {"type": "string"},
+                          "Only jobs of this user: the workbench user (others: 403)"),
                     query("notebook", {"type": "string"}, "Only jobs of this notebook"),
                     query("target", {"type": "string"}, "Only jobs on this target"),
                     query("limit", {"type": "integer", "minimum": 1, "maximum": 500,
@@ -314,7 +315,8 @@ def paths() -> dict[str, Any]:
                     query("offset", {"type": "integer", "minimum": 0, "default": 0},
                           "Jobs to skip"),
                 ],
-                "responses": {"200": reply(JobPage, "A page of jobs"), **errors(400)}},
+                "responses": {"200": reply(JobPage, "A page of the user's jobs"),
+                              **errors(400)}},
             "post": {
                 "summary": "Submit a job", "operationId": "submitJob", "requestBody": body(JobSpec),
                 "responses": {"201": reply(Job, "The new job"), **errors(400, 404)}},
