@@ -11,6 +11,7 @@ from .jobs.context import ROOT_ENV, JobContext
 from .jobs.service import JobService
 from .jobs.store import JobStore
 from .models.registry import ModelRegistry
+from .runs.cronjobs import KubeCronJobs
 from .runs.schedules import ScheduleService
 from .runs.service import RunService
 from .storage.service import StorageService
@@ -31,7 +32,7 @@ class Platform:
                                           root_dir=root_dir, config_file=config_file))
         self.storage = StorageService(config, root_dir)
         self.runs = RunService(self.jobs, self.db)
-        self.schedules = ScheduleService(self.runs, self.db)
+        self.schedules = ScheduleService(self.runs, self.db, KubeCronJobs(self.runs))
         self.tensorboards = TensorBoardManager(root_dir, config.resolved_data_dir())
         self.models = ModelRegistry(config, self.db, root_dir, self.jobs)
 

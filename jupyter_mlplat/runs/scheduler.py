@@ -79,6 +79,10 @@ class Scheduler:
                     self._start(run_id, row)
             except Exception:
                 log.exception("scheduler: recovering run %s failed", run_id)
+        try:
+            touched.extend(self.schedules.import_cronjob_runs())
+        except Exception:
+            log.exception("scheduler: importing the runs of CronJobs failed")
         return touched
 
     # -- steps -----------------------------------------------------------------------------

@@ -38,11 +38,13 @@ PREVIEW_COUNT = 5
 
 
 class CronJobs(Protocol):
-    """What the ``kubernetes`` executor needs from a cluster (see :mod:`.kube`)."""
+    """What the ``kubernetes`` executor needs from a cluster (see :mod:`.cronjobs`)."""
 
     def apply(self, schedule: ScheduleRow) -> dict[str, Any]: ...
 
     def delete(self, schedule: ScheduleRow) -> None: ...
+
+    def import_runs(self, schedules: list[ScheduleRow]) -> list[str]: ...
 
 
 def new_schedule_id() -> str:
@@ -198,6 +200,18 @@ class ScheduleService:
             current = s.get(ScheduleRow, schedule_id)
             if current is not None:
                 s.delete(current)
+
+    def import_cronjob_runs(self) -> list[str]:
+        """Record the firings of the CronJobs (``kubernetes`` schedules) not in the history yet.
+
+        The CronJobs fire without this server; it learns of their Jobs here, on every scheduler
+        tick, so firings that happened while it was down appear once it is back.
+        """
+        if self.cronjobs is None:
+            return []
+        with self.db.session() as s:
+            rows = list(s.scalars(select(ScheduleRow).where(ScheduleRow.executor == "kubernetes")))
+        return self.cronjobs.import_runs(rows) if rows else []
 
     def request_of(self, row: ScheduleRow) -> RunRequest:
         return self._request(row)

@@ -129,6 +129,8 @@ class KubeApi:
             return self.core.create_namespaced_pod, (ns,)
         if kind == "Service":
             return self.core.create_namespaced_service, (ns,)
+        if kind == "CronJob":
+            return self.batch.create_namespaced_cron_job, (ns,)
         info = _crd(kind)
         return self.custom.create_namespaced_custom_object, ("kubeflow.org", "v1", ns,
                                                              info.plural)
@@ -161,6 +163,9 @@ class KubeApi:
             elif kind == "Pod":
                 resp = self.call(doing, self.core.read_namespaced_pod, name, namespace,
                                  _preload_content=False)
+            elif kind == "CronJob":
+                resp = self.call(doing, self.batch.read_namespaced_cron_job, name, namespace,
+                                 _preload_content=False)
             else:
                 resp = self.call(doing, self.custom.get_namespaced_custom_object, "kubeflow.org",
                                  "v1", namespace, _crd(kind).plural, name,
@@ -184,6 +189,9 @@ class KubeApi:
             elif kind == "Service":
                 self.call(doing, self.core.delete_namespaced_service, name, namespace,
                           body=body)
+            elif kind == "CronJob":
+                self.call(doing, self.batch.delete_namespaced_cron_job, name, namespace,
+                          body=body)
             else:
                 self.call(doing, self.custom.delete_namespaced_custom_object, "kubeflow.org",
                           "v1", namespace, _crd(kind).plural, name, body=body)
@@ -192,6 +200,30 @@ class KubeApi:
                 return False
             raise domain_error(exc, doing) from exc
         return True
+
+    def merge_patch(self, obj: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+        """JSON merge patch of a CronJob: lists (containers, env) are replaced, not merged, so
+        an edit that drops an env var or a field really drops it."""
+        kind, ns, name = obj["kind"], obj["metadata"]["namespace"], obj["metadata"]["name"]
+        if kind != "CronJob":
+            raise ValueError(f"merge_patch supports CronJob, not {kind}")
+        doing = f"patch {kind} {ns}/{name}"
+        extra: dict[str, Any] = {"_preload_content": False,
+                                 "_content_type": "application/merge-patch+json"}
+        if dry_run:
+            extra["dry_run"] = "All"
+        try:
+            resp = self.call(doing, self.batch.patch_namespaced_cron_job, name, ns, obj,
+                             retry_conflict=True, **extra)
+        except ApiException as exc:
+            raise domain_error(exc, doing) from exc
+        return dict(_decode(resp))
+
+    def jobs(self, namespace: str, selector: str) -> list[dict[str, Any]]:
+        """``batch/v1`` Jobs of a namespace matching a label selector."""
+        resp = self.call(f"list jobs in {namespace} ({selector})", self.batch.list_namespaced_job,
+                         namespace, label_selector=selector, _preload_content=False)
+        return list(_decode(resp).get("items") or [])
 
     def pods(self, namespace: str, job_id: str) -> list[dict[str, Any]]:
         resp = self.call(f"list pods of job {job_id}", self.core.list_namespaced_pod, namespace,

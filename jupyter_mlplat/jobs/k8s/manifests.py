@@ -281,3 +281,55 @@ def headless_service(w: Workload, owner: Mapping[str, Any]) -> dict[str, Any]:
             "spec": {"clusterIP": "None", "selector": {KF_JOB_NAME: w.name},
                      "ports": [{"name": "rendezvous", "port": port}],
                      "publishNotReadyAddresses": True}}
+
+
+# -- schedules on the cluster (executor: kubernetes) ------------------------------------------
+LABEL_SCHEDULE = "mlplat.io/schedule-id"
+CONCURRENCY = {"forbid": "Forbid", "allow": "Allow", "replace": "Replace"}
+
+
+@dataclass(frozen=True)
+class CronSpec:
+    """What a CronJob adds to the Job template: when, in which zone, and what on overlap."""
+
+    schedule_id: str
+    cron: str
+    time_zone: str
+    concurrency: str  # forbid | allow | replace
+    starting_deadline: int
+    suspend: bool = False
+    history: int = 20
+
+
+def cron_job_name(schedule_id: str) -> str:
+    """Like :func:`object_name`; the CronJob controller appends ``-<minutes>`` to its Jobs."""
+    return object_name(schedule_id)
+
+
+def cron_job(w: Workload, c: CronSpec) -> dict[str, Any]:
+    """A ``batch/v1`` CronJob whose Jobs are :func:`batch_job` of ``w`` (same pod template).
+
+    Its Jobs stand for no single job of ours, so they carry the schedule id instead of a job id
+    (the jobs watcher ignores them); they become runs when imported. No TTL on them: the
+    history limits keep the last Jobs long enough for a server that was down to import them.
+    """
+    job = batch_job(w)
+    job["spec"].pop("ttlSecondsAfterFinished", None)
+    labels = {LABEL_SCHEDULE: c.schedule_id, LABEL_USER: label_value(w.user),
+              LABEL_MANAGED: MANAGER}
+    annotations = {LABEL_SCHEDULE: c.schedule_id, ANNOTATION_USER: w.user}
+    template = job["spec"]["template"]["metadata"]
+    template["labels"] = {**labels, LABEL_REPLICA: "main"}
+    template["annotations"] = {**annotations, **w.pod_annotations}
+    spec: dict[str, Any] = {
+        "schedule": c.cron, "timeZone": c.time_zone,
+        "concurrencyPolicy": CONCURRENCY[c.concurrency],
+        "startingDeadlineSeconds": c.starting_deadline, "suspend": c.suspend,
+        "successfulJobsHistoryLimit": c.history, "failedJobsHistoryLimit": c.history,
+        "jobTemplate": {"metadata": {"labels": labels, "annotations": annotations},
+                        "spec": job["spec"]},
+    }
+    return {"apiVersion": "batch/v1", "kind": "CronJob",
+            "metadata": {"name": cron_job_name(c.schedule_id), "namespace": w.namespace,
+                         "labels": labels, "annotations": annotations},
+            "spec": spec}
