@@ -4,7 +4,10 @@ etcd, kube-apiserver (RBAC on, token authentication), kube-controller-manager (t
 controller and friends) and kube-scheduler are the real programs, built from source by
 :mod:`.kube_build`. No container runtime is available on these machines, so KWOK plays the
 kubelet: it marks fake nodes Ready and moves scheduled pods through Running to Succeeded (or
-Failed, on request) according to the stages in ``manifests/kwok-stages.yaml``.
+Failed, on request) according to the stages in ``manifests/kwok-stages.yaml``. KWOK's server
+also stands in for the kubelets' API: the nodes publish its port, the API server reaches it at
+the nodes' InternalIP (127.0.0.1), and it answers ``pods/log`` from the files that KWOK ``Logs``
+objects name (:func:`write_pod_log` gives a pod its log, as a container would have printed it).
 
 Two ordinary users, ``alice`` and ``bob``, may only manage workloads in their own namespace
 (``ml-alice``, ``ml-bob``), which is what the platform's ``ml-{user}`` namespace template expects;
@@ -34,7 +37,10 @@ from .kube_pki import Pki, make_pki
 
 MANIFESTS = Path(__file__).parent / "manifests"
 CRD_FILES = ("kubeflow.org_pytorchjobs.yaml", "kubeflow.org_tfjobs.yaml")
+#: KWOK's own ``Logs`` CRD (from its release): per-pod log files that KWOK serves.
+KWOK_LOGS_CRD = "kwok.x-k8s.io_logs.yaml"
 STAGES_FILE = "kwok-stages.yaml"
+KWOK_GROUP, KWOK_VERSION_API = "kwok.x-k8s.io", "v1alpha1"
 
 USERS = ("alice", "bob")
 #: The user the platform config acts as (its namespace is ``ml-alice``).
@@ -85,6 +91,8 @@ class Kubernetes(Component):
         self.start_seconds: dict[str, float] = {}
         self._pki: Pki | None = None
         self._controllers_started = 0.0
+        self.kwok_port = 0
+        self.pod_logs = self.workdir / "pod-logs"
 
     # -- build ---------------------------------------------------------------------------------
     def build(self) -> None:
@@ -96,9 +104,12 @@ class Kubernetes(Component):
         t0 = time.monotonic()
         self._pki = make_pki(self.workdir / "pki")
         self._write_tokens()
+        self.kwok_port = free_port()
+        self.pod_logs.mkdir(parents=True, exist_ok=True)
         self._start_etcd()
         self._start_apiserver()
         self._write_kubeconfigs()
+        self._install_kwok_crds()
         self._start_controllers()
         self._bootstrap()
         self.start_seconds["total"] = round(time.monotonic() - t0, 2)
@@ -173,6 +184,10 @@ class Kubernetes(Component):
             f"--service-cluster-ip-range={SERVICE_CIDR}",
             "--allow-privileged=true", "--endpoint-reconciler-type=none",
             "--profiling=false",
+            # The "kubelet" of every fake node is KWOK's server on 127.0.0.1 (the node's
+            # InternalIP, port from its daemonEndpoints); its certificate is self-signed, which
+            # the API server accepts without --kubelet-certificate-authority.
+            "--kubelet-preferred-address-types=InternalIP",
         ])
         self._timed_wait("kube-apiserver", started, self._apiserver_ready, timeout=120)
 
@@ -227,8 +242,23 @@ class Kubernetes(Component):
             "--manage-all-nodes=false",
             f"--manage-nodes-with-annotation-selector={key}={value}",
             "--node-ip=127.0.0.1", f"--cidr={POD_CIDR}",
+            f"--server-address=127.0.0.1:{self.kwok_port}", f"--node-port={self.kwok_port}",
+            "--enable-crds=Logs",
         ])
         self._controllers_started = started
+
+    def _install_kwok_crds(self) -> None:
+        """KWOK watches ``Logs`` objects from its start, so their CRD must exist before it."""
+        from kubernetes import client, config, utils
+
+        api = config.new_client_from_config(config_file=str(self.kubeconfigs["admin"]))
+        try:
+            utils.create_from_dict(api, yaml.safe_load((MANIFESTS / KWOK_LOGS_CRD).read_text()))
+            ext = client.ApiextensionsV1Api(api)
+            self._timed_wait("kwok-crds", time.monotonic(), lambda: _crds_established(ext),
+                             timeout=60)
+        finally:
+            api.close()
 
     def _bootstrap(self) -> None:
         """Install CRDs, namespaces, RBAC and nodes, then wait for what proves the cluster works.
@@ -273,6 +303,8 @@ class Kubernetes(Component):
             "users": {user: {"kubeconfig": str(self.kubeconfigs[user]),
                              "namespace": namespace_of(user)} for user in USERS},
             "namespaces": [namespace_of(user) for user in USERS],
+            "kwok_server": f"127.0.0.1:{self.kwok_port}",
+            "pod_logs": str(self.pod_logs),
             "nodes": list(NODES),
             "versions": {"kubernetes": kube_build.KUBERNETES_VERSION,
                          "etcd": kube_build.ETCD_VERSION, "kwok": kube_build.KWOK_VERSION},
@@ -357,6 +389,47 @@ def fake_node(name: str, allocatable: dict[str, str], labels: dict[str, str]) ->
         },
         "status": {"allocatable": allocatable, "capacity": allocatable},
     }
+
+
+# -- container logs ----------------------------------------------------------------------------
+def cri_log(lines: list[str], stream: str = "stdout") -> str:
+    """Lines in the CRI log format the kubelet writes (and KWOK reads back)."""
+    now = time.time()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e9):09d}Z"
+    return "".join(f"{stamp} {stream} F {line}\n" for line in lines)
+
+
+def write_pod_log(info: dict[str, Any], namespace: str, pod: str, lines: list[str],
+                  container: str | None = None) -> Path:
+    """Give a pod a log: what a container would have printed, served by KWOK as its kubelet.
+
+    Writes the lines to a file under the cluster's ``pod_logs`` folder and points a KWOK
+    ``Logs`` object named after the pod at it (``container`` None: every container). The API
+    server's ``pods/log`` then answers with these lines, as with a real kubelet.
+    """
+    from kubernetes import client, config
+
+    path = Path(info["pod_logs"]) / f"{namespace}_{pod}_{container or 'all'}.log"
+    path.write_text(cri_log(lines))
+    entry: dict[str, Any] = {"logsFile": str(path), "follow": False}
+    if container:
+        entry["containers"] = [container]
+    body = {"apiVersion": f"{KWOK_GROUP}/{KWOK_VERSION_API}", "kind": "Logs",
+            "metadata": {"name": pod, "namespace": namespace}, "spec": {"logs": [entry]}}
+    api = config.new_client_from_config(config_file=info["kubeconfigs"]["admin"])
+    try:
+        custom = client.CustomObjectsApi(api)
+        try:
+            custom.create_namespaced_custom_object(KWOK_GROUP, KWOK_VERSION_API, namespace,
+                                                   "logs", body)
+        except client.exceptions.ApiException as exc:
+            if exc.status != 409:
+                raise
+            custom.patch_namespaced_custom_object(KWOK_GROUP, KWOK_VERSION_API, namespace,
+                                                  "logs", pod, {"spec": body["spec"]})
+    finally:
+        api.close()
+    return path
 
 
 # -- readiness checks --------------------------------------------------------------------------

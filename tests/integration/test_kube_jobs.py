@@ -20,7 +20,7 @@ from jupyter_mlplat.config import load_config
 from jupyter_mlplat.devcluster import kube as devkube
 from jupyter_mlplat.devcluster import registry as devregistry
 from jupyter_mlplat.devcluster.base import Component, free_port
-from jupyter_mlplat.errors import Forbidden, InvalidRequest, MLPlatError, Unavailable
+from jupyter_mlplat.errors import Forbidden, InvalidRequest, MLPlatError
 from jupyter_mlplat.jobs.k8s import manifests as mf
 from jupyter_mlplat.jobs.models import Job, JobSpec, JobState
 from jupyter_mlplat.platform import Platform
@@ -136,8 +136,8 @@ def _labelled(api: client.ApiClient, ns: str, job_id: str | None = None) -> list
 
 
 # -- the happy paths --------------------------------------------------------------------------
-def test_notebook_job_succeeds_with_full_timeline(platform: Platform,
-                                                  admin: client.ApiClient) -> None:
+def test_notebook_job_succeeds_with_full_timeline(platform: Platform, admin: client.ApiClient,
+                                                  kube: Component) -> None:
     job = platform.jobs.submit(_spec(resources={"cpu": "500m", "memory": "1Gi"},
                                      timeout=600), "alice")
     assert job.state is JobState.submitted
@@ -164,15 +164,20 @@ def test_notebook_job_succeeds_with_full_timeline(platform: Platform,
     assert done.started is not None and done.finished is not None
     assert any("bytes uploaded" in e.message for e in done.events)
     assert done.outputs.tensorboard and done.outputs.tensorboard.endswith(job.id)
-    # KWOK runs no kubelet, so the API server cannot fetch container logs: said, not hidden.
-    with pytest.raises(Unavailable, match=r"log of main .*not available.*10250"):
-        platform.jobs.logs(job.id)
+    # KWOK plays the kubelet: the API server's pods/log reaches it, it serves the pod's file.
+    pod = _pods(admin, job.id)[0].metadata.name
+    devkube.write_pod_log(kube.info(), NS, pod, ["training 0.1", "épochs done ✓"])
+    chunk = platform.jobs.logs(job.id)
+    assert chunk.text == "training 0.1\népochs done ✓\n" and chunk.complete
+    again = platform.jobs.logs(job.id, offset=chunk.offset)
+    assert again.text == "" and again.offset == chunk.offset
     with pytest.raises(InvalidRequest, match="valid: main"):
         platform.jobs.logs(job.id, replica="worker-9")
 
 
 def test_pytorch_job_with_two_workers_runs_three_pods(platform: Platform,
-                                                      admin: client.ApiClient) -> None:
+                                                      admin: client.ApiClient,
+                                                      kube: Component) -> None:
     job = platform.jobs.submit(_spec(kind="pytorch", workers=2, resources={"gpu": 1}),
                                "alice")
     assert job.replicas == ["master-0", "worker-0", "worker-1"]
@@ -193,6 +198,14 @@ def test_pytorch_job_with_two_workers_runs_three_pods(platform: Platform,
     done = _final(platform, job.id)
     assert done.state is JobState.succeeded, done.error
     assert "running" in _states(done)
+    # Logs per replica: each pod's own lines, through the API server and KWOK.
+    for pod in pods:
+        replica = pod.metadata.labels[mf.LABEL_REPLICA]
+        devkube.write_pod_log(kube.info(), NS, pod.metadata.name, [f"{replica} rank "
+                                                                   f"{ranks[replica]}"],
+                              container="pytorch")
+    for replica, rank in ranks.items():
+        assert platform.jobs.logs(job.id, replica=replica).text == f"{replica} rank {rank}\n"
 
 
 def test_tf_job_is_accepted_and_runs(platform: Platform, admin: client.ApiClient) -> None:
@@ -212,6 +225,10 @@ def test_failing_pod_fails_the_job_with_its_message(platform: Platform) -> None:
     assert done.state is JobState.failed
     assert done.error and "failed on request (mlplat.test/fail)" in done.error
     assert "exited with code 1" in done.error
+    # A pod that never got a log file (KWOK answers 400, as a kubelet does for a container
+    # that never started): an empty log, not an error.
+    chunk = platform.jobs.logs(job.id)
+    assert chunk.text == "" and chunk.complete
 
 
 def test_cancel_a_running_job_leaves_nothing(platform: Platform,
@@ -316,7 +333,8 @@ def jp_server_config(mlplat_data_dir: Path, platform_data: dict[str, Any]) -> di
 
 
 async def test_rest_submit_follow_and_bad_input(api: Any, jp_root_dir: Path,
-                                                admin: client.ApiClient) -> None:
+                                                admin: client.ApiClient,
+                                                kube: Component) -> None:
     write_notebook(jp_root_dir / "nb" / "train.ipynb", "lr = 0.1", "print(lr)")
     status, job = await api("jobs", "POST", {"notebook": "nb/train.ipynb", "target": "kube",
                                              "parameters": {"lr": 0.5}})
@@ -329,8 +347,10 @@ async def test_rest_submit_follow_and_bad_input(api: Any, jp_root_dir: Path,
         status, job = await api(f"jobs/{job['id']}")
     assert job["state"] == "succeeded", job
     assert job["replicas"] == ["main"] and job["k8s_object"]["kind"] == "Job"
+    pod = _pods(admin, job["id"])[0].metadata.name
+    devkube.write_pod_log(kube.info(), NS, pod, ["lr 0.5", "done"])
     status, chunk = await api(f"jobs/{job['id']}/logs", params={"replica": "main"})
-    assert status == 503 and "not available" in chunk["message"], chunk
+    assert status == 200 and chunk["text"] == "lr 0.5\ndone\n", chunk
 
     status, body = await api("jobs", "POST", {"notebook": "nb/train.ipynb", "target": "x"})
     assert status == 400 and "valid: kube" in body["message"]
