@@ -26,6 +26,35 @@ export type INotebookParameters = Schemas['NotebookParameters'];
 export type IPlatformConfig = Schemas['PublicConfig'];
 export type IClusterStatus = Answered<Schemas['ClusterStatus']>;
 export type IStorageList = { clusters: IClusterStatus[] };
+export type RunState = Schemas['RunState'];
+export type IRun = Answered<Schemas['Run']>;
+export type IRunPage = Omit<Schemas['RunPage'], 'runs'> & { runs: IRun[] };
+export type IRunDiff = Answered<Schemas['RunDiff']>;
+export type RunRequest = Partial<Schemas['RunRequest']> & { notebook: string };
+export type ISchedule = Answered<Schemas['Schedule']>;
+export type ISchedulePage = Omit<Schemas['SchedulePage'], 'schedules'> & {
+  schedules: ISchedule[];
+};
+/** Requests: the server fills in what is left out. */
+export type ScheduleRequest = Partial<Schemas['ScheduleRequest']> &
+  Pick<Schemas['ScheduleRequest'], 'notebook' | 'cron'>;
+export type ScheduleUpdate = Partial<Schemas['ScheduleUpdate']>;
+export type ISchedulePreview = Schemas['SchedulePreview'];
+export type ITensorBoard = Answered<Schemas['TensorBoard']>;
+export type ITensorBoardList = Schemas['TensorBoardList'] & {
+  tensorboards: ITensorBoard[];
+};
+export type IModelSummary = Answered<Schemas['ModelSummary']>;
+export type IModelList = Omit<Schemas['ModelList'], 'models'> & {
+  models: IModelSummary[];
+};
+export type IModelVersion = Answered<Schemas['ModelVersion']>;
+export type IVersionList = { name: string; versions: IModelVersion[] };
+export type IDeployment = Answered<Schemas['Deployment']>;
+export type PublishRequest = Partial<Schemas['PublishRequest']> &
+  Pick<Schemas['PublishRequest'], 'path' | 'name'>;
+export type ModelStage = IModelVersion['stage'];
+
 /** What a submit may send: the server fills in what is left out. */
 export type JobSubmission = Partial<Schemas['JobSpec']>;
 
@@ -123,6 +152,107 @@ export class MlplatApi {
     return this._request('storage');
   }
 
+  listRuns(
+    query: { notebook?: string; limit?: number } = {}
+  ): Promise<IRunPage> {
+    return this._request('runs', { query });
+  }
+
+  createRun(request: RunRequest): Promise<IRun> {
+    return this._request('runs', { method: 'POST', body: request });
+  }
+
+  diffRuns(a: string, b: string): Promise<IRunDiff> {
+    return this._request('runs/diff', { query: { a, b } });
+  }
+
+  rerunRun(
+    id: string,
+    parameters: Record<string, unknown> | null
+  ): Promise<IRun> {
+    return this._request(`runs/${encodeURIComponent(id)}/rerun`, {
+      method: 'POST',
+      body: { parameters }
+    });
+  }
+
+  listSchedules(): Promise<ISchedulePage> {
+    return this._request('schedules', { query: { limit: 200 } });
+  }
+
+  createSchedule(request: ScheduleRequest): Promise<ISchedule> {
+    return this._request('schedules', { method: 'POST', body: request });
+  }
+
+  updateSchedule(id: string, change: ScheduleUpdate): Promise<ISchedule> {
+    return this._request(`schedules/${encodeURIComponent(id)}`, {
+      method: 'PATCH',
+      body: change
+    });
+  }
+
+  deleteSchedule(id: string): Promise<void> {
+    return this._request(`schedules/${encodeURIComponent(id)}`, {
+      method: 'DELETE'
+    });
+  }
+
+  previewSchedule(
+    cron: string,
+    timezone: string,
+    count = 5
+  ): Promise<ISchedulePreview> {
+    return this._request('schedules/preview', {
+      query: { cron, timezone, count }
+    });
+  }
+
+  listTensorBoards(): Promise<ITensorBoardList> {
+    return this._request('tensorboards');
+  }
+
+  openTensorBoard(
+    source: { logdir: string } | { job_id: string }
+  ): Promise<ITensorBoard> {
+    return this._request('tensorboards', { method: 'POST', body: source });
+  }
+
+  stopTensorBoard(id: string): Promise<void> {
+    return this._request(`tensorboards/${encodeURIComponent(id)}`, {
+      method: 'DELETE'
+    });
+  }
+
+  listModels(): Promise<IModelList> {
+    return this._request('models');
+  }
+
+  publishModel(request: PublishRequest): Promise<IModelVersion> {
+    return this._request('models', { method: 'POST', body: request });
+  }
+
+  listVersions(name: string): Promise<IVersionList> {
+    return this._request(`models/${modelPath(name)}/versions`);
+  }
+
+  setStage(
+    name: string,
+    version: number,
+    stage: ModelStage
+  ): Promise<IModelVersion> {
+    return this._request(
+      `models/${modelPath(name)}/versions/${version}/stage`,
+      {
+        method: 'POST',
+        body: { stage }
+      }
+    );
+  }
+
+  getDeployment(name: string): Promise<IDeployment> {
+    return this._request(`models/${modelPath(name)}/deployment`);
+  }
+
   getParameters(path: string): Promise<INotebookParameters> {
     return this._request('parameters', { query: { path } });
   }
@@ -170,6 +300,14 @@ export class MlplatApi {
     }
     return data as T;
   }
+}
+
+/**
+ * A model name in a URL: `user/name` under the namespace policy keeps its
+ * slash, each part encoded.
+ */
+function modelPath(name: string): string {
+  return name.split('/').map(encodeURIComponent).join('/');
 }
 
 /**

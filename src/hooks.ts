@@ -1,7 +1,7 @@
 /**
  * Small React hooks shared by the views.
  */
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ISignal } from '@lumino/signaling';
 
 /**
@@ -48,4 +48,54 @@ export function usePromise<T>(promise: Promise<T>): T | undefined {
     };
   }, [promise]);
   return value;
+}
+
+export interface IPolled<T> {
+  /** Undefined until the first answer. */
+  data: T | undefined;
+  error: string | null;
+  /** Fetch now (after an action changed what is shown). */
+  refresh: () => void;
+}
+
+/**
+ * `fetch()` now and every `interval` ms while mounted (sections of the
+ * sidebar mount their body only while open).
+ */
+export function usePolled<T>(
+  fetch: () => Promise<T>,
+  interval: number
+): IPolled<T> {
+  const [data, setData] = useState<T>();
+  const [error, setError] = useState<string | null>(null);
+  const [tick, setTick] = useState(0);
+  const fetchRef = useRef(fetch);
+  fetchRef.current = fetch;
+  useEffect(() => {
+    let live = true;
+    let timer = 0;
+    const run = async () => {
+      try {
+        const next = await fetchRef.current();
+        if (live) {
+          setData(() => next);
+          setError(null);
+        }
+      } catch (err) {
+        if (live) {
+          setError((err as Error).message);
+        }
+      }
+      if (live) {
+        timer = window.setTimeout(run, interval);
+      }
+    };
+    void run();
+    return () => {
+      live = false;
+      window.clearTimeout(timer);
+    };
+  }, [interval, tick]);
+  const refresh = useCallback(() => setTick(t => t + 1), []);
+  return { data, error, refresh };
 }

@@ -5,7 +5,12 @@ import {
   type JupyterFrontEnd,
   type JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, Notification } from '@jupyterlab/apputils';
+import {
+  Dialog,
+  ICommandPalette,
+  Notification,
+  showDialog
+} from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { INotebookTracker } from '@jupyterlab/notebook';
@@ -14,6 +19,8 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { type IJob, type IPlatformConfig, MlplatApi } from './api';
 import { registerSubmitCommand } from './dialogs/command';
 import { registerJobCommands } from './jobs/commands';
+import { registerRunCommands } from './runs/commands';
+import { registerTensorBoardCommands } from './tensorboard/commands';
 import { JobsModel } from './jobs/model';
 import { SERVER_MISSING_MESSAGE } from './panel/PanelView';
 import { MlplatPanel } from './panel/widget';
@@ -84,8 +91,58 @@ async function activate(
     }
   };
 
-  const panel = new MlplatPanel({
+  const runCommands = registerRunCommands({
+    app,
+    api,
     config,
+    docManager,
+    notebooks,
+    fileBrowser,
+    defaultTarget: () => current.defaultTarget
+  });
+  const onNotebook = (command: string) => () => {
+    if (commands.isEnabled(command)) {
+      void commands.execute(command);
+    } else {
+      Notification.info(
+        'Open a notebook, or select one in the file browser, first.',
+        { autoClose: 4000 }
+      );
+    }
+  };
+
+  const tensorboards = registerTensorBoardCommands(app, api);
+  const openPath = (path: string) => void docManager.openOrReveal(path);
+
+  const panel = new MlplatPanel({
+    api,
+    config,
+    models: { interval: current.pollInterval, openJob, openPath },
+    tensorboards: {
+      interval: current.pollInterval,
+      changed: tensorboards.changed,
+      open: tensorboards.show
+    },
+    runs: {
+      interval: current.pollInterval,
+      changed: runCommands.changed,
+      openPath,
+      openJob,
+      runNotebook: onNotebook(CommandIDs.runNotebook),
+      scheduleNotebook: onNotebook(CommandIDs.scheduleNotebook),
+      rerun: run => void runCommands.rerun(run),
+      confirmDelete: async schedule =>
+        (
+          await showDialog({
+            title: 'Delete schedule',
+            body: `Delete “${schedule.name}”? It will not fire again; its runs stay in the history.`,
+            buttons: [
+              Dialog.cancelButton(),
+              Dialog.warnButton({ label: 'Delete' })
+            ]
+          })
+        ).button.accept
+    },
     jobs,
     storage,
     onOpenJob: openJob,
@@ -104,6 +161,19 @@ async function activate(
     docManager,
     restorer,
     pollInterval: () => current.pollInterval,
+    openTensorBoard: async job => {
+      await commands.execute(CommandIDs.openTensorBoard, { jobId: job.id });
+    },
+    publishModel: async job => {
+      const { showPublishDialog } = await import('./models/publish');
+      const version = await showPublishDialog(api, job);
+      if (version) {
+        Notification.success(
+          `Published ${version.name} version ${version.version}`,
+          { autoClose: 4000 }
+        );
+      }
+    },
     rerun: async job => {
       const answer = await config;
       if (!answer) {
@@ -148,6 +218,8 @@ async function activate(
   for (const command of [
     CommandIDs.openPanel,
     CommandIDs.submitNotebook,
+    CommandIDs.runNotebook,
+    CommandIDs.scheduleNotebook,
     CommandIDs.openJob,
     CommandIDs.refreshJobs
   ]) {

@@ -124,6 +124,268 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jupyter-mlplat/api/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Run history, newest first (by notebook or schedule) */
+        get: operations["listRuns"];
+        put?: never;
+        /** Run a notebook with parameters (papermill) */
+        post: operations["createRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-mlplat/api/runs/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Parameters of run b against run a */
+        get: operations["diffRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-mlplat/api/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One run */
+        get: operations["getRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-mlplat/api/runs/{run_id}/rerun": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run again with these parameters (changed ones given) */
+        post: operations["rerunRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-mlplat/api/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Schedules, newest first */
+        get: operations["listSchedules"];
+        put?: never;
+        /** Schedule a notebook (cron + time zone) */
+        post: operations["createSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-mlplat/api/schedules/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The next due times of a cron expression, and the expression in words */
+        get: operations["previewSchedule"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-mlplat/api/schedules/{schedule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One schedule */
+        get: operations["getSchedule"];
+        put?: never;
+        post?: never;
+        /** Delete a schedule (its runs stay in the history) */
+        delete: operations["deleteSchedule"];
+        options?: never;
+        head?: never;
+        /** Edit, pause or resume a schedule */
+        patch: operations["updateSchedule"];
+        trace?: never;
+    };
+    "/jupyter-mlplat/api/tensorboards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Running TensorBoards, newest first */
+        get: operations["listTensorBoards"];
+        put?: never;
+        /** Open TensorBoard on a log dir or a job's log dir (reused); it is `starting` until it answers: poll GET */
+        post: operations["startTensorBoard"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-mlplat/api/tensorboards/{tb_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One TensorBoard */
+        get: operations["getTensorBoard"];
+        put?: never;
+        post?: never;
+        /** Stop a TensorBoard */
+        delete: operations["stopTensorBoard"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-mlplat/api/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Models with their latest version, stages and deployment flag */
+        get: operations["listModels"];
+        put?: never;
+        /** Publish a file or folder as the next immutable version */
+        post: operations["publishModel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-mlplat/api/models/{name}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of a model, newest first (metrics, lineage, stage history) */
+        get: operations["listModelVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-mlplat/api/models/{name}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version */
+        get: operations["getModelVersion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-mlplat/api/models/{name}/versions/{version}/stage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move a version to a stage (staging/production hold one version each) */
+        post: operations["setModelStage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-mlplat/api/models/{name}/versions/{version}/deploy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Deploy the model to TF Serving on a Kubernetes target; new versions are then served without a redeploy */
+        post: operations["deployModel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-mlplat/api/models/{name}/deployment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The model's deployment and the version it serves now */
+        get: operations["getModelDeployment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/jupyter-mlplat/api/storage": {
         parameters: {
             query?: never;
@@ -286,6 +548,80 @@ export interface components {
              */
             ext: string | null;
         };
+        /** DeployRequest */
+        DeployRequest: {
+            /**
+             * Target
+             * @description A kubernetes compute target.
+             */
+            target: string;
+            /**
+             * Namespace
+             * @description Default: the target's namespace template.
+             * @default null
+             */
+            namespace: string | null;
+            /**
+             * Replicas
+             * @default 1
+             */
+            replicas: number;
+            /**
+             * Image
+             * @description TF Serving image.
+             * @default tensorflow/serving:2.14.1
+             */
+            image: string;
+        };
+        /** Deployment */
+        Deployment: {
+            /** Name */
+            name: string;
+            /** Target */
+            target: string;
+            /** Namespace */
+            namespace: string;
+            /**
+             * Deployment
+             * @description Kubernetes Deployment name.
+             */
+            deployment: string;
+            /**
+             * Service
+             * @description Kubernetes Service name (REST 8501, gRPC 8500).
+             */
+            service: string;
+            /**
+             * Base Path
+             * @description The model's folder in the store that TF Serving watches.
+             */
+            base_path: string;
+            /**
+             * Deployed Version
+             * @description Latest version when it was deployed.
+             */
+            deployed_version: number;
+            /**
+             * Serving Version
+             * @description Latest version in the base path now: what TF Serving serves.
+             */
+            serving_version: number | null;
+            /** Image */
+            image: string;
+            /** User */
+            user: string;
+            /**
+             * Created
+             * Format: date-time
+             */
+            created: string;
+            /**
+             * Ready Replicas
+             * @description From Kubernetes, when readable.
+             * @default null
+             */
+            ready_replicas: number | null;
+        };
         /** Error */
         Error: {
             /** Message */
@@ -423,10 +759,10 @@ export interface components {
             target: string;
             /**
              * Runtime
-             * @description Runtime name from the platform config.
-             * @default default
+             * @description Runtime name from the platform config (default: the first one).
+             * @default null
              */
-            runtime: string;
+            runtime: string | null;
             resources?: components["schemas"]["Resources"];
             /**
              * Kind
@@ -469,6 +805,18 @@ export interface components {
          * @enum {string}
          */
         JobState: "queued" | "building" | "pushing" | "submitted" | "pending" | "running" | "succeeded" | "failed" | "cancelled";
+        /** K8sCronJob */
+        K8sCronJob: {
+            /**
+             * Kind
+             * @default CronJob
+             */
+            kind: string;
+            /** Name */
+            name: string;
+            /** Namespace */
+            namespace: string;
+        };
         /** K8sObject */
         K8sObject: {
             /** Kind */
@@ -478,6 +826,39 @@ export interface components {
             /** Namespace */
             namespace: string;
         };
+        /** Lineage */
+        Lineage: {
+            /**
+             * Source
+             * @description Where the artifact was copied from.
+             */
+            source: string;
+            /**
+             * Notebook
+             * @default null
+             */
+            notebook: string | null;
+            /**
+             * Notebook Sha256
+             * @default null
+             */
+            notebook_sha256: string | null;
+            /**
+             * Job Id
+             * @default null
+             */
+            job_id: string | null;
+            /**
+             * Image
+             * @description The job's image, pinned by digest.
+             * @default null
+             */
+            image: string | null;
+            /** Parameters */
+            parameters?: {
+                [key: string]: unknown;
+            };
+        };
         /** LogChunk */
         LogChunk: {
             /** Text */
@@ -486,6 +867,86 @@ export interface components {
             offset: number;
             /** Complete */
             complete: boolean;
+        };
+        /** ModelList */
+        ModelList: {
+            /** Models */
+            models: components["schemas"]["ModelSummary"][];
+            /**
+             * Store
+             * @description The model store URL.
+             */
+            store: string;
+            /** Name Policy */
+            name_policy: string;
+        };
+        /** ModelSummary */
+        ModelSummary: {
+            /** Name */
+            name: string;
+            /** Owner */
+            owner: string;
+            /**
+             * Created
+             * Format: date-time
+             */
+            created: string;
+            /** Latest Version */
+            latest_version: number | null;
+            /** Versions */
+            versions: number;
+            /**
+             * Stages
+             * @description Stage -> the version in it (staging, production).
+             */
+            stages: {
+                [key: string]: number;
+            };
+            /** Deployed */
+            deployed: boolean;
+        };
+        /** ModelVersion */
+        ModelVersion: {
+            /** Name */
+            name: string;
+            /** Version */
+            version: number;
+            /**
+             * Uri
+             * @description The version folder in the model store.
+             */
+            uri: string;
+            stage: components["schemas"]["Stage"];
+            /** User */
+            user: string;
+            /**
+             * Created
+             * Format: date-time
+             */
+            created: string;
+            /** Metrics */
+            metrics: {
+                [key: string]: number;
+            };
+            lineage: components["schemas"]["Lineage"];
+            /** Files */
+            files: number;
+            /** Size */
+            size: number;
+            /**
+             * Manifest
+             * @description sha256 per file, relative to the version.
+             */
+            manifest: {
+                [key: string]: string;
+            };
+            /**
+             * Description
+             * @default null
+             */
+            description: string | null;
+            /** Stage History */
+            stage_history?: components["schemas"]["StageChange"][];
         };
         /** NotebookParameters */
         NotebookParameters: {
@@ -513,6 +974,19 @@ export interface components {
              * @default
              */
             help: string;
+        };
+        /** ParameterChange */
+        ParameterChange: {
+            /**
+             * A
+             * @default null
+             */
+            a: unknown;
+            /**
+             * B
+             * @default null
+             */
+            b: unknown;
         };
         /** PublicCluster */
         PublicCluster: {
@@ -563,6 +1037,44 @@ export interface components {
             /** Kind */
             kind: string;
         };
+        /** PublishRequest */
+        PublishRequest: {
+            /**
+             * Path
+             * @description File or folder to publish: a path under the Jupyter root or `hdfs://<cluster>/path`.
+             */
+            path: string;
+            /**
+             * Name
+             * @description Model name (`a-z A-Z 0-9 . _ -`; under the `namespace` policy it is stored as `<user>/<name>`).
+             */
+            name: string;
+            /** Metrics */
+            metrics?: {
+                [key: string]: number;
+            };
+            /** Parameters */
+            parameters?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Job Id
+             * @description The finished job that produced the artifact: its notebook, image digest and parameters become the lineage.
+             * @default null
+             */
+            job_id: string | null;
+            /**
+             * Notebook
+             * @description Source notebook (path under the root), when not published from a job.
+             * @default null
+             */
+            notebook: string | null;
+            /**
+             * Description
+             * @default null
+             */
+            description: string | null;
+        };
         /** RenameRequest */
         RenameRequest: {
             /**
@@ -602,6 +1114,189 @@ export interface components {
              */
             gpu: number;
         };
+        /** Run */
+        Run: {
+            /** Id */
+            id: string;
+            /**
+             * Job Id
+             * @description The job executing this run (jobs API).
+             * @default null
+             */
+            job_id: string | null;
+            /** Notebook */
+            notebook: string;
+            /** Parameters */
+            parameters: {
+                [key: string]: unknown;
+            };
+            state: components["schemas"]["RunState"];
+            /** User */
+            user: string;
+            /**
+             * Trigger
+             * @enum {string}
+             */
+            trigger: "manual" | "rerun" | "schedule" | "cronjob";
+            /** Target */
+            target: string;
+            /**
+             * Created
+             * Format: date-time
+             */
+            created: string;
+            /**
+             * Started
+             * @default null
+             */
+            started: string | null;
+            /**
+             * Finished
+             * @default null
+             */
+            finished: string | null;
+            /**
+             * Duration
+             * @description Seconds run so far / in all.
+             * @default null
+             */
+            duration: number | null;
+            /**
+             * Output
+             * @description Output notebook, relative to the Jupyter root.
+             * @default null
+             */
+            output: string | null;
+            /**
+             * Error
+             * @default null
+             */
+            error: string | null;
+            /** Warnings */
+            warnings?: string[];
+            /**
+             * Schedule Id
+             * @default null
+             */
+            schedule_id: string | null;
+            /**
+             * Due Time
+             * @description The schedule's firing time (UTC).
+             * @default null
+             */
+            due_time: string | null;
+            /**
+             * Parent Id
+             * @description The run this one reran.
+             * @default null
+             */
+            parent_id: string | null;
+        };
+        /**
+         * RunDiff
+         * @description Parameters of run ``b`` against run ``a``.
+         */
+        RunDiff: {
+            /** A */
+            a: string;
+            /** B */
+            b: string;
+            /**
+             * Added
+             * @description In b only.
+             */
+            added?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Removed
+             * @description In a only.
+             */
+            removed?: {
+                [key: string]: unknown;
+            };
+            /** Changed */
+            changed?: {
+                [key: string]: components["schemas"]["ParameterChange"];
+            };
+            /** Unchanged */
+            unchanged?: {
+                [key: string]: unknown;
+            };
+        };
+        /** RunPage */
+        RunPage: {
+            /** Runs */
+            runs: components["schemas"]["Run"][];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+        };
+        /**
+         * RunRequest
+         * @description Run a notebook with parameters (papermill) on a compute target.
+         */
+        RunRequest: {
+            /**
+             * Notebook
+             * @description Notebook path relative to the Jupyter root.
+             */
+            notebook: string;
+            /** Parameters */
+            parameters?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Target
+             * @description Compute target name from the platform config.
+             * @default local
+             */
+            target: string;
+            /**
+             * Runtime
+             * @description Runtime name from the platform config.
+             * @default default
+             */
+            runtime: string;
+            /**
+             * Name
+             * @description Display name.
+             * @default null
+             */
+            name: string | null;
+            /**
+             * Output
+             * @description Output folder (default: <notebook folder>/mlplat-outputs/runs).
+             * @default null
+             */
+            output: string | null;
+            /**
+             * Timeout
+             * @description Seconds before the run is stopped.
+             * @default null
+             */
+            timeout: number | null;
+        };
+        /** RunRerunRequest */
+        RunRerunRequest: {
+            /**
+             * Parameters
+             * @description Changed parameters (the rest are the run's own).
+             * @default null
+             */
+            parameters: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /**
+         * RunState
+         * @description A run's state: its job's, or what happened before a job could be made.
+         * @enum {string}
+         */
+        RunState: "claimed" | "skipped" | "queued" | "building" | "pushing" | "submitted" | "pending" | "running" | "succeeded" | "failed" | "cancelled";
         /**
          * SaveRequest
          * @description ``PUT``: save a file, notebook or directory; ``chunk`` follows JupyterLab's upload protocol
@@ -631,10 +1326,381 @@ export interface components {
              */
             chunk: number | null;
         };
+        /** Schedule */
+        Schedule: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** User */
+            user: string;
+            /** Notebook */
+            notebook: string;
+            /** Parameters */
+            parameters: {
+                [key: string]: unknown;
+            };
+            /** Target */
+            target: string;
+            /** Runtime */
+            runtime: string;
+            /** Cron */
+            cron: string;
+            /** Timezone */
+            timezone: string;
+            /**
+             * Description
+             * @description The cron expression in words.
+             */
+            description: string;
+            /**
+             * Executor
+             * @enum {string}
+             */
+            executor: "local" | "kubernetes";
+            /**
+             * Misfire Policy
+             * @enum {string}
+             */
+            misfire_policy: "skip" | "run_once";
+            /**
+             * Concurrency Policy
+             * @enum {string}
+             */
+            concurrency_policy: "forbid" | "allow" | "replace";
+            /** Paused */
+            paused: boolean;
+            /**
+             * Next Fire
+             * @description Next due time (UTC); null paused.
+             * @default null
+             */
+            next_fire: string | null;
+            /**
+             * Next Fire Times
+             * @description The next few due times, in the schedule's zone.
+             */
+            next_fire_times?: string[];
+            /**
+             * Last Fire
+             * @default null
+             */
+            last_fire: string | null;
+            /** @default null */
+            k8s_object: components["schemas"]["K8sCronJob"] | null;
+            /**
+             * Created
+             * Format: date-time
+             */
+            created: string;
+            /**
+             * Updated
+             * Format: date-time
+             */
+            updated: string;
+        };
+        /** SchedulePage */
+        SchedulePage: {
+            /** Schedules */
+            schedules: components["schemas"]["Schedule"][];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+        };
+        /** SchedulePreview */
+        SchedulePreview: {
+            /** Cron */
+            cron: string;
+            /** Timezone */
+            timezone: string;
+            /** Description */
+            description: string;
+            /**
+             * Next Fire Times
+             * @description The next due times, in the schedule's zone (ISO 8601 with offset).
+             */
+            next_fire_times: string[];
+        };
+        /**
+         * ScheduleRequest
+         * @description A notebook run on a cron schedule.
+         */
+        ScheduleRequest: {
+            /** Notebook */
+            notebook: string;
+            /**
+             * Cron
+             * @description Cron expression: 5 fields (minute hour day month weekday), or 6 with seconds first (local executor only).
+             */
+            cron: string;
+            /**
+             * Timezone
+             * @description IANA time zone.
+             * @default UTC
+             */
+            timezone: string;
+            /**
+             * Name
+             * @default null
+             */
+            name: string | null;
+            /** Parameters */
+            parameters?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Target
+             * @default local
+             */
+            target: string;
+            /**
+             * Runtime
+             * @default default
+             */
+            runtime: string;
+            /**
+             * Output
+             * @default null
+             */
+            output: string | null;
+            /**
+             * Timeout
+             * @default null
+             */
+            timeout: number | null;
+            /**
+             * Executor
+             * @description `local`: the Jupyter server's scheduler loop; `kubernetes`: a CronJob that keeps firing without the server.
+             * @default local
+             * @enum {string}
+             */
+            executor: "local" | "kubernetes";
+            /**
+             * Misfire Policy
+             * @description After downtime: `run_once` fires one run for the missed due times, `skip` none.
+             * @default run_once
+             * @enum {string}
+             */
+            misfire_policy: "skip" | "run_once";
+            /**
+             * Concurrency Policy
+             * @description When the previous run is still active: `forbid` skips, `allow` runs both, `replace` cancels the previous run.
+             * @default forbid
+             * @enum {string}
+             */
+            concurrency_policy: "forbid" | "allow" | "replace";
+            /**
+             * Paused
+             * @default false
+             */
+            paused: boolean;
+        };
+        /**
+         * ScheduleUpdate
+         * @description Edit a schedule; `paused` pauses and resumes it. Absent fields are kept.
+         */
+        ScheduleUpdate: {
+            /**
+             * Cron
+             * @default null
+             */
+            cron: string | null;
+            /**
+             * Timezone
+             * @default null
+             */
+            timezone: string | null;
+            /**
+             * Name
+             * @default null
+             */
+            name: string | null;
+            /**
+             * Parameters
+             * @default null
+             */
+            parameters: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Target
+             * @default null
+             */
+            target: string | null;
+            /**
+             * Runtime
+             * @default null
+             */
+            runtime: string | null;
+            /**
+             * Timeout
+             * @default null
+             */
+            timeout: number | null;
+            /**
+             * Misfire Policy
+             * @default null
+             */
+            misfire_policy: ("skip" | "run_once") | null;
+            /**
+             * Concurrency Policy
+             * @default null
+             */
+            concurrency_policy: ("forbid" | "allow" | "replace") | null;
+            /**
+             * Paused
+             * @default null
+             */
+            paused: boolean | null;
+        };
+        /**
+         * Stage
+         * @enum {string}
+         */
+        Stage: "none" | "staging" | "production" | "archived";
+        /** StageChange */
+        StageChange: {
+            /**
+             * Time
+             * Format: date-time
+             */
+            time: string;
+            /** User */
+            user: string;
+            from_stage: components["schemas"]["Stage"] | null;
+            to_stage: components["schemas"]["Stage"];
+        };
+        /** StageRequest */
+        StageRequest: {
+            stage: components["schemas"]["Stage"];
+        };
         /** StorageList */
         StorageList: {
             /** Clusters */
             clusters: components["schemas"]["ClusterStatus"][];
+        };
+        /**
+         * SyncStats
+         * @description How an HDFS log dir is mirrored: only bytes appended since the last poll move.
+         */
+        SyncStats: {
+            /**
+             * Bytes Fetched
+             * @description Bytes read from HDFS since the instance started.
+             */
+            bytes_fetched: number;
+            /**
+             * Files
+             * @description Event files mirrored.
+             */
+            files: number;
+            /**
+             * Polls
+             * @description Completed polls of the remote folder.
+             */
+            polls: number;
+            /**
+             * Last Sync
+             * @default null
+             */
+            last_sync: string | null;
+            /**
+             * Error
+             * @description The last poll's error, if it failed.
+             * @default null
+             */
+            error: string | null;
+        };
+        /** TensorBoard */
+        TensorBoard: {
+            /**
+             * Id
+             * @description Stable per log dir: reopening the same dir gives the same id.
+             */
+            id: string;
+            /**
+             * Logdir
+             * @description The log dir as the platform names it.
+             */
+            logdir: string;
+            /**
+             * Url
+             * @description Where the UI is served (absolute path on this server).
+             */
+            url: string;
+            /**
+             * State
+             * @description `starting` until TensorBoard answers (poll GET); `failed`: it did not start (see `error`); `exited`: it ended on its own. POST the log dir again to restart a failed or exited one.
+             * @enum {string}
+             */
+            state: "starting" | "running" | "failed" | "exited";
+            /**
+             * Error
+             * @description Why it failed, ending with its stderr tail.
+             * @default null
+             */
+            error: string | null;
+            /**
+             * Started
+             * Format: date-time
+             */
+            started: string;
+            /**
+             * Last Activity
+             * Format: date-time
+             */
+            last_activity: string;
+            /**
+             * Job Id
+             * @default null
+             */
+            job_id: string | null;
+            /**
+             * @description Set for HDFS log dirs.
+             * @default null
+             */
+            sync: components["schemas"]["SyncStats"] | null;
+        };
+        /** TensorBoardList */
+        TensorBoardList: {
+            /** Tensorboards */
+            tensorboards: components["schemas"]["TensorBoard"][];
+            /**
+             * Idle Timeout
+             * @description Seconds without a request before one is stopped.
+             */
+            idle_timeout: number;
+        };
+        /**
+         * TensorBoardRequest
+         * @description Open TensorBoard on a log dir, or on a job's log dir.
+         */
+        TensorBoardRequest: {
+            /**
+             * Logdir
+             * @description A folder under the Jupyter root (relative path) or `hdfs://<cluster>/path`.
+             * @default null
+             */
+            logdir: string | null;
+            /**
+             * Job Id
+             * @description Use this job's TensorBoard dir.
+             * @default null
+             */
+            job_id: string | null;
+        };
+        /** VersionList */
+        VersionList: {
+            /** Name */
+            name: string;
+            /**
+             * Versions
+             * @description Newest first.
+             */
+            versions: components["schemas"]["ModelVersion"][];
         };
     };
     responses: never;
@@ -679,7 +1745,7 @@ export interface operations {
             query?: {
                 /** @description Only jobs in this state */
                 state?: "queued" | "building" | "pushing" | "submitted" | "pending" | "running" | "succeeded" | "failed" | "cancelled";
-                /** @description Only jobs of this user */
+                /** @description Only jobs of this user: the workbench user (others: 403) */
                 user?: string;
                 /** @description Only jobs of this notebook */
                 notebook?: string;
@@ -696,7 +1762,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of jobs */
+            /** @description A page of the user's jobs */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1022,6 +2088,1056 @@ export interface operations {
             };
         };
     };
+    listRuns: {
+        parameters: {
+            query?: {
+                /** @description Only runs of this notebook */
+                notebook?: string;
+                /** @description Only runs of this schedule */
+                schedule_id?: string;
+                /** @description Page size */
+                limit?: number;
+                /** @description Items to skip */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of runs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunPage"];
+                };
+            };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunRequest"];
+            };
+        };
+        responses: {
+            /** @description The new run */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    diffRuns: {
+        parameters: {
+            query: {
+                /** @description Run id */
+                a: string;
+                /** @description Run id */
+                b: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Added, removed, changed parameters */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunDiff"];
+                };
+            };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    rerunRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunRerunRequest"];
+            };
+        };
+        responses: {
+            /** @description The new run */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listSchedules: {
+        parameters: {
+            query?: {
+                /** @description Only schedules of this notebook */
+                notebook?: string;
+                /** @description Page size */
+                limit?: number;
+                /** @description Items to skip */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of schedules */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchedulePage"];
+                };
+            };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleRequest"];
+            };
+        };
+        responses: {
+            /** @description The new schedule */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    previewSchedule: {
+        parameters: {
+            query: {
+                /** @description Cron expression */
+                cron: string;
+                /** @description IANA time zone */
+                timezone?: string;
+                /** @description How many due times */
+                count?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Next due times */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchedulePreview"];
+                };
+            };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                schedule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                schedule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                schedule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleUpdate"];
+            };
+        };
+        responses: {
+            /** @description The schedule */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listTensorBoards: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Instances */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TensorBoardList"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    startTensorBoard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TensorBoardRequest"];
+            };
+        };
+        responses: {
+            /** @description The running instance, reused */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TensorBoard"];
+                };
+            };
+            /** @description A new instance */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TensorBoard"];
+                };
+            };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A storage cluster none of whose name nodes answers (the message names them) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTensorBoard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tb_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The instance */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TensorBoard"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    stopTensorBoard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tb_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Stopped */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listModels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Models */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelList"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    publishModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PublishRequest"];
+            };
+        };
+        responses: {
+            /** @description The new version */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersion"];
+                };
+            };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A storage cluster none of whose name nodes answers (the message names them) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listModelVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Model name; `<user>/<name>` (namespace policy) is sent with the slash percent-encoded (`alice%2Fresnet`) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionList"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getModelVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Model name; `<user>/<name>` (namespace policy) is sent with the slash percent-encoded (`alice%2Fresnet`) */
+                name: string;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersion"];
+                };
+            };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    setModelStage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Model name; `<user>/<name>` (namespace policy) is sent with the slash percent-encoded (`alice%2Fresnet`) */
+                name: string;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StageRequest"];
+            };
+        };
+        responses: {
+            /** @description The version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersion"];
+                };
+            };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deployModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Model name; `<user>/<name>` (namespace policy) is sent with the slash percent-encoded (`alice%2Fresnet`) */
+                name: string;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeployRequest"];
+            };
+        };
+        responses: {
+            /** @description The deployment */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A storage cluster none of whose name nodes answers (the message names them) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getModelDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Model name; `<user>/<name>` (namespace policy) is sent with the slash percent-encoded (`alice%2Fresnet`) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deployment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listStorage: {
         parameters: {
             query?: never;
@@ -1060,10 +3176,15 @@ export interface operations {
                 type?: "directory" | "file" | "notebook";
                 /** @description File content format */
                 format?: "json" | "text" | "base64";
+                /** @description 1: a folder's content as rows `[name, type, size, last_modified, writable]` (large folders) */
+                compact?: "0" | "1";
             };
             header?: never;
             path: {
-                /** @description Storage cluster name from the platform config */
+                /**
+                 * @description Storage cluster name from the platform config
+                 * @example local
+                 */
                 cluster: string;
             };
             cookie?: never;
@@ -1122,7 +3243,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Storage cluster name from the platform config */
+                /**
+                 * @description Storage cluster name from the platform config
+                 * @example local
+                 */
                 cluster: string;
             };
             cookie?: never;
@@ -1198,10 +3322,15 @@ export interface operations {
                 type?: "directory" | "file" | "notebook";
                 /** @description File content format */
                 format?: "json" | "text" | "base64";
+                /** @description 1: a folder's content as rows `[name, type, size, last_modified, writable]` (large folders) */
+                compact?: "0" | "1";
             };
             header?: never;
             path: {
-                /** @description Storage cluster name from the platform config */
+                /**
+                 * @description Storage cluster name from the platform config
+                 * @example local
+                 */
                 cluster: string;
                 /** @description Path relative to the cluster root (its base_path) */
                 path: string;
@@ -1262,7 +3391,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Storage cluster name from the platform config */
+                /**
+                 * @description Storage cluster name from the platform config
+                 * @example local
+                 */
                 cluster: string;
                 /** @description Path relative to the cluster root (its base_path) */
                 path: string;
@@ -1345,7 +3477,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Storage cluster name from the platform config */
+                /**
+                 * @description Storage cluster name from the platform config
+                 * @example local
+                 */
                 cluster: string;
                 /** @description Path relative to the cluster root (its base_path) */
                 path: string;
@@ -1419,7 +3554,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Storage cluster name from the platform config */
+                /**
+                 * @description Storage cluster name from the platform config
+                 * @example local
+                 */
                 cluster: string;
                 /** @description Path relative to the cluster root (its base_path) */
                 path: string;
@@ -1487,7 +3625,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Storage cluster name from the platform config */
+                /**
+                 * @description Storage cluster name from the platform config
+                 * @example local
+                 */
                 cluster: string;
                 /** @description Path relative to the cluster root (its base_path) */
                 path: string;

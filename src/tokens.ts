@@ -14,6 +14,10 @@ export namespace CommandIDs {
   export const openCluster = 'mlplat:open-cluster';
   export const copyStorageUrl = 'mlplat:copy-storage-url';
   export const insertReadCode = 'mlplat:insert-read-code';
+  export const runNotebook = 'mlplat:run-notebook';
+  export const scheduleNotebook = 'mlplat:schedule-notebook';
+  export const openTensorBoard = 'mlplat:open-tensorboard';
+  export const publishModel = 'mlplat:publish-model';
 }
 
 export const PLUGIN_ID = 'jupyter-mlplat:plugin';

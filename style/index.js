@@ -1,2 +1,3 @@
 import './base.css';
 import './storage.css';
+import './runs.css';

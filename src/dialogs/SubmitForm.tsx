@@ -18,6 +18,8 @@ export interface IFormValues {
 
 export interface ISubmitFormProps {
   mode: 'submit' | 'rerun';
+  /** Ask for CPU, memory and GPUs (jobs; runs take the runtime's). */
+  resources?: boolean;
   source: string;
   config: IPlatformConfig;
   /** Null while the notebook's parameters are being read. */
@@ -94,40 +96,43 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
               ))}
             </select>
           </Field>
-          <div className="jp-mlplat-resources">
-            <Field label="CPU" error={errors['cpu']}>
-              <input
-                className="jp-mod-styled"
-                name="cpu"
-                value={values.cpu}
-                placeholder={runtime?.resources.cpu ?? 'default'}
-                onChange={event => set({ cpu: event.target.value })}
-              />
-            </Field>
-            <Field label="Memory" error={errors['memory']}>
-              <input
-                className="jp-mod-styled"
-                name="memory"
-                value={values.memory}
-                placeholder={runtime?.resources.memory ?? 'default'}
-                onChange={event => set({ memory: event.target.value })}
-              />
-            </Field>
-            <Field label="GPU" error={errors['gpu']}>
-              <input
-                className="jp-mod-styled"
-                name="gpu"
-                inputMode="numeric"
-                value={values.gpu}
-                placeholder={String(runtime?.resources.gpu ?? 0)}
-                onChange={event => set({ gpu: event.target.value })}
-              />
-            </Field>
-          </div>
+          {props.resources !== false && (
+            <div className="jp-mlplat-resources">
+              <Field label="CPU" error={errors['cpu']}>
+                <input
+                  className="jp-mod-styled"
+                  name="cpu"
+                  value={values.cpu}
+                  placeholder={runtime?.resources.cpu ?? 'default'}
+                  onChange={event => set({ cpu: event.target.value })}
+                />
+              </Field>
+              <Field label="Memory" error={errors['memory']}>
+                <input
+                  className="jp-mod-styled"
+                  name="memory"
+                  value={values.memory}
+                  placeholder={runtime?.resources.memory ?? 'default'}
+                  onChange={event => set({ memory: event.target.value })}
+                />
+              </Field>
+              <Field label="GPU" error={errors['gpu']}>
+                <input
+                  className="jp-mod-styled"
+                  name="gpu"
+                  inputMode="numeric"
+                  value={values.gpu}
+                  placeholder={String(runtime?.resources.gpu ?? 0)}
+                  onChange={event => set({ gpu: event.target.value })}
+                />
+              </Field>
+            </div>
+          )}
         </fieldset>
       ) : (
         <p className="jp-mlplat-hint">
-          A rerun keeps the target, runtime and resources of the job.
+          A rerun keeps the target and runtime
+          {props.resources !== false ? ' and resources' : ''} of the original.
         </p>
       )}
       {props.serverError && (

@@ -14,7 +14,7 @@ import {
 } from '../params';
 import { type IFormValues, SubmitForm } from './SubmitForm';
 
-export interface ISubmitOptions {
+export interface ISubmitOptions<T = IJob> {
   api: MlplatApi;
   config: IPlatformConfig;
   /** The notebook to submit (null: rerun of a job that ran code). */
@@ -22,6 +22,32 @@ export interface ISubmitOptions {
   defaultTarget?: string;
   /** Rerun this job (only its parameters can change). */
   rerunOf?: IJob;
+  /**
+   * Send something else than a job with the same form (a run, a rerun of
+   * a run); resources are then not asked for.
+   */
+  send?: (submission: ISubmission) => Promise<T>;
+  title?: string;
+  acceptLabel?: string;
+  /** Values of an earlier run to start from. */
+  prefill?: {
+    parameters?: Record<string, unknown>;
+    target?: string;
+    runtime?: string;
+    /** Only the parameters can change (a rerun). */
+    rerun?: boolean;
+  };
+}
+
+/**
+ * What the form collected, for a custom `send`.
+ */
+export interface ISubmission {
+  notebook: string | null;
+  name: string | null;
+  parameters: Record<string, unknown>;
+  target: string;
+  runtime: string;
 }
 
 /**
@@ -29,28 +55,30 @@ export interface ISubmitOptions {
  * the user cancelled. A refused submit keeps the dialog open with the
  * server's message.
  */
-export async function showSubmitDialog(
-  options: ISubmitOptions
-): Promise<IJob | null> {
-  const body = new SubmitBody(options);
-  const dialog = new SubmitDialog(body, options);
+export async function showSubmitDialog<T = IJob>(
+  options: ISubmitOptions<T>
+): Promise<T | null> {
+  const body = new SubmitBody<T>(options);
+  const dialog = new SubmitDialog<T>(body, options);
   const result = await dialog.launch();
   return result.button.accept ? result.value : null;
 }
 
-class SubmitDialog extends Dialog<IJob | null> {
+class SubmitDialog<T> extends Dialog<T | null> {
   constructor(
-    private readonly _submitBody: SubmitBody,
-    options: ISubmitOptions
+    private readonly _submitBody: SubmitBody<T>,
+    options: ISubmitOptions<T>
   ) {
     super({
-      title: options.rerunOf
-        ? `Rerun ${options.rerunOf.name}`
-        : 'Submit as job',
+      title:
+        options.title ??
+        (options.rerunOf ? `Rerun ${options.rerunOf.name}` : 'Submit as job'),
       body: _submitBody,
       buttons: [
         Dialog.cancelButton(),
-        Dialog.okButton({ label: options.rerunOf ? 'Rerun' : 'Submit' })
+        Dialog.okButton({
+          label: options.acceptLabel ?? (options.rerunOf ? 'Rerun' : 'Submit')
+        })
       ],
       defaultButton: 1,
       focusNodeSelector: 'input'
@@ -84,15 +112,15 @@ class SubmitDialog extends Dialog<IJob | null> {
   }
 }
 
-class SubmitBody
+class SubmitBody<T>
   extends ReactWidget
-  implements Dialog.IBodyWidget<IJob | null>
+  implements Dialog.IBodyWidget<T | null>
 {
-  constructor(private readonly _options: ISubmitOptions) {
+  constructor(private readonly _options: ISubmitOptions<T>) {
     super();
     this.addClass('jp-mlplat-submit-body');
-    const { config, rerunOf } = _options;
-    const spec = rerunOf?.spec;
+    const { config, rerunOf, prefill } = _options;
+    const spec = rerunOf?.spec ?? prefill;
     const target =
       spec?.target ??
       config.targets.find(t => t.name === _options.defaultTarget)?.name ??
@@ -117,7 +145,7 @@ class SubmitBody
   /** Told whether the form can be submitted now. */
   onReadyChanged: (ready: boolean) => void = () => undefined;
 
-  getValue(): IJob | null {
+  getValue(): T | null {
     return this._job;
   }
 
@@ -136,21 +164,30 @@ class SubmitBody
     const v = this._values;
     this._setState({ busy: true, serverError: null });
     try {
-      this._job = rerunOf
-        ? await api.rerunJob(rerunOf.id, values)
-        : await api.submitJob({
+      const send = this._options.send;
+      this._job = send
+        ? await send({
             notebook,
             name: v.name.trim() || null,
             parameters: values,
             target: v.target,
-            runtime: v.runtime,
-            resources: {
-              cpu: v.cpu.trim() || null,
-              memory: v.memory.trim() || null,
-              gpu: v.gpu.trim() ? Number(v.gpu) : 0
-            },
-            client_request_id: this._requestId
-          });
+            runtime: v.runtime
+          })
+        : ((rerunOf
+            ? await api.rerunJob(rerunOf.id, values)
+            : await api.submitJob({
+                notebook,
+                name: v.name.trim() || null,
+                parameters: values,
+                target: v.target,
+                runtime: v.runtime,
+                resources: {
+                  cpu: v.cpu.trim() || null,
+                  memory: v.memory.trim() || null,
+                  gpu: v.gpu.trim() ? Number(v.gpu) : 0
+                },
+                client_request_id: this._requestId
+              })) as T);
       return true;
     } catch (error) {
       this._setState({ serverError: (error as Error).message });
@@ -163,7 +200,12 @@ class SubmitBody
   protected render(): JSX.Element {
     return (
       <SubmitForm
-        mode={this._options.rerunOf ? 'rerun' : 'submit'}
+        mode={
+          this._options.rerunOf || this._options.prefill?.rerun
+            ? 'rerun'
+            : 'submit'
+        }
+        resources={!this._options.send}
         source={this._options.notebook ?? 'code'}
         config={this._options.config}
         parameters={this._parameters}
@@ -184,10 +226,10 @@ class SubmitBody
   }
 
   private async _loadParameters(): Promise<void> {
-    const { api, notebook, rerunOf } = this._options;
-    const previous = Object.entries(rerunOf?.spec.parameters ?? {}).map(
-      ([name, value]) => parameterOfValue(name, value)
-    );
+    const { api, notebook, rerunOf, prefill } = this._options;
+    const previous = Object.entries(
+      rerunOf?.spec.parameters ?? prefill?.parameters ?? {}
+    ).map(([name, value]) => parameterOfValue(name, value));
     if (notebook === null) {
       this._parameters = previous;
     } else {
@@ -260,5 +302,5 @@ class SubmitBody
   private _hasParametersCell = true;
   private _serverError: string | null = null;
   private _busy = false;
-  private _job: IJob | null = null;
+  private _job: T | null = null;
 }

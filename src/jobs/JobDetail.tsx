@@ -16,6 +16,8 @@ export interface IJobDetailProps {
   onLoaded: (job: IJob) => void;
   openNotebook: (path: string) => Promise<void>;
   rerun: (job: IJob) => Promise<void>;
+  openTensorBoard?: (job: IJob) => Promise<void>;
+  publishModel?: (job: IJob) => Promise<void>;
 }
 
 const TABS = ['Logs', 'Parameters', 'Outputs', 'Events'] as const;
@@ -120,6 +122,13 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
           <Outputs
             job={job}
             open={path => act(() => props.openNotebook(path))}
+            openTensorBoard={
+              props.openTensorBoard &&
+              (() => act(() => props.openTensorBoard!(job)))
+            }
+            publishModel={
+              props.publishModel && (() => act(() => props.publishModel!(job)))
+            }
           />
         )}
         {tab === 'Events' && <EventsTable events={job.events} />}
@@ -131,17 +140,41 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
 function Outputs(props: {
   job: IJob;
   open: (path: string) => void;
+  openTensorBoard?: () => void;
+  publishModel?: () => void;
 }): JSX.Element {
   const { notebook, log, tensorboard } = props.job.outputs;
   return (
     <div className="jp-mlplat-outputs">
-      <button
-        className="jp-mod-styled jp-mod-accept jp-mlplat-button"
-        disabled={!notebook}
-        onClick={() => notebook && props.open(notebook)}
-      >
-        Open output notebook
-      </button>
+      <div className="jp-mlplat-actions">
+        <button
+          className="jp-mod-styled jp-mod-accept jp-mlplat-button"
+          disabled={!notebook}
+          onClick={() => notebook && props.open(notebook)}
+        >
+          Open output notebook
+        </button>
+        {props.openTensorBoard && (
+          <button
+            className="jp-mod-styled jp-mlplat-button"
+            disabled={!tensorboard}
+            title={tensorboard ?? 'This job has no TensorBoard log dir'}
+            onClick={props.openTensorBoard}
+          >
+            Open TensorBoard
+          </button>
+        )}
+        {props.publishModel && (
+          <button
+            className="jp-mod-styled jp-mlplat-button"
+            disabled={props.job.state !== 'succeeded'}
+            title="Copy an artifact of this job to the model store as a new version"
+            onClick={props.publishModel}
+          >
+            Publish model…
+          </button>
+        )}
+      </div>
       <dl className="jp-mlplat-facts">
         {[
           ['Output notebook', notebook],

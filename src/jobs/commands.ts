@@ -20,6 +20,8 @@ export interface IJobCommandsOptions {
   restorer: ILayoutRestorer | null;
   pollInterval: () => number;
   rerun: (job: IJob) => Promise<void>;
+  openTensorBoard?: (job: IJob) => Promise<void>;
+  publishModel?: (job: IJob) => Promise<void>;
 }
 
 /**
@@ -70,7 +72,9 @@ export function registerJobCommands(
         jobId: id,
         pollInterval: options.pollInterval(),
         openNotebook,
-        rerun: options.rerun
+        rerun: options.rerun,
+        openTensorBoard: options.openTensorBoard,
+        publishModel: options.publishModel
       });
       void tracker.add(widget);
       app.shell.add(widget, 'main');

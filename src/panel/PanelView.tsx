@@ -3,9 +3,17 @@ import React from 'react';
 import type { IPlatformConfig } from '../api';
 import { usePromise } from '../hooks';
 import type { JobsModel } from '../jobs/model';
+import {
+  type IModelsSectionProps,
+  ModelsSection
+} from '../models/ModelsSection';
+import { type IRunsSectionProps, RunsSection } from '../runs/RunsSection';
+import {
+  type ITensorBoardsSectionProps,
+  TensorBoardsSection
+} from '../tensorboard/TensorBoardsSection';
 import type { StorageModel } from '../storage/model';
 import { JobsSection } from './JobsSection';
-import { EmptyState, Section } from './Section';
 import { StorageSection } from './StorageSection';
 
 export const SERVER_MISSING_MESSAGE =
@@ -17,6 +25,10 @@ export interface IPanelViewProps {
   storage: StorageModel;
   onOpenJob: (id: string) => void;
   onOpenCluster: (name: string) => void;
+  runs: Omit<IRunsSectionProps, 'api'>;
+  models: Omit<IModelsSectionProps, 'api'>;
+  tensorboards: Omit<ITensorBoardsSectionProps, 'api'>;
+  api: IRunsSectionProps['api'];
 }
 
 /**
@@ -55,23 +67,9 @@ function PanelContent(props: IPanelViewProps): JSX.Element {
         model={props.storage}
         onOpen={props.onOpenCluster}
       />
-      <Section title="Runs & Schedules" defaultOpen={false}>
-        <EmptyState>
-          No runs or schedules yet. Right-click a notebook → Submit as job to
-          run it with other parameters.
-        </EmptyState>
-      </Section>
-      <Section title="Models" defaultOpen={false}>
-        <EmptyState>
-          No models yet. Models published from a job’s outputs are listed here.
-        </EmptyState>
-      </Section>
-      <Section title="TensorBoards" defaultOpen={false}>
-        <EmptyState>
-          No TensorBoard is running. Jobs that write TensorBoard logs can open
-          one from their detail view.
-        </EmptyState>
-      </Section>
+      <RunsSection api={props.api} {...props.runs} />
+      <ModelsSection api={props.api} {...props.models} />
+      <TensorBoardsSection api={props.api} {...props.tensorboards} />
     </>
   );
 }
