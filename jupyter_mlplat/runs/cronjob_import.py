@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..db import utcnow
+from ..errors import MLPlatError
 from ..jobs.k8s import manifests as mf
 from ..jobs.models import JobSpec, JobState
 from .models import RunRequest
@@ -63,7 +64,12 @@ def import_runs(cronjobs: KubeCronJobs, rows: list[ScheduleRow]) -> list[str]:
     touched: list[str] = []
     for (target, namespace), schedules in groups.items():
         backend = cronjobs.backend(target)
-        items = backend.api.jobs(namespace, mf.LABEL_SCHEDULE)
+        try:
+            items = backend.api.jobs(namespace, mf.LABEL_SCHEDULE)
+        except MLPlatError as exc:  # one unreachable cluster must not hold up the others
+            log.warning("mlplat: listing the CronJob runs in %s on %s: %s", namespace, target,
+                        exc.message)
+            continue
         fresh = _not_imported(runs, items)
         for item in fresh:
             labels = item["metadata"].get("labels") or {}

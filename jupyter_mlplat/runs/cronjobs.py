@@ -50,6 +50,11 @@ def image_inputs(row: ScheduleRow, notebook: Path) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _cluster(backend: KubernetesBackend) -> tuple[str | None, str | None]:
+    """Which cluster (and identity) a target talks to."""
+    return backend.target.kubeconfig, backend.target.context
+
+
 class KubeCronJobs:
     """Implements :class:`~jupyter_mlplat.runs.schedules.CronJobs` for kubernetes targets."""
 
@@ -127,8 +132,14 @@ class KubeCronJobs:
             self._write(api, self.render(row, placeholder), existing, dry_run=True)
             image = self._build(row, notebook)
         obj = self._write(api, self.render(row, image), existing)
-        return {"kind": "CronJob", "name": name, "namespace": namespace, "image": image,
-                "inputs": inputs, "uid": obj.get("metadata", {}).get("uid")}
+        old = self.backend(str(known.get("target") or row.target))
+        if known.get("namespace") and (known["namespace"], _cluster(old)) != (
+                namespace, _cluster(backend)):
+            # another namespace or cluster now: the old CronJob must not fire on
+            old.api.delete("CronJob", str(known["namespace"]), str(known.get("name") or name),
+                           propagation="Background")
+        return {"kind": "CronJob", "name": name, "namespace": namespace, "target": row.target,
+                "image": image, "inputs": inputs, "uid": obj.get("metadata", {}).get("uid")}
 
     @staticmethod
     def _write(api: Any, obj: dict[str, Any], existing: dict[str, Any] | None, *,

@@ -209,8 +209,12 @@ class ScheduleService:
         """
         if self.cronjobs is None:
             return []
+        # Only this workbench's user: its cluster credentials are that user's, and other
+        # users' servers (sharing the database) import their own.
+        user = self.runs.jobs.ctx.config.user
         with self.db.session() as s:
-            rows = list(s.scalars(select(ScheduleRow).where(ScheduleRow.executor == "kubernetes")))
+            rows = list(s.scalars(select(ScheduleRow).where(ScheduleRow.executor == "kubernetes",
+                                                            ScheduleRow.user == user)))
         return self.cronjobs.import_runs(rows) if rows else []
 
     def request_of(self, row: ScheduleRow) -> RunRequest:

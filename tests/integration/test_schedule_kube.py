@@ -35,7 +35,8 @@ NS = "ml-alice"
 def platform_data(kube: Component, registry: Component) -> dict[str, Any]:
     info = kube.info()
     base = {**devkube.platform_config(info)["targets"][0], "operator": "none"}
-    targets = [base, {**base, "name": "kube-bob", "namespace": "ml-bob"}]
+    targets = [base, {**base, "name": "kube-2"},
+               {**base, "name": "kube-bob", "namespace": "ml-bob"}]
     return {"user": info["user"], "targets": targets,
             **devregistry.platform_config(registry.info())}
 
@@ -136,6 +137,9 @@ def test_create_pause_edit_and_delete_the_cronjob(platform: Platform, batch: Any
     assert cj.spec.starting_deadline_seconds == 24 * 3600
     new_image = cj.spec.job_template.spec.template.spec.containers[0].image
     assert new_image != image and "@sha256:" in new_image  # parameters are in the image
+    # Another target on the same cluster and namespace: the same CronJob, patched, not deleted.
+    moved = platform.schedules.update(schedule.id, ScheduleUpdate(target="kube-2"), "alice")
+    assert moved.target == "kube-2" and _cronjob(batch, ref.name) is not None
 
     platform.schedules.delete(schedule.id, "alice")
     assert _cronjob(batch, ref.name) is None
