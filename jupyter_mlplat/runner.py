@@ -18,8 +18,6 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any
 
-import nbformat
-
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -27,8 +25,10 @@ class ExecutionFailed(Exception):
     """The notebook raised; ``str()`` is the excerpt shown in the job detail."""
 
 
-def code_notebook(code: str) -> nbformat.NotebookNode:
+def code_notebook(code: str) -> Any:
     """A notebook for a ``%%mlp_submit`` cell: an empty parameters cell, then the code."""
+    import nbformat
+
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell("# parameters")
     params.metadata["tags"] = ["parameters"]
@@ -60,6 +60,8 @@ def execute(source: str, output: str, parameters: dict[str, Any], *, log: IO[str
     if code is not None:
         fd, tmp_input = tempfile.mkstemp(suffix=".ipynb")
         os.close(fd)
+        import nbformat
+
         nbformat.write(code_notebook(code), tmp_input)
         source = tmp_input
     shown = label or (source if code is None else "cell code")
@@ -159,6 +161,9 @@ def run_notebook(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # jsonschema (under nbformat) imports the optional rfc3987_syntax, which builds a grammar
+    # for seconds at import; nbformat's schema checks no URI formats, so a runner skips it.
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     parser = argparse.ArgumentParser(prog="python -m jupyter_mlplat.runner")
     sub = parser.add_subparsers(dest="mode", required=True)
     local = sub.add_parser("local", help="run a stored local job")

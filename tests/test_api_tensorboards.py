@@ -29,8 +29,14 @@ def manager(jp_serverapp: Any) -> Any:
 
 
 def tensorboard_children() -> list[psutil.Process]:
-    return [p for p in psutil.Process().children(recursive=True)
-            if any("tensorboard" in part for part in p.cmdline())]
+    found = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if any("tensorboard" in part for part in proc.cmdline()):
+                found.append(proc)
+        except (psutil.ZombieProcess, psutil.NoSuchProcess):
+            continue  # an ended child of another test: not a running TensorBoard
+    return found
 
 
 async def running(api: Any, board: dict[str, Any], timeout: float = 120) -> dict[str, Any]:

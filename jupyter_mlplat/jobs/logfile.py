@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 MAX_CHUNK = 1 << 20
@@ -11,6 +12,9 @@ def read_from(path: Path, offset: int, limit: int = MAX_CHUNK) -> tuple[str, int
     """Text from ``offset`` (at most ``limit`` bytes) and the offset to continue from."""
     try:
         with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if offset >= size:  # nothing new (and no seek past what the filesystem allows)
+                return "", offset
             fh.seek(max(offset, 0))
             data = fh.read(limit)
     except FileNotFoundError:

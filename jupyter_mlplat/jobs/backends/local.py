@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
+import threading
 
 import psutil
 
@@ -33,6 +34,9 @@ class LocalBackend(ComputeBackend):
                 env=self.ctx.child_env(job), cwd=str(self.ctx.root_dir), start_new_session=True,
             )
         self._children[job.id] = proc
+        # Reap the runner as soon as it exits: the server is its parent and would otherwise
+        # keep it as a zombie until someone polled it.
+        threading.Thread(target=proc.wait, name=f"reap-{job.id}", daemon=True).start()
         self.ctx.store.merge_backend_ref(job.id, pid=proc.pid,
                                          create_time=psutil.Process(proc.pid).create_time())
 
