@@ -166,5 +166,5 @@ async def test_restart_reconciles_a_lost_runner(jp_serverapp: Any, api: Any,
 async def test_listing_is_limited_to_the_workbench_user(api: Any) -> None:
     status, err = await api("jobs", params={"user": "bob"})
     assert status == 403 and "only your own jobs" in err["message"]
-    status, page = await api("jobs", params={"user": "alice"})
+    status, _page = await api("jobs", params={"user": "alice"})
     assert status == 200

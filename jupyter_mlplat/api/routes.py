@@ -13,6 +13,14 @@ from .jobs import (
     JobsHandler,
     ParametersHandler,
 )
+from .models import (
+    ModelDeployHandler,
+    ModelDeploymentHandler,
+    ModelsHandler,
+    ModelStageHandler,
+    ModelVersionHandler,
+    ModelVersionsHandler,
+)
 from .runs import (
     RunDiffHandler,
     RunHandler,
@@ -21,14 +29,6 @@ from .runs import (
     ScheduleHandler,
     SchedulePreviewHandler,
     SchedulesHandler,
-)
-from .models import (
-    ModelDeployHandler,
-    ModelDeploymentHandler,
-    ModelsHandler,
-    ModelStageHandler,
-    ModelVersionHandler,
-    ModelVersionsHandler,
 )
 from .storage import ContentsHandler, StorageHandler
 from .tensorboards import TensorBoardHandler, TensorBoardProxyHandler, TensorBoardsHandler
