@@ -217,6 +217,10 @@ export class MlplatApi {
     return this._request('tensorboards', { method: 'POST', body: source });
   }
 
+  getTensorBoard(id: string): Promise<ITensorBoard> {
+    return this._request(`tensorboards/${encodeURIComponent(id)}`);
+  }
+
   stopTensorBoard(id: string): Promise<void> {
     return this._request(`tensorboards/${encodeURIComponent(id)}`, {
       method: 'DELETE'

@@ -49,8 +49,9 @@ export function registerTensorBoardCommands(
       ],
       referrerPolicy: 'same-origin'
     });
-    frame.url = tensorBoardUrl(tb, app.serviceManager.serverSettings.baseUrl);
-    const widget = new MainAreaWidget({ content: frame });
+    const widget: MainAreaWidget<IFrame> = new MainAreaWidget({
+      content: frame
+    });
     widget.id = id;
     widget.addClass('jp-mlplat-tensorboard-widget');
     widget.title.label = tb.job_id
@@ -59,6 +60,17 @@ export function registerTensorBoardCommands(
     widget.title.caption = tb.logdir;
     widget.title.icon = mlplatIcon;
     widget.title.closable = true;
+    void whenRunning(api, tb).then(
+      ready =>
+        (frame.url = tensorBoardUrl(
+          ready,
+          app.serviceManager.serverSettings.baseUrl
+        )),
+      error => {
+        widget.dispose();
+        void showErrorMessage('TensorBoard did not start', error.message);
+      }
+    );
     void tracker.add(widget);
     app.shell.add(widget, 'main');
   };
@@ -105,4 +117,27 @@ export function registerTensorBoardCommands(
   });
 
   return { changed, show };
+}
+
+/**
+ * The instance once it serves (the proxy answers 503 while it starts).
+ */
+async function whenRunning(
+  api: MlplatApi,
+  tb: ITensorBoard,
+  timeoutMs = 120_000
+): Promise<ITensorBoard> {
+  const deadline = Date.now() + timeoutMs;
+  let current = tb;
+  while (current.state === 'starting' && Date.now() < deadline) {
+    await new Promise(resolve => setTimeout(resolve, 1000));
+    current = await api.getTensorBoard(tb.id);
+  }
+  if (current.state !== 'running') {
+    throw new Error(
+      current.error ??
+        `TensorBoard ${tb.id} is ${current.state} after ${timeoutMs / 1000}s`
+    );
+  }
+  return current;
 }
