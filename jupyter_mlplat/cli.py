@@ -25,8 +25,8 @@ from .devcluster.cli import devcluster
 from .errors import InvalidRequest, MLPlatError
 from .jobs.models import Job, JobSpec, JobState
 from .models.cli import models_group
-from .tensorboard.cli import tensorboard_group
 from .runs.cli import run_command, runs_group, schedules_group
+from .tensorboard.cli import tensorboard_group
 
 if TYPE_CHECKING:
     from .jobs.service import JobService

@@ -172,7 +172,11 @@ class ClusterContents:
         if type == "directory":
             self.transport.makedirs(target)
         elif chunk is not None:
-            self._save_chunk(target, path, type, format, content, chunk)
+            upload = self._save_chunk(target, path, type, format, content, chunk)
+            if chunk != -1 and not existed:  # the file appears only with the last part
+                model = self.model(self.transport.status(upload))
+                model.update(name=posixpath.basename(path), path=path.strip("/"))
+                return model, True
         else:
             with AtomicWriter(self.transport, target) as writer:
                 writer.write(self._encode(type, format, content))
@@ -200,7 +204,7 @@ class ClusterContents:
         raise BadContent(f"format {format!r} does not apply to a {type}")
 
     def _save_chunk(self, target: str, path: str, type: str, format: str | None,
-                    content: Any, chunk: int) -> None:
+                    content: Any, chunk: int) -> str:
         """JupyterLab's upload protocol: parts go to one hidden file, renamed after chunk -1."""
         if chunk == 0 or chunk < -1:
             raise BadContent("chunk must be 1, 2, … for parts and -1 for the last one")
@@ -216,6 +220,7 @@ class ClusterContents:
                     from None
         if chunk == -1:
             self.transport.rename(upload, target, overwrite=True)
+        return upload
 
     # -- namespace -----------------------------------------------------------------------------
     def rename(self, path: str, new_path: str) -> dict[str, Any]:
