@@ -2,6 +2,7 @@ import React from 'react';
 
 import type { IParameter, IPlatformConfig } from '../api';
 import { defaultText, parameterKind } from '../params';
+import { Field } from './Field';
 
 /**
  * What the user has typed in the submit dialog.
@@ -207,26 +208,5 @@ function ParameterFields(
         );
       })}
     </>
-  );
-}
-
-function Field(props: {
-  label: string;
-  hint?: string;
-  error?: string;
-  children: React.ReactNode;
-}): JSX.Element {
-  return (
-    <label
-      className={`jp-mlplat-field${props.error ? ' jp-mlplat-invalid' : ''}`}
-    >
-      <span className="jp-mlplat-field-label">{props.label}</span>
-      {props.children}
-      {props.error ? (
-        <span className="jp-mlplat-field-error">{props.error}</span>
-      ) : (
-        props.hint && <span className="jp-mlplat-field-hint">{props.hint}</span>
-      )}
-    </label>
   );
 }

@@ -14,6 +14,7 @@ import type {
   MlplatApi,
   ScheduleRequest
 } from '../api';
+import { Field } from '../dialogs/Field';
 import { cronShapeError, formatFireTime, timeZones } from './format';
 
 export interface IScheduleOptions {
@@ -367,25 +368,4 @@ class ScheduleBody
   private _busy = false;
   private _serverError: string | null = null;
   private _schedule: ISchedule | null = null;
-}
-
-function Field(props: {
-  label: string;
-  hint?: string;
-  error?: string;
-  children: React.ReactNode;
-}): JSX.Element {
-  return (
-    <label
-      className={`jp-mlplat-field${props.error ? ' jp-mlplat-invalid' : ''}`}
-    >
-      <span className="jp-mlplat-field-label">{props.label}</span>
-      {props.children}
-      {props.error ? (
-        <span className="jp-mlplat-field-error">{props.error}</span>
-      ) : (
-        props.hint && <span className="jp-mlplat-field-hint">{props.hint}</span>
-      )}
-    </label>
-  );
 }
