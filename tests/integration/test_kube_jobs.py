@@ -315,8 +315,13 @@ def test_a_new_server_catches_up_with_jobs_that_moved_meanwhile(
                                                       JobState.running)
     later = Platform(load_config({**platform_data, "data_dir": str(tmp_path / "data")}), root)
     try:
-        later.jobs.reconcile()
-        done = later.jobs.store.get(job.id)
+        deadline = time.monotonic() + 60  # KWOK ends the pod ~5 s after it runs; allow for load
+        while True:
+            later.jobs.reconcile()
+            done = later.jobs.store.get(job.id)
+            if done.state.final or time.monotonic() > deadline:
+                break
+            time.sleep(1)
         assert done.state is JobState.succeeded, done.error
         assert _states(done)[-2:] == ["running", "succeeded"]
     finally:
