@@ -64,5 +64,19 @@ def live_server(tmp: Path, *extra_args: str, user: str = "alice") -> Iterator[Li
             time.sleep(0.3)
         yield server
     finally:
+        _cancel_active_jobs(server)
         stop_process_group(proc.pid)
         log.close()
+
+
+def _cancel_active_jobs(server: LiveServer) -> None:
+    """Local job runners outlive their server by design; a test's must not outlive the test."""
+    active = "queued,building,pushing,submitted,pending,running"
+    try:
+        page = requests.get(f"{server.url}/jupyter-mlplat/api/jobs", headers=server.headers,
+                            params={"state": active, "limit": 500}, timeout=10).json()
+        for job in page.get("jobs", []):
+            requests.post(f"{server.url}/jupyter-mlplat/api/jobs/{job['id']}/cancel",
+                          headers=server.headers, timeout=30)
+    except (requests.RequestException, ValueError):
+        pass  # the server is already gone: nothing to ask it
