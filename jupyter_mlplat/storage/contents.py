@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
-import functools
 import mimetypes
 import posixpath
-import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import nbformat
 
+from . import listing
 from .filesystem import ClusterFileSystem
+from .listing import iso_millis
 from .paths import confine, join, split
 from .transport import Entry
 from .writer import AtomicWriter, temp_name
@@ -32,32 +32,7 @@ class BadContent(ValueError):
     """The request's content or parameters cannot be applied; the message says why."""
 
 
-def iso(timestamp: float) -> str:
-    return dt.datetime.fromtimestamp(timestamp, tz=dt.timezone.utc).isoformat() \
-        .replace("+00:00", "Z")
-
-
-@functools.lru_cache(maxsize=64)
-def _octal(permission: str) -> int:
-    return int(permission, 8)
-
-
-@functools.lru_cache(maxsize=4096)
-def _iso_second(second: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-
-
-def _iso_cached(timestamp: float) -> str:
-    """``iso()`` for listings: entries written together share their second, which is cached.
-
-    A 10,000-entry folder otherwise spends most of its listing time formatting datetimes.
-    """
-    second = int(timestamp // 1)
-    micros = round((timestamp - second) * 1_000_000)
-    if micros == 1_000_000:
-        second, micros = second + 1, 0
-    prefix = _iso_second(second)
-    return f"{prefix}.{micros:06d}Z" if micros else f"{prefix}Z"
+_LISTER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mlplat-listing")
 
 
 class ClusterContents:
@@ -73,67 +48,39 @@ class ClusterContents:
     def abs(self, path: str) -> str:
         return confine(join(self.base, path), self.base)
 
-    def writable(self, entry: Entry) -> bool:
-        """From the permission bits when the acting user is known (superusers may do more)."""
-        perm = entry.get("permission")
-        if not perm or self.user is None or entry.get("owner") is None:
-            return True
-        bits = _octal(perm)
-        if entry["owner"] == self.user:
-            return bool(bits & 0o200)
-        return bool(bits & 0o022)
-
     def model(self, entry: Entry) -> dict[str, Any]:
-        return self.models([entry])[0]
-
-    def models(self, entries: list[Entry]) -> list[dict[str, Any]]:
-        """Contents models without content; a tight loop, as listings can be 10,000 long."""
+        """The contents model (without content) of one entry."""
+        name = entry["name"]
         base_len = 0 if self.base == "/" else len(self.base)
-        writable, stamp = self.writable, _iso_cached
-        out = []
-        for e in entries:
-            name = e["name"]
-            is_dir = e["type"] == "directory"
-            when = stamp(e["mtime"])
-            out.append({
-                "name": name[name.rfind("/") + 1:],
-                "path": name[base_len:].lstrip("/"),
-                "type": "directory" if is_dir else (
-                    "notebook" if name.endswith(".ipynb") else "file"),
-                "writable": writable(e),
-                "created": when,
-                "last_modified": when,
-                "size": None if is_dir else e["size"],
-                "mimetype": None,
-                "format": None,
-                "content": None,
-            })
-        return out
-
-    def rows(self, entries: list[Entry]) -> list[list[Any]]:
-        """The compact listing: ``[name, type, size, last_modified, writable]`` per entry.
-
-        A drive expands these into contents models in the browser; the payload is a quarter of
-        the models' and parses accordingly faster for very large folders.
-        """
-        user, stamp, octal = self.user, _iso_cached, _octal
-        out = []
-        for e in entries:
-            name = e["name"]
-            kind = "directory" if e["type"] == "directory" else (
-                "notebook" if name.endswith(".ipynb") else "file")
-            perm, owner = e["permission"], e["owner"]
-            writable = True if user is None or not perm or owner is None else \
-                bool(octal(perm) & (0o200 if owner == user else 0o022))
-            out.append([name[name.rfind("/") + 1:], kind, e["size"], stamp(e["mtime"]),
-                        writable])
-        return out
+        is_dir = entry["type"] == "directory"
+        when = iso_millis(entry["mtime"] * 1000)
+        return {
+            "name": name[name.rfind("/") + 1:],
+            "path": name[base_len:].lstrip("/"),
+            "type": listing.kind(name, is_dir),
+            "writable": listing.writable(entry["permission"], entry["owner"], self.user),
+            "created": when,
+            "last_modified": when,
+            "size": None if is_dir else entry["size"],
+            "mimetype": None,
+            "format": None,
+            "content": None,
+        }
 
     # -- get -----------------------------------------------------------------------------------
     def get(self, path: str, content: bool = True, type: str | None = None,
             format: str | None = None, compact: bool = False) -> dict[str, Any]:
         target = self.abs(path)
-        entry = self.transport.status(target)
+        # A folder's listing needs two name node calls (its own status, then LISTSTATUS):
+        # when a folder may be asked for, both go out at once.
+        listed = _LISTER.submit(self.transport.listing, target) \
+            if content and type in (None, "directory") else None
+        try:
+            entry = self.transport.status(target)
+        except BaseException:
+            if listed is not None:
+                listed.cancel()  # it fails the same way, or is not needed
+            raise
         model = self.model(entry)
         if type is not None and type != model["type"] and not (
                 type == "file" and model["type"] == "notebook"):
@@ -143,11 +90,15 @@ class ClusterContents:
         if not content:
             return model
         if model["type"] == "directory":
+            statuses = listing.visible(
+                listed.result() if listed is not None else self.transport.listing(target))
             model["format"] = "json"
-            entries = [e for e in self.transport.list(target)
-                       if e["name"][e["name"].rfind("/") + 1] != "."]
-            model["content"] = self.rows(entries) if compact else self.models(entries)
-        elif model["type"] == "notebook":
+            model["content"] = listing.rows(statuses, self.user) if compact \
+                else listing.models(statuses, model["path"], self.user)
+            return model
+        if listed is not None:
+            listed.cancel()  # a file: the speculative listing is not needed
+        if model["type"] == "notebook":
             raw = self.transport.read(target)
             try:
                 model["content"] = nbformat.reads(raw.decode("utf-8"), as_version=4)

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypedDict
 
+from .listing import Statuses
+
 
 class Entry(TypedDict):
     """fsspec's ``info()`` dict, plus the HDFS fields the contents model uses."""
@@ -35,6 +37,10 @@ class Transport(Protocol):
     def status(self, path: str) -> Entry: ...
 
     def list(self, path: str) -> list[Entry]: ...
+
+    def listing(self, path: str) -> Statuses:
+        """A directory's entries as WebHDFS ``FileStatus`` dicts (what listings are built from)."""
+        ...
 
     def read(self, path: str, offset: int = 0, length: int | None = None) -> bytes: ...
 
