@@ -129,7 +129,7 @@ describe('readCode', () => {
       'import pandas as pd\n\ndf = pd.read_csv("hdfs://prod-a/d/x.csv")\ndf'
     );
     expect(readCode('hdfs://prod-a/d/x.parquet')).toContain(
-      'pd.read_parquet("hdfs://prod-a/d/x.parquet")'
+      'pd.read_parquet("hdfs://prod-a/d/x.parquet", storage_options={})'
     );
     expect(readCode('hdfs://prod-a/d/X.JSON')).toContain(
       'pd.read_json("hdfs://prod-a/d/X.JSON")'

@@ -158,7 +158,9 @@ export function readCode(url: string): string {
       return pandas(`pd.read_csv(${literal}, sep="\\t")`);
     case 'parquet':
     case 'pq':
-      return pandas(`pd.read_parquet(${literal})`);
+      // storage_options (even empty) makes pandas use fsspec's hdfs:// (ours)
+      // rather than pyarrow's, which needs libhdfs and a JVM in the kernel.
+      return pandas(`pd.read_parquet(${literal}, storage_options={})`);
     case 'json':
       return pandas(`pd.read_json(${literal})`);
     case 'jsonl':
