@@ -16,7 +16,7 @@ import pytest
 
 from jupyter_mlplat.devcluster.hdfs import HdfsClusters
 
-from ..nbfactory import write_notebook
+from ..helpers import write_notebook
 from .test_storage_fs import TOKEN, entry_point_path
 
 pytestmark = [pytest.mark.integration, pytest.mark.hdfs]
