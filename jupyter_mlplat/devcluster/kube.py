@@ -18,6 +18,7 @@ validates and stores them).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import secrets
 import signal
@@ -32,7 +33,7 @@ from typing import Any
 import yaml
 
 from . import kube_build
-from .base import Component, ComponentError, free_port, wait_until
+from .base import Component, ComponentError, ManagedProcess, free_port, wait_until
 from .kube_pki import Pki, make_pki
 
 MANIFESTS = Path(__file__).parent / "manifests"
@@ -93,6 +94,8 @@ class Kubernetes(Component):
         self._controllers_started = 0.0
         self.kwok_port = 0
         self.pod_logs = self.workdir / "pod-logs"
+        self.apiserver_port = 0
+        self._apiserver: ManagedProcess | None = None
 
     # -- build ---------------------------------------------------------------------------------
     def build(self) -> None:
@@ -165,11 +168,15 @@ class Kubernetes(Component):
         self._timed_wait("etcd", started, lambda: _etcd_healthy(self.etcd_url), timeout=60)
 
     def _start_apiserver(self) -> None:
+        self.apiserver_port = free_port()
+        self.server = f"https://127.0.0.1:{self.apiserver_port}"
+        self._spawn_apiserver()
+
+    def _spawn_apiserver(self) -> None:
         pki = self._require_pki()
-        port = free_port()
-        self.server = f"https://127.0.0.1:{port}"
+        port = self.apiserver_port
         started = time.monotonic()
-        self.spawn("kube-apiserver", [
+        self._apiserver = self.spawn("kube-apiserver", [
             str(kube_build.binary("kube-apiserver")),
             f"--etcd-servers={self.etcd_url}",
             "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
@@ -190,6 +197,32 @@ class Kubernetes(Component):
             "--kubelet-preferred-address-types=InternalIP",
         ])
         self._timed_wait("kube-apiserver", started, self._apiserver_ready, timeout=120)
+
+    # -- faults, for tests -----------------------------------------------------------------------
+    def stop_apiserver(self) -> None:
+        """Stop kube-apiserver alone: etcd, the controllers and KWOK keep running.
+
+        Clients then see what they see while a real API server restarts: connections refused
+        on the known address. :meth:`start_apiserver` brings it back on the same port with the
+        same certificates and tokens, so kubeconfigs stay valid.
+        """
+        proc = self._apiserver
+        if proc is None:
+            return
+        proc.stop()
+        with contextlib.suppress(ValueError):
+            self.processes.remove(proc)
+        self._apiserver = None
+
+    def start_apiserver(self) -> None:
+        """Start a stopped kube-apiserver again on its port; return once it is ready."""
+        if self._apiserver is not None:
+            return
+        self._spawn_apiserver()
+
+    @property
+    def apiserver_running(self) -> bool:
+        return self._apiserver is not None and self._apiserver.died() is None
 
     def _apiserver_ready(self) -> bool:
         request = urllib.request.Request(

@@ -13,9 +13,12 @@ on all interfaces and points htpasswd at a directory, so every request there ans
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import os
 import secrets
 import shutil
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +107,7 @@ class Registries(Component):
         self.ca_file: Path | None = None
         self.docker_config: Path | None = None
         self.runtime_digest = ""
+        self.instances: dict[str, ManagedProcess] = {}
 
     def build(self) -> None:
         """Nothing to compile: only check that the Debian package is installed."""
@@ -124,13 +128,10 @@ class Registries(Component):
     def _start(self) -> None:
         self.open_port, self.auth_port = free_port(), free_port()
         self.password = secrets.token_urlsafe(18)
-        open_proc = self._spawn_instance("open", self.open_port)
-        auth_proc = self._spawn_instance("auth", self.auth_port, with_auth=True)
-        wait_until(lambda: _v2_answers(f"http://{self.open_address}/v2/", (200,)),
-                   timeout=START_TIMEOUT, what="registry (open)", alive=open_proc.died)
-        wait_until(lambda: _v2_answers(f"https://{self.auth_address}/v2/", (401,),
-                                       verify=str(self.ca_file)),
-                   timeout=START_TIMEOUT, what="registry (auth)", alive=auth_proc.died)
+        self._spawn_instance("open", self.open_port)
+        self._spawn_instance("auth", self.auth_port, with_auth=True)
+        self._wait_instance("open")
+        self._wait_instance("auth")
         self.docker_config = write_docker_config(
             self.workdir / "docker-config.json", self.auth_address, USER, self.password)
         self.runtime_digest = seed_python_runtime(self.open_address, RUNTIME_REPO,
@@ -148,8 +149,78 @@ class Registries(Component):
         config = registry_config(port=port, data_dir=folder / "data", htpasswd=htpasswd, tls=tls)
         config_path = folder / "config.yml"
         config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-        return self.spawn(f"registry-{kind}", ["docker-registry", "serve", str(config_path)],
-                          cwd=folder)
+        return self._serve(kind)
+
+    def _serve(self, kind: str) -> ManagedProcess:
+        folder = self.workdir / kind
+        proc = self.spawn(f"registry-{kind}",
+                          ["docker-registry", "serve", str(folder / "config.yml")], cwd=folder)
+        self.instances[kind] = proc
+        return proc
+
+    def _wait_instance(self, kind: str) -> None:
+        proc = self._instance(kind)
+        if kind == "open":
+            wait_until(lambda: _v2_answers(f"http://{self.open_address}/v2/", (200,)),
+                       timeout=START_TIMEOUT, what="registry (open)", alive=proc.died)
+        else:
+            wait_until(lambda: _v2_answers(f"https://{self.auth_address}/v2/", (401,),
+                                           verify=str(self.ca_file)),
+                       timeout=START_TIMEOUT, what="registry (auth)", alive=proc.died)
+
+    def _instance(self, kind: str) -> ManagedProcess:
+        if kind not in ("open", "auth"):
+            raise ComponentError(f"unknown registry instance {kind!r}; valid: open, auth")
+        proc = self.instances.get(kind)
+        if proc is None:
+            raise ComponentError(f"registry ({kind}) is not running")
+        return proc
+
+    # -- faults, for tests ---------------------------------------------------------------------
+    def data_dir(self, kind: str = "open") -> Path:
+        """The instance's storage root (``docker/registry/v2/...`` below it)."""
+        return self.workdir / kind / "data"
+
+    def pause_instance(self, kind: str = "open") -> None:
+        """Freeze one instance (SIGSTOP): it holds its connections and answers nothing.
+
+        A client in the middle of an upload then stalls exactly where it is, which makes
+        "the registry went away during the push" reproducible at any layer size.
+        """
+        proc = self._instance(kind)
+        if proc.pid is not None:
+            os.killpg(os.getpgid(proc.pid), signal.SIGSTOP)
+
+    def stop_instance(self, kind: str = "open") -> None:
+        """Stop one instance; its port, config and storage stay for :meth:`start_instance`.
+
+        Also stops a paused instance at once: SIGTERM is queued, then SIGCONT lets it act.
+        distribution exits on SIGTERM without draining (no ``http.draintimeout``), so a push in
+        flight sees its connection cut, like a registry that crashed.
+        """
+        proc = self._instance(kind)
+        if proc.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                group = os.getpgid(proc.pid)
+                os.killpg(group, signal.SIGTERM)
+                os.killpg(group, signal.SIGCONT)
+        proc.stop()
+        with contextlib.suppress(ValueError):
+            self.processes.remove(proc)
+        del self.instances[kind]
+
+    def start_instance(self, kind: str = "open") -> None:
+        """Start a stopped instance again on the same port with the same storage."""
+        if kind in self.instances:
+            return
+        if kind not in ("open", "auth"):
+            raise ComponentError(f"unknown registry instance {kind!r}; valid: open, auth")
+        self._serve(kind)
+        self._wait_instance(kind)
+
+    def stop(self) -> None:
+        super().stop()
+        self.instances.clear()
 
     @property
     def open_address(self) -> str:
