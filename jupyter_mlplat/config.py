@@ -177,7 +177,7 @@ class PlatformConfig(Model):
     model_store: str | None = Field(
         None, description="URL of the model store, e.g. hdfs://prod-a/models (default: local)."
     )
-    model_name_policy: Literal["refuse", "namespace"] = "refuse"
+    model_name_policy: Literal["refuse", "namespace", "private"] = "refuse"
 
     @model_validator(mode="after")
     def _defaults_and_uniques(self) -> PlatformConfig:

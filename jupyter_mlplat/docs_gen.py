@@ -111,7 +111,11 @@ DESCRIPTIONS: dict[str, str] = {
     "PlatformConfig.targets": "Compute targets (default: one `local` target).",
     "PlatformConfig.model_name_policy": "`refuse`: model names are global and may not contain "
                                         "`/`; `namespace`: a bare name is stored as "
-                                        "`<user>/<name>` and users publish only under their own.",
+                                        "`<user>/<name>` and users publish only under their own; "
+                                        "`private`: names as with `namespace`, and a user sees "
+                                        "only their own models (others answer 404). With "
+                                        "`refuse` and `namespace` every user sees every model; "
+                                        "only its owner stages or deploys it.",
     "StorageCluster.kind": "`local`: a folder on this machine; `webhdfs`: an HDFS cluster.",
     "StorageCluster.auth": "webhdfs: `simple` (user name), `kerberos` (the server's ticket, "
                            "needs the `kerberos` extra) or `token` (a delegation token).",

@@ -1257,10 +1257,10 @@ export interface components {
             target: string;
             /**
              * Runtime
-             * @description Runtime name from the platform config.
-             * @default default
+             * @description Runtime name from the platform config (default: the first one).
+             * @default null
              */
-            runtime: string;
+            runtime: string | null;
             /**
              * Name
              * @description Display name.
@@ -1458,9 +1458,10 @@ export interface components {
             target: string;
             /**
              * Runtime
-             * @default default
+             * @description Runtime name from the platform config (default: the first one).
+             * @default null
              */
-            runtime: string;
+            runtime: string | null;
             /**
              * Output
              * @default null

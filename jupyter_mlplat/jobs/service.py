@@ -155,10 +155,14 @@ class JobService:
             time.sleep(poll)
 
     def reconcile(self, job_id: str | None = None) -> None:
-        """Check active jobs against their backends (lost runners, timeouts)."""
+        """Check this user's active jobs against their backends (lost runners, timeouts).
+
+        Another user's jobs (servers may share one database) are that user's server's to
+        reconcile: this one has neither their runners nor their cluster credentials.
+        """
         jobs = [self.store.get(job_id)] if job_id else self.store.active()
         for job in jobs:
-            if job.state not in ACTIVE_STATES:
+            if job.state not in ACTIVE_STATES or job.user != self.ctx.config.user:
                 continue
             try:
                 backend = self.backend(job.spec.target)

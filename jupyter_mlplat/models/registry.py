@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 EXCLUSIVE_STAGES = (Stage.staging, Stage.production)
+#: Policies whose names are ``<user>/<name>``; under ``private`` only the owner sees a model.
+USER_PREFIXED = ("namespace", "private")
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -72,22 +74,22 @@ class ModelRegistry:
 
     # -- names ---------------------------------------------------------------------------------
     def qualified(self, name: str, user: str) -> str:
-        """The stored name: ``name``, or ``<user>/<name>`` under the namespace policy."""
-        if self.config.model_name_policy == "namespace" and "/" not in name:
+        """The stored name: ``name``, or ``<user>/<name>`` under the namespace/private policy."""
+        if self.config.model_name_policy in USER_PREFIXED and "/" not in name:
             return f"{user}/{name}"
         return name
 
     def _check_publish_name(self, name: str, user: str) -> str:
         policy = self.config.model_name_policy
         owner_part, _, short = name.rpartition("/")
-        if owner_part and policy != "namespace":
+        if owner_part and policy not in USER_PREFIXED:
             raise InvalidRequest(f"model name {name!r} may not contain '/'", reason="name")
         if not NAME_RE.match(short):
             raise InvalidRequest(f"model name {short!r} must start with a letter or digit and "
                                  "use only letters, digits, '.', '_' and '-' (at most 100)",
                                  reason="name")
         full = self.qualified(name, user)
-        if policy == "namespace" and full.partition("/")[0] != user:
+        if policy in USER_PREFIXED and full.partition("/")[0] != user:
             raise Forbidden(f"models are namespaced by user: publish as {user}/{short}, not "
                             f"{full}", reason="name policy")
         with self.db.session() as s:
@@ -147,10 +149,22 @@ class ModelRegistry:
                        job_id=job_id, image=image, parameters=parameters)
 
     # -- read ----------------------------------------------------------------------------------
-    def list_models(self) -> ModelList:
+    @property
+    def private(self) -> bool:
+        return self.config.model_name_policy == "private"
+
+    def list_models(self, user: str | None = None) -> ModelList:
+        """Every model, or under the ``private`` policy the models of ``user`` (default: the
+        workbench user)."""
+        owner = user or self.config.user
+        models_q, versions_q = select(ModelRow), select(ModelVersionRow)
+        if self.private:
+            models_q = models_q.where(ModelRow.owner == owner)
+            versions_q = versions_q.join(ModelRow, ModelRow.name == ModelVersionRow.model) \
+                .where(ModelRow.owner == owner)
         with self.db.session() as s:
-            models = s.scalars(select(ModelRow).order_by(ModelRow.name)).all()
-            versions = s.scalars(select(ModelVersionRow)).all()
+            models = s.scalars(models_q.order_by(ModelRow.name)).all()
+            versions = s.scalars(versions_q).all()
             deployed = set(s.scalars(select(ModelDeploymentRow.model)).all())
         summaries = []
         for m in models:
@@ -164,11 +178,19 @@ class ModelRegistry:
         return ModelList(models=summaries, store=self.store.url,
                          name_policy=self.config.model_name_policy)
 
-    def _model(self, name: str, user: str) -> str:
+    def _model(self, name: str, user: str, changing: str | None = None) -> str:
+        """The stored name of a model ``user`` may see (404 otherwise: under the ``private``
+        policy another user's model does not exist for you). ``changing`` names a change
+        only the owner may make; another user gets 403 under the shared policies."""
         full = self.qualified(name, user)
         with self.db.session() as s:
-            if s.get(ModelRow, full) is None:
-                raise NotFound(f"no model {full!r}", reason="unknown model")
+            row = s.get(ModelRow, full)
+            owner = None if row is None else row.owner
+        if owner is None or (self.private and owner != user):
+            raise NotFound(f"no model {full!r}", reason="unknown model")
+        if changing is not None and owner != user:
+            raise Forbidden(f"model {full!r} is {owner}'s; only its owner may {changing}",
+                            reason="not owner")
         return full
 
     def versions(self, name: str, user: str) -> VersionList:
@@ -209,7 +231,7 @@ class ModelRegistry:
     def set_stage(self, name: str, version: int, stage: Stage, user: str) -> ModelVersion:
         """Move a version to ``stage``; staging/production hold one version each, so the one
         there before is archived (both changes recorded in the history)."""
-        full = self._model(name, user)
+        full = self._model(name, user, changing="change its stages")
         now = utcnow()
         with self.db.session() as s:
             row = s.scalar(select(ModelVersionRow).where(ModelVersionRow.model == full,
@@ -234,7 +256,7 @@ class ModelRegistry:
     def deploy(self, name: str, req: DeployRequest, user: str) -> Deployment:
         from .deploy import apply_serving
 
-        full = self._model(name, user)
+        full = self._model(name, user, changing="deploy it")
         try:
             target = self.config.target(req.target)
         except UnknownName as exc:

@@ -92,11 +92,11 @@ def _start(ctx: click.Context, run: Run, wait: bool) -> None:
 @click.argument("notebook")
 @parameter_option
 @click.option("--target", default="local", show_default=True, help="Compute target.")
-@click.option("--runtime", default="default", show_default=True, help="Runtime.")
+@click.option("--runtime", default=None, help="Runtime (default: the first configured one).")
 @click.option("--wait", is_flag=True, help="Block until the run ends; exit 1 unless it succeeded.")
 @click.pass_context
 def run_command(ctx: click.Context, notebook: str, parameters: tuple[tuple[str, str], ...],
-                target: str, runtime: str, wait: bool) -> None:
+                target: str, runtime: str | None, wait: bool) -> None:
     """Run NOTEBOOK with parameters (papermill); it joins the notebook's run history."""
     from ..cli import notebook_arg
 

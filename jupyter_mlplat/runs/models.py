@@ -51,7 +51,8 @@ class RunRequest(BaseModel):
                           description="Notebook path relative to the Jupyter root.")
     parameters: dict[str, Any] = Field(default_factory=dict)
     target: str = Field("local", description="Compute target name from the platform config.")
-    runtime: str = Field("default", description="Runtime name from the platform config.")
+    runtime: str | None = Field(
+        None, description="Runtime name from the platform config (default: the first one).")
     name: str | None = Field(None, max_length=200, description="Display name.")
     output: str | None = Field(
         None, description="Output folder (default: <notebook folder>/mlplat-outputs/runs).")
@@ -122,7 +123,8 @@ class ScheduleRequest(BaseModel):
     name: str | None = Field(None, max_length=200)
     parameters: dict[str, Any] = Field(default_factory=dict)
     target: str = "local"
-    runtime: str = "default"
+    runtime: str | None = Field(
+        None, description="Runtime name from the platform config (default: the first one).")
     output: str | None = None
     timeout: int | None = Field(None, gt=0)
     executor: Executor = Field("local", description=(

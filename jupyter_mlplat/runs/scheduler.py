@@ -16,6 +16,9 @@ Exactly once per due time, with any number of servers on one database:
 A server that dies after step 2 leaves a ``claimed`` run whose lease expires; any server's next
 tick takes the lease of that run and submits it (step 3): the firing is late, never lost, never
 doubled. A due time that passed while no server ran is handled by the misfire policy.
+
+A server fires only its own user's schedules: servers of several users may share one database,
+and a firing runs with the server's files and credentials, which are its user's alone.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ class Scheduler:
         self.schedules = schedules
         self.runs = schedules.runs
         self.db = schedules.db
+        self.user = schedules.runs.jobs.ctx.config.user
         self.owner = owner or owner_id()
         self.lease = dt.timedelta(seconds=lease)
         self.grace = dt.timedelta(seconds=grace)
@@ -92,7 +96,8 @@ class Scheduler:
     def _due(self, now: dt.datetime) -> list[ScheduleRow]:
         with self.db.session() as s:
             return list(s.scalars(select(ScheduleRow).where(
-                ScheduleRow.executor == "local", ScheduleRow.paused.is_(False),
+                ScheduleRow.executor == "local", ScheduleRow.user == self.user,
+                ScheduleRow.paused.is_(False),
                 ScheduleRow.next_fire.is_not(None), ScheduleRow.next_fire <= db_time(now),
                 self._free(now))))  # type: ignore[arg-type]
 
@@ -153,7 +158,7 @@ class Scheduler:
     def _abandoned(self, now: dt.datetime) -> list[tuple[str, str]]:
         with self.db.session() as s:
             rows = s.execute(select(RunRow.id, RunRow.schedule_id).where(
-                RunRow.status == "claimed", RunRow.job_id.is_(None),
+                RunRow.status == "claimed", RunRow.job_id.is_(None), RunRow.user == self.user,
                 RunRow.schedule_id.is_not(None), RunRow.lease_until.is_not(None),
                 RunRow.lease_until < db_time(now))).all()
         return [(r, sid) for r, sid in rows if sid is not None]

@@ -116,7 +116,7 @@ class ScheduleService:
         row = ScheduleRow(
             id=new_schedule_id(), name=req.name or PurePosixPath(notebook).stem, user=user,
             notebook=notebook, parameters=req.parameters, target=req.target,
-            runtime=req.runtime, output=req.output, timeout=req.timeout, cron=cron.expr,
+            runtime=spec.runtime or "", output=req.output, timeout=req.timeout, cron=cron.expr,
             timezone=req.timezone, executor=req.executor, misfire_policy=req.misfire_policy,
             concurrency_policy=req.concurrency_policy, paused=req.paused,
             next_fire=None if req.paused else db_time(cron.next_times(now, 1)[0]),

@@ -96,11 +96,13 @@ class RunService:
         warnings = params.validate(request.parameters, params.inspect(nb_path))
         output = request.output or (PurePosixPath(notebook).parent / OUTPUT_DIR / RUNS_DIR
                                     ).as_posix()
+        # No runtime named: the first configured one, as for a job.
+        runtime = request.runtime or self.jobs.ctx.config.runtimes[0].name
         spec = JobSpec(notebook=notebook, parameters=request.parameters, target=request.target,
-                       runtime=request.runtime, name=request.name, output=output,
+                       runtime=runtime, name=request.name, output=output,
                        timeout=request.timeout)
         try:
-            self.jobs.ctx.config.runtime(request.runtime)
+            self.jobs.ctx.config.runtime(runtime)
         except LookupError as exc:
             raise InvalidRequest(str(exc), reason="unknown runtime") from exc
         self.jobs.backend(spec.target).validate(spec)

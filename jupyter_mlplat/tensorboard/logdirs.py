@@ -62,6 +62,10 @@ def _hdfs(logdir: str, cache_dir: Path) -> LogDir:
         fs = filesystem(cluster)
         remote = fs._path("/" + rest)
         info = fs.info(remote)
+        if info.get("type") == "directory":
+            # Seeing a folder needs only its parents: list it, so a folder the user may not
+            # read is refused here (403) rather than by every poll of the sync.
+            fs.ls(remote, detail=False)
     except FileNotFoundError:
         raise NotFound(f"log dir {logdir!r} does not exist", reason="unknown log dir") from None
     except PermissionError as exc:
