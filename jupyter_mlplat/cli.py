@@ -336,8 +336,8 @@ def list_jobs(ctx: click.Context, states: tuple[str, ...], limit: int, as_json: 
         click.echo(page.model_dump_json(indent=2))
         return
     click.echo(jobs_text(page.jobs))
-    if page.total > len(page.jobs):
-        click.echo(f"({len(page.jobs)} of {page.total}; --limit shows more)", err=True)
+    if page.next is not None:
+        click.echo(f"({len(page.jobs)} of {page.total_text}; --limit shows more)", err=True)
 
 
 @jobs.command("show")

@@ -194,8 +194,8 @@ class MLPlatMagics(Magics):
         jobs = self.platform.jobs
         jobs.reconcile()
         page = jobs.page(state=args.state or None, limit=max(1, min(args.limit, 500)))
-        more = (f"\n({len(page.jobs)} of {page.total}; --limit shows more)"
-                if page.total > len(page.jobs) else "")
+        more = (f"\n({len(page.jobs)} of {page.total_text}; --limit shows more)"
+                if page.next is not None else "")
         display({"text/html": jobs_html(page.jobs) + more.replace("\n", "<br>"),
                  "text/plain": jobs_text(page.jobs) + more}, raw=True)
 

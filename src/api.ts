@@ -76,6 +76,8 @@ export interface IJobQuery {
   user?: string;
   notebook?: string;
   limit?: number;
+  /** The `next` of the previous page (keyset paging); not with `offset`. */
+  cursor?: string;
   offset?: number;
 }
 
@@ -113,6 +115,7 @@ export class MlplatApi {
         user: query.user,
         notebook: query.notebook,
         limit: query.limit,
+        cursor: query.cursor,
         offset: query.offset
       }
     });

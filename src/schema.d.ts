@@ -713,16 +713,35 @@ export interface components {
              */
             tensorboard: string | null;
         };
-        /** JobPage */
+        /**
+         * JobPage
+         * @description A page of jobs, newest first; ``next`` fetches the following one.
+         */
         JobPage: {
             /** Jobs */
             jobs: components["schemas"]["Job"][];
-            /** Total */
+            /**
+             * Total
+             * @description Jobs matching the filter: exact when `total_exact`, otherwise a lower bound (matches are counted up to a cap, so a listing over any number of jobs stays fast).
+             */
             total: number;
+            /**
+             * Total Exact
+             * @description Whether `total` is the exact number of matches.
+             */
+            total_exact: boolean;
             /** Limit */
             limit: number;
-            /** Offset */
+            /**
+             * Offset
+             * @description Jobs skipped by `offset` paging (0 with a cursor).
+             */
             offset: number;
+            /**
+             * Next
+             * @description Opaque cursor of the next page (pass it as `cursor` with the same filter); null on the last page.
+             */
+            next: string | null;
         };
         /**
          * JobSpec
@@ -1754,7 +1773,9 @@ export interface operations {
                 target?: string;
                 /** @description Page size */
                 limit?: number;
-                /** @description Jobs to skip */
+                /** @description The `next` of the previous page: the jobs after it (keyset paging, as fast deep as on the first page) */
+                cursor?: string;
+                /** @description Jobs to skip (instead of `cursor`; a deep offset costs more) */
                 offset?: number;
             };
             header?: never;

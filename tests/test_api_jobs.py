@@ -168,3 +168,27 @@ async def test_listing_is_limited_to_the_workbench_user(api: Any) -> None:
     assert status == 403 and "only your own jobs" in err["message"]
     status, _page = await api("jobs", params={"user": "alice"})
     assert status == 200
+
+
+async def test_cursor_pages_and_bad_paging_arguments(jp_serverapp: Any, api: Any) -> None:
+    from jupyter_mlplat.jobs.models import JobSpec
+
+    store = jp_serverapp.web_app.settings["mlplat"].jobs.store
+    made = [store.create(spec=JobSpec(code=f"print({i})"), user="alice", name=f"c{i}",
+                         outputs={}).id for i in range(7)]
+    seen: list[str] = []
+    params: dict[str, Any] = {"limit": 3}
+    while True:
+        status, page = await api("jobs", params=params)
+        assert status == 200 and page["total"] == 7 and page["total_exact"] is True
+        seen += [j["id"] for j in page["jobs"]]
+        if page["next"] is None:
+            break
+        params = {"limit": 3, "cursor": page["next"]}
+    assert sorted(seen) == sorted(made) and len(seen) == 7
+    assert seen == [j["id"] for j in (await api("jobs"))[1]["jobs"]]
+    status, err = await api("jobs", params={"cursor": "not-a-cursor"})
+    assert status == 400 and "not a jobs cursor" in err["message"]
+    _, first = await api("jobs", params={"limit": 3})
+    status, err = await api("jobs", params={"cursor": first["next"], "offset": 3})
+    assert status == 400 and "not both" in err["message"]

@@ -27,6 +27,7 @@ class JobsHandler(MLPlatHandler):
             notebook=self.get_query_argument("notebook", None) or None,
             target=self.get_query_argument("target", None) or None,
             limit=self.int_arg("limit", 50, 1, 500), offset=self.int_arg("offset", 0, 0, 10**9),
+            cursor=self.get_query_argument("cursor", None) or None,
         )
         self.send(page)
 

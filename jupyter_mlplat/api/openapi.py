@@ -312,8 +312,11 @@ def paths() -> dict[str, Any]:
                     query("target", {"type": "string"}, "Only jobs on this target"),
                     query("limit", {"type": "integer", "minimum": 1, "maximum": 500,
                                     "default": 50}, "Page size"),
+                    query("cursor", {"type": "string"},
+                          "The `next` of the previous page: the jobs after it (keyset paging, "
+                          "as fast deep as on the first page)"),
                     query("offset", {"type": "integer", "minimum": 0, "default": 0},
-                          "Jobs to skip"),
+                          "Jobs to skip (instead of `cursor`; a deep offset costs more)"),
                 ],
                 "responses": {"200": reply(JobPage, "A page of the user's jobs"),
                               **errors(400)}},

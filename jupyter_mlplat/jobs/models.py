@@ -100,10 +100,23 @@ class Job(BaseModel):
 
 
 class JobPage(BaseModel):
+    """A page of jobs, newest first; ``next`` fetches the following one."""
+
     jobs: list[Job]
-    total: int
+    total: int = Field(description=(
+        "Jobs matching the filter: exact when `total_exact`, otherwise a lower bound (matches "
+        "are counted up to a cap, so a listing over any number of jobs stays fast)."))
+    total_exact: bool = Field(description="Whether `total` is the exact number of matches.")
     limit: int
-    offset: int
+    offset: int = Field(description="Jobs skipped by `offset` paging (0 with a cursor).")
+    next: str | None = Field(description=(
+        "Opaque cursor of the next page (pass it as `cursor` with the same filter); null on "
+        "the last page."))
+
+    @property
+    def total_text(self) -> str:
+        """``1234``, or ``10000+`` when the count stopped at its cap."""
+        return f"{self.total}" if self.total_exact else f"{self.total}+"
 
 
 class LogChunk(BaseModel):

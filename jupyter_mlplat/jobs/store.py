@@ -11,12 +11,18 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from ..db import Database, JobEventRow, JobRow, utcnow
-from ..errors import NotFound
+from ..errors import InvalidRequest, NotFound
+from .cursor import decode as decode_cursor
+from .cursor import encode as encode_cursor
 from .models import ACTIVE_STATES, Job, JobEvent, JobPage, JobSpec, JobState
+
+#: Matches counted at most per page; above it ``total`` is a lower bound (like a search engine's
+#: "10,000+ results"): an exact count of 100,000 jobs costs more than the page itself.
+TOTAL_CAP = 10_000
 
 
 def new_job_id() -> str:
@@ -40,6 +46,32 @@ def to_model(row: JobRow | Any, events: Iterable[JobEventRow | Any] = ()) -> Job
         events=[JobEvent(time=_aware(e.time), state=e.state, message=e.message)
                 for e in events],
     )
+
+
+def _page_keys(conds: list[ColumnElement[bool]], after: list[ColumnElement[bool]],
+               states: list[str] | None, notebook: str | None, limit: int,
+               offset: int) -> Select[str, dt.datetime]:
+    """``(id, created)`` of a page, newest first, each filter read as one index range.
+
+    ``conds`` filter all but the state, ``after`` is the cursor's position.
+
+    Several states (or a notebook, whose index has the state before the sort key) give several
+    ranges of ``(user, [notebook,] state, created, id)``: one newest-first arm per state,
+    merged. A single ``state IN (...)`` would make the planner either sort every match or walk
+    all of the user's jobs to find the few active ones.
+    """
+    order = (JobRow.created.desc(), JobRow.id.desc())
+    arms = states if states and len(states) > 1 else ([s.value for s in JobState]
+                                                      if notebook and not states else None)
+    if arms is None:
+        where = [*conds, JobRow.state.in_(states)] if states else conds
+        return (select(JobRow.id, JobRow.created).where(*where, *after).order_by(*order)
+                .limit(limit).offset(offset))
+    parts = [select(JobRow.id, JobRow.created).where(*conds, JobRow.state == st, *after)
+             .order_by(*order).limit(limit + offset).subquery() for st in arms]
+    merged = union_all(*(select(p.c.id, p.c.created) for p in parts)).subquery()
+    return (select(merged.c.id, merged.c.created)
+            .order_by(merged.c.created.desc(), merged.c.id.desc()).limit(limit).offset(offset))
 
 
 class JobStore:
@@ -101,23 +133,44 @@ class JobStore:
 
     def page(self, *, state: list[str] | None = None, user: str | None = None,
              notebook: str | None = None, target: str | None = None, limit: int = 50,
-             offset: int = 0) -> JobPage:
+             offset: int = 0, cursor: str | None = None) -> JobPage:
+        """A page of jobs, newest first: after ``cursor`` (keyset) or after ``offset`` jobs.
+
+        ``next`` is the cursor of the following page (None on the last one). ``total`` counts
+        the matches up to ``TOTAL_CAP``: exact below it, a lower bound (``total_exact`` false)
+        above it, so the count costs at most that many index entries however many jobs exist.
+        """
+        if cursor is not None and offset:
+            raise InvalidRequest("give either `cursor` (the `next` of a previous page) or "
+                                 "`offset`, not both", reason="invalid")
         conds: list[ColumnElement[bool]] = []
-        if state:
-            conds.append(JobRow.state.in_(state))
         if user:
             conds.append(JobRow.user == user)
         if notebook:
             conds.append(JobRow.notebook == notebook)
         if target:
             conds.append(JobRow.target == target)
-        order = (JobRow.created.desc(), JobRow.id.desc())
+        after: list[ColumnElement[bool]] = []
+        if cursor is not None:
+            at = decode_cursor(cursor)
+            # ``created <= c`` is a range on the sort key's index; the OR only drops the ties.
+            after = [JobRow.created <= at.created,
+                     or_(JobRow.created < at.created, JobRow.id < at.id)]
         with self.db.session() as s:
-            total = s.scalar(select(func.count()).select_from(JobRow).where(*conds)) or 0
-            # Page the ids on an index alone (a deep offset skips index entries, not rows), then
-            # load only the page's rows and their events, one query each.
-            ids = list(s.scalars(select(JobRow.id).where(*conds).order_by(*order)
-                                 .limit(limit).offset(offset)))
+            # Page the keys on an index alone, one more than asked to learn whether a next page
+            # exists; then load only the page's rows and their events, one query each.
+            keys = list(s.execute(_page_keys(conds, after, state, notebook, limit + 1, offset)))
+            more = len(keys) > limit
+            keys = keys[:limit]
+            ids = [k.id for k in keys]
+            if cursor is None and offset == 0 and not more:
+                total, exact = len(ids), True  # the first page holds every match
+            else:
+                where = [*conds, JobRow.state.in_(state)] if state else conds
+                matches = select(literal(1)).select_from(JobRow).where(*where)
+                counted = s.scalar(select(func.count()).select_from(
+                    matches.limit(TOTAL_CAP + 1).subquery())) or 0
+                total, exact = min(counted, TOTAL_CAP), counted <= TOTAL_CAP
             # Plain rows, not ORM objects: a read-only page needs no identity map or tracking.
             rows: list[Any] = []
             events: dict[str, list[Any]] = {i: [] for i in ids}
@@ -129,7 +182,9 @@ class JobStore:
                                     .order_by(events_t.c.id)):
                     events[ev.job_id].append(ev)
             jobs = [to_model(r, events[r.id]) for r in rows]
-        return JobPage(jobs=jobs, total=total, limit=limit, offset=offset)
+        following = encode_cursor(keys[-1].created, keys[-1].id) if more else None
+        return JobPage(jobs=jobs, total=total, total_exact=exact, limit=limit, offset=offset,
+                       next=following)
 
     def active(self, target_kinds: Iterable[str] | None = None) -> list[Job]:
         with self.db.session() as s:

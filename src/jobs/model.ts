@@ -7,6 +7,16 @@ import { type ISignal, Signal } from '@lumino/signaling';
 import type { IJob, JobState, MlplatApi } from '../api';
 import { mergeJobs } from './merge';
 
+/**
+ * The count of a listing for a header: `1,234`, or `10,000+` when the server
+ * counted up to its cap and `total` is only a lower bound.
+ */
+export function countLabel(total: number, exact: boolean): string {
+  return exact
+    ? total.toLocaleString('en-US')
+    : `${total.toLocaleString('en-US')}+`;
+}
+
 export interface IJobFilter {
   /** Empty: every state. */
   states: JobState[];
@@ -39,6 +49,11 @@ export class JobsModel {
 
   get total(): number {
     return this._total;
+  }
+
+  /** Whether `total` is exact (else the server's count stopped at its cap). */
+  get totalExact(): boolean {
+    return this._totalExact;
   }
 
   get error(): string | null {
@@ -93,10 +108,12 @@ export class JobsModel {
       const changed =
         jobs !== this._jobs ||
         page.total !== this._total ||
+        page.total_exact !== this._totalExact ||
         this._error !== null ||
         !this._loaded;
       this._jobs = jobs;
       this._total = page.total;
+      this._totalExact = page.total_exact;
       this._error = null;
       this._loaded = true;
       if (changed) {
@@ -116,6 +133,7 @@ export class JobsModel {
   private readonly _changed = new Signal<this, void>(this);
   private _jobs: readonly IJob[] = [];
   private _total = 0;
+  private _totalExact = true;
   private _error: string | null = null;
   private _loaded = false;
   private _filter: IJobFilter = { states: [], target: '' };

@@ -5,7 +5,7 @@ import { JOB_STATES, type JobState } from '../api';
 import { isFinal } from '../format';
 import { useNow, useSignalVersion } from '../hooks';
 import { JobRow } from '../jobs/JobRow';
-import type { JobsModel } from '../jobs/model';
+import { countLabel, type JobsModel } from '../jobs/model';
 import { EmptyState, Section } from './Section';
 
 const ACTIVE = JOB_STATES.filter(s => !isFinal(s));
@@ -36,7 +36,9 @@ export function JobsSection(props: IJobsSectionProps): JSX.Element {
   return (
     <Section
       title="Jobs"
-      count={model.total}
+      count={
+        model.loaded ? countLabel(model.total, model.totalExact) : undefined
+      }
       actions={
         <ToolbarButtonComponent
           icon={refreshIcon}

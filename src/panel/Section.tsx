@@ -3,8 +3,8 @@ import { caretDownIcon, caretRightIcon } from '@jupyterlab/ui-components';
 
 export interface ISectionProps {
   title: string;
-  /** Shown in the header when defined. */
-  count?: number;
+  /** Shown in the header when defined (a label such as `10,000+` as is). */
+  count?: number | string;
   /** Controls shown at the right of the header (e.g. refresh). */
   actions?: React.ReactNode;
   defaultOpen?: boolean;
