@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from traitlets import Dict, Float, List, Unicode
 
 from .api.routes import ROUTES
 from .config import CONFIG_ENV, ConfigError, load_config, write_config_file
+from .db import is_disconnect
 from .jobs.context import ROOT_ENV
 from .platform import Platform
 from .tensorboard.client import SERVER_URL_ENV
@@ -126,12 +128,18 @@ class MLPlatApp(ExtensionApp):
         if self._scheduling:
             return
         self._scheduling = True
+        began = time.monotonic()
         try:
             await asyncio.get_running_loop().run_in_executor(None, self._scheduler.tick)
-        except Exception:
-            self.log.exception("jupyter_mlplat: scheduler tick failed")
+        except Exception as exc:
+            self._log_loop_error("scheduler tick failed", exc)
         finally:
             self._scheduling = False
+        took = time.monotonic() - began
+        if took > self.misfire_grace / 2:
+            self.log.warning("jupyter_mlplat: a scheduler tick took %.1f s; due times later "
+                             "than the misfire grace (%g s) follow the misfire policy",
+                             took, self.misfire_grace)
 
     async def _reconcile(self) -> None:
         if self._reconciling:
@@ -139,10 +147,18 @@ class MLPlatApp(ExtensionApp):
         self._reconciling = True
         try:
             await asyncio.get_running_loop().run_in_executor(None, self.platform.jobs.reconcile)
-        except Exception:
-            self.log.exception("jupyter_mlplat: reconciling jobs failed")
+        except Exception as exc:
+            self._log_loop_error("reconciling jobs failed", exc)
         finally:
             self._reconciling = False
+
+    def _log_loop_error(self, what: str, exc: Exception) -> None:
+        """A database outage is one line per tick (the loop goes on); anything else a trace."""
+        if is_disconnect(exc):
+            self.log.warning("jupyter_mlplat: %s: database unreachable, retrying next tick: %s",
+                             what, str(getattr(exc, "orig", exc)).strip())
+        else:
+            self.log.error("jupyter_mlplat: %s", what, exc_info=exc)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(ROUTES)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -24,11 +26,19 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    make_url,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: Seconds a PostgreSQL connection attempt may take before the database counts as unreachable.
+CONNECT_TIMEOUT = 10
+LIBPQ_DRIVERS = ("postgresql", "postgresql+psycopg2", "postgresql+psycopg")
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def utcnow() -> dt.datetime:
@@ -80,6 +90,45 @@ class JobEventRow(Base):
     message: Mapped[str] = mapped_column(Text, default="")
 
 
+def is_disconnect(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database is unreachable (down, restarting, connection cut).
+
+    A request failing so may succeed a moment later: the pool replaces dead connections
+    (``pool_pre_ping``) once the database answers again.
+    """
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if type(exc.orig).__module__.startswith("sqlite3"):
+        # SQLite raises OperationalError for schema errors too; only these pass by themselves
+        text = str(exc.orig)
+        return "database is locked" in text or "unable to open database" in text
+    return True
+
+
+def retry_disconnects(fn: Callable[[], T], *, timeout: float, what: str,
+                      delay: float = 0.5, max_delay: float = 5.0) -> T:
+    """``fn()``, called again with backoff while the database is unreachable, for ``timeout`` s.
+
+    For writes that must not be lost to a database restart (a job runner recording how its
+    notebook ended); ``fn`` must be safe to repeat (one transaction, conditional on the state).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return fn()
+        except Exception as exc:
+            if not is_disconnect(exc) or time.monotonic() + delay > deadline:
+                raise
+            log.warning("%s: database unreachable, retrying in %.1f s: %s", what, delay,
+                        str(getattr(exc, "orig", exc)).strip())
+            time.sleep(delay)
+            delay = min(max_delay, delay * 2)
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -100,7 +149,11 @@ class Database:
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         else:
+            # pre-ping: a connection that died with a database restart is replaced at checkout,
+            # so the first request after the restart succeeds instead of failing once
             kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+            if make_url(url).drivername in LIBPQ_DRIVERS:
+                kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import IO, Any
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+#: Seconds a local runner keeps trying to record a state while the database is unreachable.
+RECORD_TIMEOUT = 600.0
 
 
 class ExecutionFailed(Exception):
@@ -107,6 +109,18 @@ def _job_context() -> Any:
                       config_file=Path(config_file) if config_file else None)
 
 
+def _record(ctx: Any, job_id: str, to: Any, **kwargs: Any) -> bool:
+    """A state change that outlives a database restart: retried while it is unreachable.
+
+    The runner alone knows how its notebook ended; while it retries it still runs, so the
+    server does not take the job for lost meanwhile.
+    """
+    from .db import retry_disconnects
+
+    return retry_disconnects(lambda: bool(ctx.store.transition(job_id, to, **kwargs)),
+                             timeout=RECORD_TIMEOUT, what=f"job {job_id}: recording {to.value}")
+
+
 def run_local(job_id: str) -> int:
     from .jobs.models import JobState
 
@@ -115,18 +129,20 @@ def run_local(job_id: str) -> int:
     try:
         return _run_local(ctx, job_id)
     except Exception as exc:  # anything unexpected still ends the job with a reason
-        ctx.store.transition(job_id, JobState.failed, message="runner error",
-                             error=f"{type(exc).__name__}: {exc}")
+        _record(ctx, job_id, JobState.failed, message="runner error",
+                error=f"{type(exc).__name__}: {exc}")
         raise
 
 
 def _run_local(ctx: Any, job_id: str) -> int:
+    from .db import retry_disconnects
     from .jobs.models import JobState
 
     store = ctx.store
-    job = store.get(job_id)
-    if not store.transition(job_id, JobState.running, message="runner started",
-                            only_from=[JobState.queued]):
+    job = retry_disconnects(lambda: store.get(job_id), timeout=RECORD_TIMEOUT,
+                            what=f"job {job_id}: reading the job")
+    if not _record(ctx, job_id, JobState.running, message="runner started",
+                   only_from=[JobState.queued]):
         return 0  # cancelled before it started
     spec = job.spec
     output = ctx.root_dir / (job.outputs.notebook or f"mlplat-outputs/{job.id}.ipynb")
@@ -142,10 +158,10 @@ def _run_local(ctx: Any, job_id: str) -> int:
                     code=spec.code, label=spec.notebook)
         except ExecutionFailed as exc:
             log.write(f"[mlplat] failed: {exc}\n")
-            store.transition(job_id, JobState.failed, message="notebook raised an exception",
-                             error=str(exc))
+            _record(ctx, job_id, JobState.failed, message="notebook raised an exception",
+                    error=str(exc))
             return 1
-    store.transition(job_id, JobState.succeeded, message="notebook finished")
+    _record(ctx, job_id, JobState.succeeded, message="notebook finished")
     return 0
 
 

@@ -13,6 +13,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from pydantic import BaseModel, ValidationError
 from tornado.web import HTTPError
 
+from ..db import is_disconnect
 from ..errors import MLPlatError
 from ..platform import Platform
 
@@ -82,6 +83,12 @@ class MLPlatHandler(ExtensionHandlerMixin, APIHandler):
             status, message, reason = e.status, e.message, e.reason
         elif isinstance(e, ValidationError):
             status, message, reason = 400, validation_message(e), "invalid"
+        elif is_disconnect(e):
+            status, reason = 503, "database unavailable"
+            message = ("the platform's database is not reachable; retry in a moment (the "
+                       "server reconnects by itself once the database is back)")
+            self.log.warning("%s %s -> 503: database unreachable: %s", self.request.method,
+                             self.request.path, str(getattr(e, "orig", e)).strip())
         else:
             super()._handle_request_exception(e)
             return

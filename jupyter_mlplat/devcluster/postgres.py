@@ -118,13 +118,39 @@ class Postgres(Component):
         self.superuser_password = secrets.token_urlsafe(18)
         self.home = self._choose_home()
         self._initdb()
+        self._serve()
+        self._create_database()
+
+    def _serve(self) -> None:
+        """Start the postmaster on the existing data dir and port; return once it answers."""
         proc = self.spawn("postgres", [*self._as_service_user(), str(self._bin("postgres")),
                                        "-D", str(self.data_dir), "-p", str(self.port),
                                        "-k", str(self.socket_dir),
                                        *self._settings_args()], cwd=self.home)
         wait_until(self._accepts_connections, timeout=START_TIMEOUT, what="postgres",
                    alive=proc.died, interval=0.1)
-        self._create_database()
+
+    # -- outage ----------------------------------------------------------------------------
+    def stop_server(self) -> None:
+        """Stop the postmaster (fast shutdown), keeping its data, port and credentials."""
+        for proc in self.processes:
+            if proc.pid is not None:
+                fast_shutdown(proc.pid)
+        Component.stop(self)
+
+    def start_server(self) -> None:
+        """Start a stopped server again on the same data dir and port: the URL still holds."""
+        if not self.port or not (self.data_dir / "PG_VERSION").exists():
+            raise ComponentError("postgres: nothing to restart; start() it first")
+        if self.processes:
+            raise ComponentError("postgres: already running")
+        # The port was free while the server ran on it; a stop frees it again at once.
+        self._serve()
+
+    def restart(self) -> None:
+        """What an operator's `systemctl restart postgresql` does: same data, same address."""
+        self.stop_server()
+        self.start_server()
 
     def _choose_home(self) -> Path:
         """Where data and socket live: the workdir if the service user can use it."""

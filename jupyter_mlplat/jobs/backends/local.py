@@ -10,6 +10,7 @@ import contextlib
 import subprocess
 import sys
 import threading
+import time
 
 import psutil
 
@@ -18,6 +19,8 @@ from ..models import Job, JobState, LogChunk
 from .base import ComputeBackend
 
 CREATE_TIME_SLACK = 1.0
+#: Seconds after which a queued job whose runner was never started counts as lost.
+STALE_SUBMIT_SECONDS = 60.0
 
 
 class LocalBackend(ComputeBackend):
@@ -89,7 +92,15 @@ class LocalBackend(ComputeBackend):
             return
         ref = self.ctx.store.backend_ref(job.id)
         if "pid" not in ref:
-            return  # submit is still starting the runner
+            # submit is still starting the runner, unless the process submitting it died
+            # between recording the job and starting its runner: then nothing will ever run it
+            if time.time() - job.created.timestamp() > STALE_SUBMIT_SECONDS:
+                self.ctx.store.transition(
+                    job.id, JobState.failed, only_from={JobState.queued},
+                    message="the job's runner was never started (the server stopped while "
+                            "submitting it); submit it again",
+                    error="runner never started")
+            return
         tail = ""
         runner_log = self.ctx.job_dir(job.id) / "runner.log"
         if runner_log.exists():
