@@ -6,18 +6,21 @@ backend directly.
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .. import parameters as params
 from ..config import UnknownName
-from ..errors import Conflict, InvalidRequest, NotFound
+from ..errors import Conflict, InvalidRequest, MLPlatError, NotFound
 from .backends import backend_for
 from .backends.base import ComputeBackend
 from .context import JobContext
 from .models import ACTIVE_STATES, Job, JobPage, JobSpec, JobState, LogChunk
 from .store import JobStore
+
+log = logging.getLogger(__name__)
 
 OUTPUT_DIR = "mlplat-outputs"
 
@@ -158,27 +161,38 @@ class JobService:
         """Check this user's active jobs against their backends (lost runners, timeouts).
 
         Another user's jobs (servers may share one database) are that user's server's to
-        reconcile: this one has neither their runners nor their cluster credentials.
+        reconcile: this one has neither their runners nor their cluster credentials. A backend
+        that cannot be reached (a cluster's API server down) delays its own jobs only: the
+        others are still checked, and the next pass tries again.
         """
         jobs = [self.store.get(job_id)] if job_id else self.store.active()
         for job in jobs:
             if job.state not in ACTIVE_STATES or job.user != self.ctx.config.user:
                 continue
             try:
-                backend = self.backend(job.spec.target)
-            except InvalidRequest:
-                self.store.transition(job.id, JobState.failed,
-                                      message=f"target {job.spec.target!r} is no longer "
-                                              "configured", error="target removed")
-                continue
-            if job.spec.timeout and job.started:
-                age = time.time() - job.started.timestamp()
-                if age > job.spec.timeout and self.store.transition(
-                        job.id, JobState.failed, message=f"timed out after {job.spec.timeout}s",
-                        error=f"timed out after {job.spec.timeout}s"):
-                    backend.cancel(job)
-                    continue
-            backend.reconcile(job)
+                self._reconcile_one(job)
+            except MLPlatError as exc:
+                if job_id:
+                    raise
+                log.info("mlplat: reconciling job %s on %r: %s", job.id, job.spec.target,
+                         exc.message)
+
+    def _reconcile_one(self, job: Job) -> None:
+        try:
+            backend = self.backend(job.spec.target)
+        except InvalidRequest:
+            self.store.transition(job.id, JobState.failed,
+                                  message=f"target {job.spec.target!r} is no longer "
+                                          "configured", error="target removed")
+            return
+        if job.spec.timeout and job.started:
+            age = time.time() - job.started.timestamp()
+            if age > job.spec.timeout and self.store.transition(
+                    job.id, JobState.failed, message=f"timed out after {job.spec.timeout}s",
+                    error=f"timed out after {job.spec.timeout}s"):
+                backend.cancel(job)
+                return
+        backend.reconcile(job)
 
     def close(self) -> None:
         for backend in self._backends.values():

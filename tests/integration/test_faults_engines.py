@@ -227,9 +227,13 @@ def platform(kube: Kubernetes, registry: Registries, tmp_path: Path) -> Iterator
 
 def test_apiserver_restart_mid_watch_loses_no_state_change(
         platform: Platform, kube: Kubernetes) -> None:
-    """Only the watcher moves the job here: nothing calls reconcile, not even a server loop."""
+    """Only the watcher moves the job here: once the API server is back, nothing calls
+    reconcile, not even a server loop."""
     store = platform.jobs.store
     job = platform.jobs.submit(JobSpec(notebook="train.ipynb", target="kube-8s"), "alice")
+    # A job of a target since removed from the config: the reconcile loop fails it.
+    orphan = store.create(spec=JobSpec(notebook="train.ipynb", target="removed"),
+                          user="alice", name="orphan", outputs={})
     _until(lambda: store.get(job.id).state is JobState.running, "the job to run")
     backend: Any = platform.jobs.backend("kube-8s")
     watcher: NamespaceWatcher = backend._watchers[NS]
@@ -240,6 +244,11 @@ def test_apiserver_restart_mid_watch_loses_no_state_change(
         time.sleep(10)
         assert store.get(job.id).state is JobState.running
         assert watcher.alive, "a watcher thread gave up while the API server was down"
+        # What the server's loop does meanwhile: the unreachable cluster is that job's
+        # problem; every other active job is still checked.
+        platform.jobs.reconcile()
+        assert store.get(orphan.id).state is JobState.failed
+        assert store.get(job.id).state is JobState.running
     finally:
         kube.start_apiserver()
     outage = time.monotonic() - down_at
