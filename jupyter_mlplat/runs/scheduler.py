@@ -40,6 +40,8 @@ from .schedules import ScheduleService
 from .service import aware, db_time
 
 log = logging.getLogger(__name__)
+#: Bound on the due times of one schedule handled in one tick (a seconds cron, a long grace).
+MAX_FIRINGS_PER_TICK = 1000
 
 
 def owner_id() -> str:
@@ -60,15 +62,18 @@ class Scheduler:
         self.grace = dt.timedelta(seconds=grace)
 
     def tick(self, now: dt.datetime | None = None) -> list[str]:
-        """Claim and start every due firing and every abandoned claim; the runs touched."""
+        """Claim and start every due firing and every abandoned claim; the runs touched.
+
+        Whether a due time is late is judged against the tick's start (``now``), and a
+        schedule's due times up to it are all handled in this tick: a tick slowed down by the
+        jobs it starts (a server just restarted, a loaded machine) does not turn the due times
+        that are on time into misfires of the next tick.
+        """
         now = now or utcnow()
         touched: list[str] = []
         for row in self._due(now):
             try:
-                run_id = self._claim(row, now)
-                if run_id is not None:
-                    touched.append(run_id)
-                    self._start(run_id, row)
+                touched.extend(self._fire(row, now))
             except Exception:
                 log.exception("scheduler: firing schedule %s failed", row.id)
         for run_id, schedule_id in self._abandoned(now):
@@ -90,6 +95,23 @@ class Scheduler:
         return touched
 
     # -- steps -----------------------------------------------------------------------------
+    def _fire(self, row: ScheduleRow, now: dt.datetime) -> list[str]:
+        """Claim and start the schedule's due times up to ``now``, one after the other."""
+        touched: list[str] = []
+        for _ in range(MAX_FIRINGS_PER_TICK):
+            run_id = self._claim(row, now)
+            if run_id is None:
+                break
+            touched.append(run_id)
+            self._start(run_id, row)
+            with self.db.session() as s:
+                fresh = s.get(ScheduleRow, row.id)
+            next_fire = aware(fresh.next_fire) if fresh is not None else None
+            if fresh is None or fresh.paused or next_fire is None or next_fire > now:
+                break
+            row = fresh
+        return touched
+
     def _free(self, now: dt.datetime) -> object:
         return or_(ScheduleRow.lease_until.is_(None), ScheduleRow.lease_until < db_time(now))
 
@@ -108,11 +130,14 @@ class Scheduler:
         firing = misfire_decision(cron, due, now, row.misfire_policy, self.grace)
         if firing.due is None:
             return None
+        # the lease runs from the wall clock: a tick that has been at work a while still
+        # holds it for the whole lease while it starts the run
+        lease_until = max(now, utcnow()) + self.lease
         claim = (update(ScheduleRow)
                  .where(ScheduleRow.id == row.id, ScheduleRow.next_fire == db_time(due),
                         ScheduleRow.paused.is_(False), self._free(now))  # type: ignore[arg-type]
                  .values(next_fire=db_time(firing.next_fire), last_fire=db_time(firing.due),
-                         lease_owner=self.owner, lease_until=db_time(now + self.lease)))
+                         lease_owner=self.owner, lease_until=db_time(lease_until)))
         try:
             with self.db.session() as s:
                 if s.execute(claim).rowcount != 1:  # type: ignore[attr-defined]
@@ -123,7 +148,7 @@ class Scheduler:
                     status="claimed" if firing.start else "skipped",
                     error=None if firing.start else firing.note,
                     warnings=[firing.note] if firing.start and firing.note else [],
-                    lease_owner=self.owner, lease_until=now + self.lease)
+                    lease_owner=self.owner, lease_until=lease_until)
         except IntegrityError:  # a run of this due time exists: never fire it twice
             log.warning("scheduler: schedule %s already has a run due %s", row.id, firing.due)
             with self.db.session() as s:
