@@ -7,6 +7,7 @@ backend directly.
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -110,11 +111,24 @@ class JobService:
             self.store.add_event(job.id, warning)
         try:
             backend.submit(self.store.get(job.id))
+        except MLPlatError as exc:
+            if exc.status < 500:
+                # Refused as asked (e.g. a namespace the user may not write): nothing ran, so
+                # nothing stays; the answer carries the reason.
+                self._forget(job.id)
+            else:
+                self.store.transition(job.id, JobState.failed, message="submit failed",
+                                      error=exc.message)
+            raise
         except Exception as exc:
             self.store.transition(job.id, JobState.failed, message="submit failed",
-                                  error=getattr(exc, "message", None) or str(exc))
+                                  error=str(exc))
             raise
         return self.store.get(job.id)
+
+    def _forget(self, job_id: str) -> None:
+        self.store.delete(job_id)
+        shutil.rmtree(self.ctx.config.resolved_data_dir() / "jobs" / job_id, ignore_errors=True)
 
     def get(self, job_id: str, user: str | None = None) -> Job:
         job = self.store.get(job_id)
