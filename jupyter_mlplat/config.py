@@ -98,6 +98,12 @@ class RegistryConfig(Model):
         None, description="A docker config JSON (file or env) with credentials for `push`."
     )
     pull_secret: str | None = Field(None, description="imagePullSecret name the pods use.")
+    timeout: float = Field(
+        60.0, gt=0, le=3600,
+        description="Seconds a registry request may wait for the registry (to connect, or "
+                    "between bytes of its answer) before it is retried; a registry that "
+                    "hangs fails the build after 4 tries instead of blocking it.",
+    )
 
     @field_validator("push", "pull")
     @classmethod

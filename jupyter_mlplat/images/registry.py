@@ -133,7 +133,7 @@ def registry_access(config: RegistryConfig, *, address: str | None = None,
                 note = f"user {user!r} from the {where}"
     return RegistryAccess(host, insecure=config.insecure, username=user, password=password,
                           ca_file=None if ca_file is None else str(ca_file),
-                          credentials_note=note)
+                          timeout=config.timeout, credentials_note=note)
 
 
 def registry_message(response: requests.Response | None) -> str:

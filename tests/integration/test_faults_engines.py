@@ -45,6 +45,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.kube, pytest.mark.registry]
 NS = "ml-alice"
 PREFIX = "faults"  # a repository prefix of this module's own: its uploads are the only ones
 BIG_FILE_BYTES = 32 * 1024 * 1024
+REGISTRY_TIMEOUT = 5  # seconds the registry may stay silent before a request is retried
 
 
 def _until(check: Callable[[], Any], what: str, timeout: float = 60,
@@ -107,7 +108,8 @@ def jp_server_config(request: pytest.FixtureRequest, mlplat_data_dir: Path) -> d
     if "kube" in request.fixturenames:
         registry: Registries = request.getfixturevalue("registry")
         app.update(devregistry.platform_config(registry.info()))
-        app["registry"] = {**app["registry"], "repository_prefix": PREFIX}
+        app["registry"] = {**app["registry"], "repository_prefix": PREFIX,
+                           "timeout": REGISTRY_TIMEOUT}
         app["targets"] = _kube_targets(request.getfixturevalue("kube"))
     return {"ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}}, "MLPlatApp": app}
 
@@ -211,6 +213,44 @@ async def test_registry_stopped_mid_push_fails_the_job_and_a_rerun_succeeds(
     assert manifest.status_code == 200
     assert rerun["image"].endswith(manifest.headers["Docker-Content-Digest"])
     assert max(layer["size"] for layer in manifest.json()["layers"]) > BIG_FILE_BYTES
+
+
+async def test_registry_that_hangs_mid_push_fails_the_job_in_bounded_time(
+        rest: Callable[..., Any], jp_root_dir: Path, registry: Registries, kube: Kubernetes,
+        admin: client.ApiClient) -> None:
+    """A registry that stops answering (but keeps its connections) must not block a build
+    for the library's default 300 s per try: the configured timeout bounds every try."""
+    write_notebook(jp_root_dir / "hang" / "train.ipynb", "lr = 0.1", "print('training', lr)")
+    (jp_root_dir / "hang" / "weights.bin").write_bytes(os.urandom(BIG_FILE_BYTES))
+    repo = user_repository(PREFIX, "alice")
+    uploads_before = _upload_files(registry, repo)
+    manifests_before = _manifest_revisions(registry, repo)
+    spec = {"notebook": "hang/train.ipynb", "files": ["weights.bin"], "target": "kube"}
+
+    submitted = asyncio.ensure_future(rest("jobs", "POST", spec))
+    try:
+        deadline = time.monotonic() + 120
+        while not any(p.stat().st_size > 0
+                      for p in _upload_files(registry, repo) - uploads_before):
+            assert time.monotonic() < deadline and not submitted.done(), submitted
+            await asyncio.sleep(0.01)
+        registry.pause_instance()
+        hung = time.monotonic()
+        # 4 tries of at most REGISTRY_TIMEOUT each, plus the back-off between them.
+        status, body = await asyncio.wait_for(submitted, 4 * REGISTRY_TIMEOUT + 60)
+        waited = time.monotonic() - hung
+    finally:
+        registry.stop_instance()  # a paused instance stops at once; then it serves again
+        registry.start_instance()
+
+    assert status == 503, body
+    assert "timed out" in body["message"] and "tried 4 times" in body["message"], body
+    assert waited < 4 * REGISTRY_TIMEOUT + 30, waited
+    status, page = await rest("jobs")
+    job = next(j for j in page["jobs"] if j["spec"]["notebook"] == "hang/train.ipynb")
+    assert job["state"] == "failed" and job["k8s_object"] is None
+    assert _labelled(admin, job["id"]) == []
+    assert _manifest_revisions(registry, repo) == manifests_before
 
 
 # -- 2. kube-apiserver restarts while jobs are watched ----------------------------------------
