@@ -151,7 +151,9 @@ class ComputeTarget(Model):
     node_selector: dict[str, str] = Field(default_factory=dict)
     tolerations: list[dict[str, Any]] = Field(default_factory=list)
     priority_class: str | None = None
-    max_parallel: int = Field(4, ge=1, description="local: jobs running at once.")
+    max_parallel: int = Field(
+        4, ge=1, description="local: this workbench's jobs running at once on this target; "
+                             "more wait queued and start in submit order as runners end.")
     operator: Literal["kubeflow", "none"] = Field(
         "kubeflow", description="kubernetes: `kubeflow` runs PyTorchJob/TFJob through the "
         "Kubeflow training operator; `none` has the platform create their replica pods itself.")

@@ -24,12 +24,49 @@ STALE_SUBMIT_SECONDS = 60.0
 
 
 class LocalBackend(ComputeBackend):
+    """Runs at most ``max_parallel`` of this workbench's jobs at once; the others wait queued
+    (first submitted, first started) and the reconcile loop starts them as runners end."""
+
     _children: dict[str, subprocess.Popen[bytes]] = {}
+    _slots = threading.Lock()  # two submits must not both take the last free slot
 
     def submit(self, job: Job) -> None:
-        job_dir = self.ctx.job_dir(job.id)
         job.outputs.tensorboard = self.ctx.tensorboard_dir(job)
         self.ctx.store.update(job.id, outputs=job.outputs.model_dump())
+        with self._slots:
+            busy = self._running()
+            if busy >= self.target.max_parallel:
+                self.ctx.store.merge_backend_ref(job.id, waiting=True)
+                self.ctx.store.add_event(
+                    job.id, f"waiting for a free slot: {busy} of at most "
+                            f"{self.target.max_parallel} local jobs are running")
+                return
+            self._start(job)
+
+    def _mine(self) -> list[Job]:
+        user = self.ctx.config.user
+        return [j for j in self.ctx.store.active()
+                if j.spec.target == self.target.name and j.user == user]
+
+    def _running(self) -> int:
+        """This workbench's jobs on this target that have a runner (started or starting)."""
+        return sum(1 for j in self._mine()
+                   if j.state is not JobState.queued or "pid" in self.ctx.store.backend_ref(j.id))
+
+    def _start_waiting(self) -> None:
+        """Start the oldest waiting jobs into the slots that are free now."""
+        with self._slots:
+            mine = self._mine()
+            waiting = sorted((j for j in mine if j.state is JobState.queued
+                              and self.ctx.store.backend_ref(j.id).get("waiting")),
+                             key=lambda j: j.created)
+            free = self.target.max_parallel - self._running()
+            for job in waiting[:max(0, free)]:
+                self.ctx.store.merge_backend_ref(job.id, waiting=False)
+                self._start(job)
+
+    def _start(self, job: Job) -> None:
+        job_dir = self.ctx.job_dir(job.id)
         with open(job_dir / "runner.log", "ab") as out:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "jupyter_mlplat.runner", "local", job.id],
@@ -91,6 +128,10 @@ class LocalBackend(ComputeBackend):
         if job.state.final or self._process(job) is not None:
             return
         ref = self.ctx.store.backend_ref(job.id)
+        if ref.get("waiting"):
+            if job.state is JobState.queued:
+                self._start_waiting()
+            return
         if "pid" not in ref:
             # submit is still starting the runner, unless the process submitting it died
             # between recording the job and starting its runner: then nothing will ever run it
