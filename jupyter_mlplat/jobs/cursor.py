@@ -13,9 +13,12 @@ import base64
 import binascii
 import datetime as dt
 import json
+import re
 from typing import NamedTuple
 
 from ..errors import InvalidRequest
+
+JOB_ID = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 
 
 class Position(NamedTuple):
@@ -39,10 +42,11 @@ def decode(token: str) -> Position:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         created, job_id = json.loads(raw)
-        if not isinstance(created, str) or not isinstance(job_id, str) or not job_id:
+        if not (isinstance(created, str) and isinstance(job_id, str)
+                and JOB_ID.fullmatch(job_id)):
             raise ValueError(token)
         return Position(_utc(dt.datetime.fromisoformat(created)), job_id)
-    except (binascii.Error, UnicodeDecodeError, TypeError, ValueError):
+    except (binascii.Error, UnicodeDecodeError, TypeError, ValueError, OverflowError):
         raise InvalidRequest(
             f"cursor {token[:40]!r} is not a jobs cursor: pass the `next` of a previous page "
             "unchanged, or leave `cursor` out for the first page", reason="invalid cursor",

@@ -144,7 +144,11 @@ def test_total_is_a_labelled_lower_bound_above_the_cap(
 
 
 @pytest.mark.parametrize("cursor", ["nope", "", "W10", "WyJ4IiwieSJd", "eyJhIjoxfQ", "%%%",
-                                    "WyIyMDI1LTAxLTAxVDAwOjAwOjAwKzAwOjAwIiwxXQ"])
+                                    "WyIyMDI1LTAxLTAxVDAwOjAwOjAwKzAwOjAwIiwxXQ",
+                                    # year 1 at +01:00 (before the first UTC instant)
+                                    "WyIwMDAxLTAxLTAxVDAwOjAwOjAwKzAxOjAwIiwiajEiXQ",
+                                    # a NUL in the id, which PostgreSQL cannot even compare
+                                    "WyIyMDI1LTAxLTAxVDAwOjAwOjAwIiwiamFcdTAwMDAiXQ"])
 def test_a_cursor_not_of_ours_is_the_clients_error(
         filled: tuple[JobStore, str, list[dict[str, Any]]], cursor: str) -> None:
     store, user, _rows = filled
