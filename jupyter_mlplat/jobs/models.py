@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..config import Resources
+from ..pathtext import PathText
 
 
 class JobState(str, enum.Enum):
@@ -36,7 +37,7 @@ class JobSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    notebook: str | None = Field(
+    notebook: PathText | None = Field(
         None, description="Notebook path relative to the Jupyter root (or hdfs://cluster/path)."
     )
     code: str | None = Field(None, description="Python code to run instead of a notebook.")
@@ -49,8 +50,8 @@ class JobSpec(BaseModel):
     resources: Resources = Field(default_factory=Resources)
     kind: Literal["job", "pytorch", "tf"] = "job"
     workers: int = Field(0, ge=0, le=256, description="Worker replicas (pytorch/tf).")
-    files: list[str] = Field(default_factory=list, description="Globs of files to ship along.")
-    output: str | None = Field(None, description="Output folder (default: mlplat-outputs/).")
+    files: list[PathText] = Field(default_factory=list, description="Globs of files to ship along.")
+    output: PathText | None = Field(None, description="Output folder (default: mlplat-outputs/).")
     timeout: int | None = Field(None, gt=0, description="Seconds before the job is stopped.")
     client_request_id: str | None = Field(
         None, max_length=100, description="Idempotency key: a retried submit returns the job."

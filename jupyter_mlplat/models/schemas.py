@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..pathtext import PathText
+
 
 class Stage(str, enum.Enum):
     none = "none"
@@ -19,7 +21,7 @@ class Stage(str, enum.Enum):
 class PublishRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    path: str = Field(min_length=1, description="File or folder to publish: a path under the "
+    path: PathText = Field(min_length=1, description="File or folder to publish: a path under the "
                       "Jupyter root or `hdfs://<cluster>/path`.")
     name: str = Field(min_length=1, max_length=200, description="Model name (`a-z A-Z 0-9 . _ -`;"
                       " under the `namespace` policy it is stored as `<user>/<name>`).")
@@ -27,8 +29,8 @@ class PublishRequest(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=dict)
     job_id: str | None = Field(None, description="The finished job that produced the artifact: "
                                "its notebook, image digest and parameters become the lineage.")
-    notebook: str | None = Field(None, description="Source notebook (path under the root), when "
-                                 "not published from a job.")
+    notebook: PathText | None = Field(
+        None, description="Source notebook (path under the root), when not published from a job.")
     description: str | None = Field(None, max_length=2000)
 
 

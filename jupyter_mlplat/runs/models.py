@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..jobs.models import JobState
+from ..pathtext import PathText
 
 
 class RunState(str, enum.Enum):
@@ -47,14 +48,14 @@ class RunRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    notebook: str = Field(..., min_length=1,
+    notebook: PathText = Field(..., min_length=1,
                           description="Notebook path relative to the Jupyter root.")
     parameters: dict[str, Any] = Field(default_factory=dict)
     target: str = Field("local", description="Compute target name from the platform config.")
     runtime: str | None = Field(
         None, description="Runtime name from the platform config (default: the first one).")
     name: str | None = Field(None, max_length=200, description="Display name.")
-    output: str | None = Field(
+    output: PathText | None = Field(
         None, description="Output folder (default: <notebook folder>/mlplat-outputs/runs).")
     timeout: int | None = Field(None, gt=0, description="Seconds before the run is stopped.")
 
@@ -115,7 +116,7 @@ class ScheduleRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    notebook: str = Field(..., min_length=1)
+    notebook: PathText = Field(..., min_length=1)
     cron: str = Field(..., min_length=1, max_length=200, description=(
         "Cron expression: 5 fields (minute hour day month weekday), or 6 with seconds first "
         "(local executor only)."))
@@ -125,7 +126,7 @@ class ScheduleRequest(BaseModel):
     target: str = "local"
     runtime: str | None = Field(
         None, description="Runtime name from the platform config (default: the first one).")
-    output: str | None = None
+    output: PathText | None = None
     timeout: int | None = Field(None, gt=0)
     executor: Executor = Field("local", description=(
         "`local`: the Jupyter server's scheduler loop; `kubernetes`: a CronJob that keeps "

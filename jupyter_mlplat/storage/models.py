@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..pathtext import PathText
+
 ContentType = Literal["directory", "file", "notebook"]
 ContentFormat = Literal["json", "text", "base64"]
 
@@ -43,7 +45,7 @@ class SaveRequest(BaseModel):
 class RenameRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    path: str = Field(min_length=1, description="New path, relative to the cluster root.")
+    path: PathText = Field(min_length=1, description="New path, relative to the cluster root.")
 
 
 class CreateRequest(BaseModel):

@@ -7,13 +7,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..pathtext import PathText
+
 
 class TensorBoardRequest(BaseModel):
     """Open TensorBoard on a log dir, or on a job's log dir."""
 
     model_config = ConfigDict(extra="forbid")
 
-    logdir: str | None = Field(
+    logdir: PathText | None = Field(
         None, min_length=1,
         description="A folder under the Jupyter root (relative path) or `hdfs://<cluster>/path`.")
     job_id: str | None = Field(None, min_length=1, description="Use this job's TensorBoard dir.")

@@ -1,0 +1,25 @@
+"""Paths in requests: text a filesystem can take.
+
+A NUL character or a lone surrogate (JSON may carry ``"\\ud800"``) cannot reach ``os`` or
+HDFS; refused at validation, they answer 400 naming the field instead of failing deep inside.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+
+def check_path_text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("a path may not contain a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("a path must be valid Unicode text (it holds a lone surrogate)") \
+            from None
+    return value
+
+
+PathText = Annotated[str, AfterValidator(check_path_text)]
