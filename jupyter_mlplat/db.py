@@ -77,6 +77,10 @@ class JobRow(Base):
         Index("ix_jobs_state_created", "state", "created", "id"),
         Index("ix_jobs_user_created", "user", "created", "id"),
         Index("ix_jobs_notebook_state_created", "notebook", "state", "created", "id"),
+        # the user first: every listing of the API filters by it (0005_jobs_user_indexes)
+        Index("ix_jobs_user_state_created", "user", "state", "created", "id"),
+        Index("ix_jobs_user_notebook_state_created", "user", "notebook", "state", "created", "id"),
+        Index("ix_jobs_user_target_created", "user", "target", "created", "id"),
     )
 
 
