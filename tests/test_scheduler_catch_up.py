@@ -57,3 +57,32 @@ def test_a_late_tick_fires_each_due_time_within_grace_once(platform: Platform) -
         for run in platform.runs.page(schedule_id=sched.id).runs:
             if run.job_id and not platform.jobs.get(run.job_id).state.final:
                 platform.jobs.cancel(run.job_id)
+
+
+def test_a_taken_over_claim_whose_job_was_submitted_records_that_job(platform: Platform) -> None:
+    """A server died after submitting a firing's job but before recording it in the run: the
+    server taking the claim over records that job; it does not judge the firing again (here
+    the forbid policy would have skipped it while the job runs unrecorded)."""
+    from jupyter_mlplat.jobs.models import JobSpec
+    from jupyter_mlplat.runs.orm import RunRow
+
+    now = dt.datetime.now(UTC).replace(microsecond=0)
+    sched = platform.schedules.create(ScheduleRequest(
+        notebook="tick.ipynb", cron="0 0 1 1 *", concurrency_policy="forbid"), "alice", now=now)
+    claim = dict(user="alice", notebook="tick.ipynb", parameters={}, trigger="schedule",
+                 schedule_id=sched.id, status="claimed", warnings=[],
+                 spec={"notebook": "tick.ipynb"})
+    with platform.db.session() as s:  # another firing, still active (its claim is held)
+        s.add(RunRow(id="ractive000001", due_time=now - dt.timedelta(seconds=20),
+                     lease_owner="live-server", lease_until=now + dt.timedelta(minutes=5),
+                     **claim))
+        s.add(RunRow(id="rdeadsubmit01", due_time=now - dt.timedelta(seconds=10),
+                     lease_owner="dead-server", lease_until=now - dt.timedelta(seconds=1),
+                     **claim))
+    job = platform.jobs.store.create(
+        spec=JobSpec(notebook="tick.ipynb", client_request_id="run-rdeadsubmit01"),
+        user="alice", name="tick", outputs={})
+    platform.jobs.store.add_event(job.id, "started by the dead server")
+    assert "rdeadsubmit01" in Scheduler(platform.schedules, lease=30, grace=60).tick(now=now)
+    run = platform.runs.get("rdeadsubmit01")
+    assert run.job_id == job.id and run.state.value == "queued", run

@@ -162,6 +162,11 @@ class Scheduler:
             run = self.runs.get(run_id)
             if run.state.value != "claimed":
                 return  # skipped by the misfire policy
+            if self.runs.jobs.store.find_by_request(run.user, f"run-{run_id}") is not None:
+                # a server died after submitting this run's job: the policy was applied then,
+                # so record that job instead of judging the firing again
+                self.runs.start(run_id)
+                return
             active = self.runs.active_runs(schedule.id, exclude=run_id)
             action = concurrency_decision(schedule.concurrency_policy, len(active))
             if action == "skip":

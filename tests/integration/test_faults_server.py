@@ -232,6 +232,17 @@ def kube_pods(admin: client.ApiClient, job_id: str) -> list[Any]:
     return list(core.list_namespaced_pod(NS, label_selector=f"{mf.LABEL_JOB}={job_id}").items)
 
 
+def first_pod(srv: LiveServer, admin: client.ApiClient, job_id: str) -> Any:
+    """The job's first pod; if none comes, the failure shows the job and its Kubernetes Job."""
+    try:
+        return wait_for(lambda: kube_pods(admin, job_id), timeout=180, what="a pod")[0]
+    except AssertionError:
+        batch: Any = client.BatchV1Api(admin)
+        objects = batch.list_namespaced_job(NS, label_selector=f"{mf.LABEL_JOB}={job_id}")
+        raise AssertionError(f"no pod for job {job_id}: {job(srv, job_id)}\n"
+                             f"Kubernetes: {[o.status for o in objects.items]}") from None
+
+
 # -- 1. SIGKILL of the Jupyter server ----------------------------------------------------------
 def test_server_killed_while_jobs_run_and_schedules_are_due(
         database_url: str, tmp_path: Path, kube: Component, registry: Component,
@@ -285,7 +296,7 @@ def _kill_and_restart(srv: LiveServer, db: Database, admin: client.ApiClient,
     kube_ok = submit("kube-30s", "sleepy.ipynb", tag="kube")
     kube_bad = submit("kube-fail-30s", "boom.ipynb")
     for job_id in (kube_ok, kube_bad):
-        pod = wait_for(lambda j=job_id: kube_pods(admin, j), timeout=120, what="a pod")[0]
+        pod = first_pod(srv, admin, job_id)
         devkube.write_pod_log(kube.info(), NS, pod.metadata.name,
                               [f"pod of {job_id} line {i}" for i in range(50)])
     runners = {j: runner_pid(db, j) for j in (local_ok, local_bad, long_run["job_id"])}
