@@ -1758,6 +1758,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listJobs: {
@@ -1804,6 +1813,15 @@ export interface operations {
             };
             /** @description Not authenticated */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1862,6 +1880,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getJob: {
@@ -1895,6 +1922,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1956,6 +1992,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     cancelJob: {
@@ -1998,6 +2043,15 @@ export interface operations {
             };
             /** @description Conflict with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2058,6 +2112,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getNotebookParameters: {
@@ -2101,6 +2164,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2155,6 +2227,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     createRun: {
@@ -2199,6 +2280,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2258,6 +2348,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getRun: {
@@ -2291,6 +2390,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2351,6 +2459,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listSchedules: {
@@ -2389,6 +2506,15 @@ export interface operations {
             };
             /** @description Not authenticated */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2447,6 +2573,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     previewSchedule: {
@@ -2485,6 +2620,15 @@ export interface operations {
             };
             /** @description Not authenticated */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2532,6 +2676,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     deleteSchedule: {
@@ -2563,6 +2716,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2623,6 +2785,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listTensorBoards: {
@@ -2645,6 +2816,15 @@ export interface operations {
             };
             /** @description Not authenticated */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2712,7 +2892,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A storage cluster none of whose name nodes answers (the message names them) */
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2761,6 +2941,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     stopTensorBoard: {
@@ -2799,6 +2988,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listModels: {
@@ -2821,6 +3019,15 @@ export interface operations {
             };
             /** @description Not authenticated */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2888,7 +3095,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A storage cluster none of whose name nodes answers (the message names them) */
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2931,6 +3138,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2989,6 +3205,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     setModelStage: {
@@ -3037,6 +3262,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3108,7 +3342,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A storage cluster none of whose name nodes answers (the message names them) */
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3158,6 +3392,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listStorage: {
@@ -3180,6 +3423,15 @@ export interface operations {
             };
             /** @description Not authenticated */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3249,7 +3501,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A storage cluster none of whose name nodes answers (the message names them) */
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3324,7 +3576,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A storage cluster none of whose name nodes answers (the message names them) */
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3397,7 +3649,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A storage cluster none of whose name nodes answers (the message names them) */
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3483,7 +3735,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A storage cluster none of whose name nodes answers (the message names them) */
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3560,7 +3812,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A storage cluster none of whose name nodes answers (the message names them) */
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3631,7 +3883,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A storage cluster none of whose name nodes answers (the message names them) */
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3708,7 +3960,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A storage cluster none of whose name nodes answers (the message names them) */
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -79,8 +79,10 @@ def reply(model: type[BaseModel], description: str) -> dict[str, Any]:
 def errors(*codes: int) -> dict[str, Any]:
     texts = {400: "Bad input; the message says what to fix", 403: "Not authenticated",
              404: "Not found", 409: "Conflict with the current state",
-             503: "A storage cluster none of whose name nodes answers (the message names them)"}
-    return {str(c): reply(Error, texts[c]) for c in (403, *codes)}
+             503: "A service the platform needs does not answer: the database, the registry, a "
+                  "cluster's API server or a storage cluster's name nodes (the message names it)"}
+    # Every route reads the database, so every route may answer 503 while it is unreachable.
+    return {str(c): reply(Error, texts[c]) for c in sorted({403, *codes, 503})}
 
 
 def body(model: type[BaseModel]) -> dict[str, Any]:
