@@ -261,6 +261,9 @@ class Kubernetes(Component):
             f"--service-account-private-key-file={pki.sa_key}",
             f"--root-ca-file={pki.ca_cert}",
             "--controllers=*", "--profiling=false",
+            # KWOK renews the fake nodes' leases; on a starved machine a renewal can come late,
+            # and the default 50 s grace flipped nodes NotReady (evicting their pods) mid-test.
+            "--node-monitor-grace-period=10m",
         ])
         self.spawn("kube-scheduler", [
             str(kube_build.binary("kube-scheduler")),
