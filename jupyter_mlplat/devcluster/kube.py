@@ -285,11 +285,11 @@ class Kubernetes(Component):
 
     def _install_kwok_crds(self) -> None:
         """KWOK watches ``Logs`` objects from its start, so their CRD must exist before it."""
-        from kubernetes import client, config, utils
+        from kubernetes import client, config
 
         api = config.new_client_from_config(config_file=str(self.kubeconfigs["admin"]))
         try:
-            utils.create_from_dict(api, yaml.safe_load((MANIFESTS / KWOK_LOGS_CRD).read_text()))
+            _create(api, yaml.safe_load((MANIFESTS / KWOK_LOGS_CRD).read_text()))
             ext = client.ApiextensionsV1Api(api)
             self._timed_wait("kwok-crds", time.monotonic(), lambda: _crds_established(ext),
                              timeout=60)
@@ -303,14 +303,14 @@ class Kubernetes(Component):
         proves the controller manager runs with working credentials (pods cannot be created
         before it exists).
         """
-        from kubernetes import client, config, utils
+        from kubernetes import client, config
 
         api = config.new_client_from_config(config_file=str(self.kubeconfigs["admin"]))
         try:
             for name in CRD_FILES:
-                utils.create_from_dict(api, yaml.safe_load((MANIFESTS / name).read_text()))
+                _create(api, yaml.safe_load((MANIFESTS / name).read_text()))
             for obj in cluster_objects():
-                utils.create_from_dict(api, obj)
+                _create(api, obj)
             core = client.CoreV1Api(api)
             ext = client.ApiextensionsV1Api(api)
             started = self._controllers_started
@@ -537,3 +537,15 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def _create(api: Any, obj: dict[str, Any]) -> None:
+    """Create ``obj``; one that exists already (a sandbox started again on its own etcd data)
+    is left as it is."""
+    from kubernetes import utils
+
+    try:
+        utils.create_from_dict(api, obj)
+    except utils.FailToCreateError as exc:
+        if any(e.status != 409 for e in exc.api_exceptions):
+            raise
