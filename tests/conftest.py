@@ -42,7 +42,9 @@ def api(jp_fetch: Callable[..., Any]) -> Callable[..., Any]:
 
     async def call(path: str, method: str = "GET", body: Any = None,
                    params: dict[str, Any] | None = None) -> tuple[int, Any]:
-        kwargs: dict[str, Any] = {"method": method, "params": params or {}}
+        # long enough for a submit that builds and pushes an image on a loaded machine
+        kwargs: dict[str, Any] = {"method": method, "params": params or {},
+                                  "request_timeout": 300}
         if body is not None:
             kwargs["body"] = body if isinstance(body, (str, bytes)) else json.dumps(body)
         elif method in ("POST", "PUT", "PATCH"):

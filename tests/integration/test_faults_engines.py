@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
 import uuid
@@ -38,7 +37,7 @@ from jupyter_mlplat.jobs.k8s.watcher import NamespaceWatcher, Stream
 from jupyter_mlplat.jobs.models import Job, JobSpec, JobState
 from jupyter_mlplat.platform import Platform
 
-from ..helpers import write_notebook
+from ..helpers import wait_for, write_notebook
 
 pytestmark = [pytest.mark.integration, pytest.mark.kube, pytest.mark.registry]
 
@@ -48,15 +47,8 @@ BIG_FILE_BYTES = 32 * 1024 * 1024
 REGISTRY_TIMEOUT = 5  # seconds the registry may stay silent before a request is retried
 
 
-def _until(check: Callable[[], Any], what: str, timeout: float = 60,
-           interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+def _until(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+    return wait_for(check, timeout=timeout, what=what)
 
 
 def _states(events: list[dict[str, Any]]) -> list[str]:
@@ -114,26 +106,6 @@ def jp_server_config(request: pytest.FixtureRequest, mlplat_data_dir: Path) -> d
     return {"ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}}, "MLPlatApp": app}
 
 
-@pytest.fixture
-def rest(jp_fetch: Callable[..., Any]) -> Callable[..., Any]:
-    """``await rest(path, method, body)`` -> (status, JSON), with a timeout long enough for a
-    submit that builds and pushes an image on a loaded machine."""
-    from tornado.httpclient import HTTPClientError
-
-    async def call(path: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:
-        kwargs: dict[str, Any] = {"method": method, "request_timeout": 300}
-        if body is not None:
-            kwargs["body"] = json.dumps(body)
-        try:
-            response = await jp_fetch("jupyter-mlplat", "api", *path.split("/"), **kwargs)
-        except HTTPClientError as exc:
-            assert exc.response is not None
-            return exc.code, json.loads(exc.response.body or b"null")
-        return response.code, json.loads(response.body or b"null")
-
-    return call
-
-
 # -- 1. the registry stops in the middle of a push --------------------------------------------
 def _upload_files(registry: Registries, repo: str) -> set[Path]:
     uploads = registry.data_dir() / "docker/registry/v2/repositories" / repo / "_uploads"
@@ -147,7 +119,7 @@ def _manifest_revisions(registry: Registries, repo: str) -> set[str]:
 
 
 async def test_registry_stopped_mid_push_fails_the_job_and_a_rerun_succeeds(
-        rest: Callable[..., Any], jp_root_dir: Path, registry: Registries, kube: Kubernetes,
+        api: Callable[..., Any], jp_root_dir: Path, registry: Registries, kube: Kubernetes,
         admin: client.ApiClient) -> None:
     write_notebook(jp_root_dir / "big" / "train.ipynb", "lr = 0.1", "print('training', lr)")
     # Random bytes: the gzip'd code layer is as big, so its upload takes a moment.
@@ -158,7 +130,7 @@ async def test_registry_stopped_mid_push_fails_the_job_and_a_rerun_succeeds(
     manifests_before = _manifest_revisions(registry, repo)
     spec = {"notebook": "big/train.ipynb", "files": ["weights.bin"], "target": "kube"}
 
-    submitted = asyncio.ensure_future(rest("jobs", "POST", spec))
+    submitted = asyncio.ensure_future(api("jobs", "POST", spec))
     try:
         # The code layer's bytes are arriving in the registry's storage: freeze it there, so
         # the upload is caught half-way whatever the machine's speed, then stop it.
@@ -170,7 +142,7 @@ async def test_registry_stopped_mid_push_fails_the_job_and_a_rerun_succeeds(
         registry.pause_instance()
         received = upload.stat().st_size
         assert 0 < received < BIG_FILE_BYTES
-        status, page = await rest("jobs")
+        status, page = await api("jobs")
         assert page["jobs"] and page["jobs"][0]["state"] == "pushing", page
         job_id = page["jobs"][0]["id"]
         registry.stop_instance()
@@ -183,7 +155,7 @@ async def test_registry_stopped_mid_push_fails_the_job_and_a_rerun_succeeds(
     message = body["message"]
     assert address in message and "Connection refused" in message, message
     assert "uploading" in message, message
-    status, job = await rest(f"jobs/{job_id}")
+    status, job = await api(f"jobs/{job_id}")
     assert job["state"] == "failed" and job["error"] == message
     assert _states(job["events"])[-2:] == ["pushing", "failed"]
     assert job["k8s_object"] is None
@@ -196,7 +168,7 @@ async def test_registry_stopped_mid_push_fails_the_job_and_a_rerun_succeeds(
     assert tags.status_code == 404 or job_tag(job_id) not in (tags.json().get("tags") or [])
 
     # With the registry back, the API's rerun goes through end to end.
-    status, rerun = await rest(f"jobs/{job_id}/rerun", "POST", {})
+    status, rerun = await api(f"jobs/{job_id}/rerun", "POST", {})
     assert status == 201, rerun
     assert rerun["parent_id"] == job_id and rerun["state"] == "submitted"
     assert rerun["image"].startswith(f"{address}/{repo}@sha256:")
@@ -204,7 +176,7 @@ async def test_registry_stopped_mid_push_fails_the_job_and_a_rerun_succeeds(
     while rerun["state"] not in ("succeeded", "failed", "cancelled"):
         assert time.monotonic() < deadline, rerun
         await asyncio.sleep(0.5)
-        status, rerun = await rest(f"jobs/{rerun['id']}")
+        status, rerun = await api(f"jobs/{rerun['id']}")
     assert rerun["state"] == "succeeded", rerun
     states = _states(rerun["events"])
     assert states[-1] == "succeeded" and "running" in states
@@ -216,7 +188,7 @@ async def test_registry_stopped_mid_push_fails_the_job_and_a_rerun_succeeds(
 
 
 async def test_registry_that_hangs_mid_push_fails_the_job_in_bounded_time(
-        rest: Callable[..., Any], jp_root_dir: Path, registry: Registries, kube: Kubernetes,
+        api: Callable[..., Any], jp_root_dir: Path, registry: Registries, kube: Kubernetes,
         admin: client.ApiClient) -> None:
     """A registry that stops answering (but keeps its connections) must not block a build
     for the library's default 300 s per try: the configured timeout bounds every try."""
@@ -227,7 +199,7 @@ async def test_registry_that_hangs_mid_push_fails_the_job_in_bounded_time(
     manifests_before = _manifest_revisions(registry, repo)
     spec = {"notebook": "hang/train.ipynb", "files": ["weights.bin"], "target": "kube"}
 
-    submitted = asyncio.ensure_future(rest("jobs", "POST", spec))
+    submitted = asyncio.ensure_future(api("jobs", "POST", spec))
     try:
         deadline = time.monotonic() + 120
         while not any(p.stat().st_size > 0
@@ -246,7 +218,7 @@ async def test_registry_that_hangs_mid_push_fails_the_job_in_bounded_time(
     assert status == 503, body
     assert "timed out" in body["message"] and "tried 4 times" in body["message"], body
     assert waited < 4 * REGISTRY_TIMEOUT + 30, waited
-    status, page = await rest("jobs")
+    status, page = await api("jobs")
     job = next(j for j in page["jobs"] if j["spec"]["notebook"] == "hang/train.ipynb")
     assert job["state"] == "failed" and job["k8s_object"] is None
     assert _labelled(admin, job["id"]) == []
