@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 import time
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -31,16 +32,20 @@ class JobService:
         self.ctx = ctx
         self.store: JobStore = ctx.store
         self._backends: dict[str, ComputeBackend] = {}
+        self._backends_lock = threading.Lock()
 
     # -- helpers ---------------------------------------------------------------------------
     def backend(self, target_name: str) -> ComputeBackend:
-        if target_name not in self._backends:
-            try:
-                target = self.ctx.config.target(target_name)
-            except UnknownName as exc:
-                raise InvalidRequest(str(exc), reason="unknown target") from exc
-            self._backends[target_name] = backend_for(target, self.ctx)
-        return self._backends[target_name]
+        """The one backend of a target (requests arrive on several threads at once: two
+        instances would each watch the cluster and keep their own in-flight submits)."""
+        with self._backends_lock:
+            if target_name not in self._backends:
+                try:
+                    target = self.ctx.config.target(target_name)
+                except UnknownName as exc:
+                    raise InvalidRequest(str(exc), reason="unknown target") from exc
+                self._backends[target_name] = backend_for(target, self.ctx)
+            return self._backends[target_name]
 
     def resolve_notebook(self, path: str) -> Path:
         """A notebook path under the Jupyter root; 400 if it escapes, 404 if it is missing."""

@@ -218,10 +218,21 @@ class JobStore:
             s.execute(update(JobRow).where(JobRow.id == job_id).values(**fields))
 
     def merge_backend_ref(self, job_id: str, **ref: Any) -> None:
+        """Add ``ref``'s keys to the job's backend reference, atomically.
+
+        Writers race here (a submit recording where its object is, a watcher recording the
+        events it has seen): the no-op UPDATE takes the row's write lock before the read, so
+        neither can write back a value read before the other's commit (on SQLite the read
+        would otherwise run outside any transaction; on PostgreSQL it holds the row lock).
+        """
         with self.db.session() as s:
-            row = s.get(JobRow, job_id)
-            if row is None:
+            locked = s.execute(update(JobRow).where(JobRow.id == job_id)
+                               .values(backend_ref=JobRow.backend_ref)
+                               .execution_options(synchronize_session=False))
+            if locked.rowcount == 0:  # type: ignore[attr-defined]
                 raise NotFound(f"no job {job_id!r}")
+            row = s.get(JobRow, job_id, populate_existing=True)
+            assert row is not None
             row.backend_ref = {**(row.backend_ref or {}), **ref}
 
     def add_event(self, job_id: str, message: str, state: JobState | None = None) -> None:
