@@ -194,21 +194,27 @@ class JobStore:
 
     def transition(self, job_id: str, to: JobState, *, message: str = "",
                    only_from: Iterable[JobState] = ACTIVE_STATES, **fields: Any) -> bool:
-        """Move to ``to`` if the job is in ``only_from``; record the event. False if it was not."""
-        now = utcnow()
-        values: dict[str, Any] = {"state": to.value, **fields}
-        if to is JobState.running:
-            values.setdefault("started", now)
-        if to.final:
-            values.setdefault("finished", now)
+        """Move to ``to`` if the job is in ``only_from``; record the event. False if it was not.
+
+        The time is read once the conditional UPDATE holds the row's lock, so the events of a
+        job (written from several threads and processes) are in time order as stored.
+        """
         with self.db.session() as s:
             result = s.execute(
                 update(JobRow).where(JobRow.id == job_id,
                                      JobRow.state.in_([st.value for st in only_from]))
-                .values(**values)
+                .values(state=to.value)
             )
             if result.rowcount == 0:  # type: ignore[attr-defined]
                 return False
+            now = utcnow()
+            values: dict[str, Any] = dict(fields)
+            if to is JobState.running:
+                values.setdefault("started", now)
+            if to.final:
+                values.setdefault("finished", now)
+            if values:
+                s.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
             s.add(JobEventRow(job_id=job_id, time=now, state=to.value,
                               message=message or to.value))
         return True
@@ -237,6 +243,9 @@ class JobStore:
 
     def add_event(self, job_id: str, message: str, state: JobState | None = None) -> None:
         with self.db.session() as s:
+            # the row's lock first, then the time: events stay in time order (see transition)
+            s.execute(update(JobRow).where(JobRow.id == job_id).values(state=JobRow.state)
+                      .execution_options(synchronize_session=False))
             s.add(JobEventRow(job_id=job_id, time=utcnow(),
                               state=None if state is None else state.value, message=message))
 
