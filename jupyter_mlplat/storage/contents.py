@@ -22,7 +22,6 @@ import nbformat
 
 from . import listing
 from .filesystem import ClusterFileSystem
-from .listing import iso_millis
 from .paths import confine, join, split
 from .transport import Entry
 from .writer import AtomicWriter, temp_name
@@ -49,23 +48,14 @@ class ClusterContents:
         return confine(join(self.base, path), self.base)
 
     def model(self, entry: Entry) -> dict[str, Any]:
-        """The contents model (without content) of one entry."""
-        name = entry["name"]
-        base_len = 0 if self.base == "/" else len(self.base)
-        is_dir = entry["type"] == "directory"
-        when = iso_millis(entry["mtime"] * 1000)
-        return {
-            "name": name[name.rfind("/") + 1:],
-            "path": name[base_len:].lstrip("/"),
-            "type": listing.kind(name, is_dir),
-            "writable": listing.writable(entry["permission"], entry["owner"], self.user),
-            "created": when,
-            "last_modified": when,
-            "size": None if is_dir else entry["size"],
-            "mimetype": None,
-            "format": None,
-            "content": None,
-        }
+        """The contents model (without content) of one entry: a listing of that one."""
+        path = entry["name"][0 if self.base == "/" else len(self.base):].strip("/")
+        folder, _, leaf = path.rpartition("/")
+        status: listing.Status = {
+            "pathSuffix": leaf, "type": "DIRECTORY" if entry["type"] == "directory" else "FILE",
+            "length": entry["size"], "modificationTime": entry["mtime"] * 1000,
+            "permission": entry["permission"], "owner": entry["owner"]}
+        return listing.models([status], folder, self.user)[0]
 
     # -- get -----------------------------------------------------------------------------------
     def get(self, path: str, content: bool = True, type: str | None = None,
