@@ -36,6 +36,8 @@ class MLPlatApp(ExtensionApp):
     runtimes = List(Dict(), config=True, help="Runtimes: name, image, python, workdir, resources.")
     targets = List(Dict(), config=True, help="Compute targets: local or kubernetes.")
     model_store = Unicode("", config=True, help="Model store URL (default: local).")
+    limits = Dict(config=True, help="Limits on bodies, parameters, schedules, queued jobs and "
+                                    "TensorBoards (see the config reference).")
     reconcile_interval = Float(2.0, config=True,
                                help="Seconds between checks of active jobs against backends.")
     scheduler_interval = Float(5.0, config=True,
@@ -57,7 +59,7 @@ class MLPlatApp(ExtensionApp):
         data: dict[str, Any] = {
             "user": self.user, "data_dir": self.data_dir, "database_url": self.database_url,
             "storage": self.storage, "registry": self.registry, "runtimes": self.runtimes,
-            "targets": self.targets, "model_store": self.model_store,
+            "targets": self.targets, "model_store": self.model_store, "limits": self.limits,
         }
         return {k: v for k, v in data.items() if v not in ("", None, [], {})}
 

@@ -20,6 +20,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CONFIG_ENV = "MLPLAT_CONFIG_FILE"
+#: A DNS label. Pydantic's (Rust) regex engine reads ``$`` as the end of the text, so a
+#: trailing newline does not match (tested); Python's ``re`` would need ``\Z`` or fullmatch.
 NAME_RE = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 
 
@@ -125,7 +127,7 @@ class Resources(Model):
     @field_validator("cpu", "memory")
     @classmethod
     def _quantity(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^[0-9]+(\.[0-9]+)?(m|[KMGTPE]i?|[kKMGTPE])?$",
+        if value is not None and not re.fullmatch(r"[0-9]+(\.[0-9]+)?(m|[KMGTPE]i?|[kKMGTPE])?",
                                               str(value)):
             raise ValueError(f"{value!r} is not a Kubernetes quantity (e.g. 2, 500m, 4Gi)")
         return None if value is None else str(value)
@@ -170,6 +172,33 @@ class ComputeTarget(Model):
         description="kubernetes: per-job TensorBoard log dir ({workdir}, {user}, {job_id}).")
 
 
+MIB = 2**20
+
+
+class Limits(Model):
+    """What one user's requests may make grow; a request over a limit answers 4xx naming it."""
+
+    max_body_bytes: int = Field(
+        MIB, ge=1024, description="Bytes of a request body on the JSON routes (jobs, runs, "
+        "schedules, TensorBoards, models); larger bodies answer 413.")
+    max_upload_bytes: int = Field(
+        64 * MIB, ge=1024, description="Bytes of a request body on the storage contents "
+        "routes (a saved file, or one chunk of a chunked upload); larger bodies answer 413.")
+    max_parameters_bytes: int = Field(
+        64 * 1024, ge=2, description="Bytes of a job's, run's or schedule's parameters as "
+        "JSON; they are stored with the job and shown in every listing.")
+    max_schedules_per_user: int = Field(
+        100, ge=0, description="Schedules one user may have (paused ones count).")
+    min_schedule_interval: float = Field(
+        60.0, ge=0, description="Seconds at least between two due times of a schedule.")
+    max_queued_jobs_per_user: int = Field(
+        100, ge=0, description="Jobs of one user waiting in state `queued` (on every target); "
+        "a submit beyond it answers 429 until some start.")
+    max_tensorboards_per_user: int = Field(
+        5, ge=0, description="TensorBoard processes one user's server runs at once (stop one, "
+        "or let the idle timeout stop it, to open another).")
+
+
 class PlatformConfig(Model):
     user: str = Field(default_factory=getpass.getuser, description="The workbench user.")
     data_dir: str | None = Field(
@@ -186,6 +215,7 @@ class PlatformConfig(Model):
         None, description="URL of the model store, e.g. hdfs://prod-a/models (default: local)."
     )
     model_name_policy: Literal["refuse", "namespace", "private"] = "refuse"
+    limits: Limits = Field(default_factory=Limits)
 
     @model_validator(mode="after")
     def _defaults_and_uniques(self) -> PlatformConfig:
@@ -221,7 +251,10 @@ class PlatformConfig(Model):
             from jupyter_core.paths import jupyter_data_dir
 
             path = Path(jupyter_data_dir()) / "mlplat"
-        path.mkdir(parents=True, exist_ok=True)
+        if not path.exists():  # the database and job logs are the user's alone
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                path.mkdir(mode=0o700)
         return path
 
     def resolved_database_url(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from .errors import MissingExtra
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: Seconds a PostgreSQL connection attempt may take before the database counts as unreachable.
@@ -142,6 +145,21 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _owner_only_sqlite(url: str) -> None:
+    """The SQLite file readable by its owner only (its -wal and -shm files take the main
+    file's mode): jobs, parameters and runs are the user's."""
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    file = Path(path)
+    if file.exists():
+        file.chmod(0o600)
+        return
+    file.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 class Database:
     """Engine + session factory for one URL; ``migrate()`` brings the schema to the newest."""
 
@@ -152,13 +170,19 @@ class Database:
         kwargs: dict[str, Any] = {"future": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+            _owner_only_sqlite(url)
         else:
             # pre-ping: a connection that died with a database restart is replaced at checkout,
             # so the first request after the restart succeeds instead of failing once
             kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
             if make_url(url).drivername in LIBPQ_DRIVERS:
                 kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
-        self.engine: Engine = create_engine(url, **kwargs)
+        try:
+            self.engine: Engine = create_engine(url, **kwargs)
+        except ModuleNotFoundError:  # the driver of the URL's dialect is not installed
+            if make_url(url).get_backend_name() == "postgresql":
+                raise MissingExtra("database_url on PostgreSQL", "postgres") from None
+            raise
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

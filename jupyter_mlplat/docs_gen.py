@@ -56,6 +56,11 @@ INTROS: dict[type[BaseModel], str] = {
         "One entry of `runtimes`: the base image a job's code layer is appended to (Kubernetes), "
         "or just a kernel name (local)."),
     cfg.Resources: "Requests and limits of a job's pods.",
+    cfg.Limits: (
+        "Bounds on what requests can make grow, per user of a server. A request over a limit "
+        "is refused before anything is stored or started, with a 4xx whose message names the "
+        "limit (`limits.<field>`): 413 for a body, 400 for parameters and a schedule's "
+        "interval, 429 for counts (schedules, queued jobs, TensorBoards)."),
     cfg.ComputeTarget: (
         "One entry of `targets`: `local` runs jobs in a subprocess of the server; `kubernetes` "
         "creates a `batch/v1` Job (or PyTorchJob/TFJob) in the user's namespace."),
@@ -93,6 +98,9 @@ EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
         "resources": {"cpu": "4", "memory": "16Gi", "gpu": 1},
     },
     cfg.Resources: {"cpu": "500m", "memory": "4Gi", "gpu": 0},
+    cfg.Limits: {"max_body_bytes": 2097152, "max_parameters_bytes": 16384,
+                 "max_schedules_per_user": 20, "min_schedule_interval": 300,
+                 "max_queued_jobs_per_user": 50, "max_tensorboards_per_user": 3},
     cfg.ComputeTarget: {
         "name": "gpu", "kind": "kubernetes", "kubeconfig": "~/.kube/config",
         "context": "prod", "namespace": "ml-{user}", "node_selector": {"pool": "gpu"},
@@ -109,6 +117,8 @@ DESCRIPTIONS: dict[str, str] = {
     "PlatformConfig.runtimes": "Runtimes jobs run in (default: one `default` runtime); the "
                                "first is the default of a job.",
     "PlatformConfig.targets": "Compute targets (default: one `local` target).",
+    "PlatformConfig.limits": "Limits on request bodies, parameters, schedules, queued jobs "
+                             "and TensorBoards.",
     "PlatformConfig.model_name_policy": "`refuse`: model names are global and may not contain "
                                         "`/`; `namespace`: a bare name is stored as "
                                         "`<user>/<name>` and users publish only under their own; "

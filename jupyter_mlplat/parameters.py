@@ -7,13 +7,63 @@ is accepted or refused the same way everywhere.
 from __future__ import annotations
 
 import ast
+import json
+import keyword
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import nbformat
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, ValidationInfo
 
 from .errors import InvalidRequest
+
+
+def check_name(name: str) -> str:
+    """A parameter name is a Python identifier and not a keyword: papermill writes it as the
+    left side of an assignment, so anything else would be code."""
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise ValueError(f"parameter name {name!r} must be a Python identifier (letters, "
+                         "digits and `_`, not starting with a digit) and not a keyword")
+    return name
+
+
+def _check_requested_name(name: str, info: ValidationInfo) -> str:
+    """Names in requests are checked; stored ones are read back as they are (a submit or a
+    firing checks them again through :func:`validate` before they reach papermill)."""
+    if info.context and info.context.get(STORED):
+        return name
+    return check_name(name)
+
+
+#: Validation context of models read back from the database.
+STORED = "stored"
+ParameterName = Annotated[str, AfterValidator(_check_requested_name)]
+#: Parameters in a request: names checked by the model, values by :func:`validate`.
+Parameters = dict[ParameterName, Any]
+
+
+def human_bytes(size: float) -> str:
+    for unit in ("bytes", "KiB", "MiB"):
+        if size < 1024 or unit == "MiB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.0f} bytes"  # pragma: no cover
+
+
+def check_names_and_size(values: dict[str, Any], limit: int | None) -> None:
+    """Every name an identifier, and the parameters as JSON within ``limit`` bytes (400)."""
+    for name in values:
+        try:
+            check_name(name)
+        except ValueError as exc:
+            raise InvalidRequest(f"parameters: {exc}", reason="parameter name") from None
+    if limit is not None:
+        size = len(json.dumps(values, default=str).encode())
+        if size > limit:
+            raise InvalidRequest(
+                f"parameters: {human_bytes(size)} as JSON; the limit is {human_bytes(limit)} "
+                "(limits.max_parameters_bytes): pass large data as a file path instead",
+                reason="limit")
 
 
 class Parameter(BaseModel):
@@ -28,13 +78,21 @@ class NotebookParameters(BaseModel):
     has_parameters_cell: bool
 
 
-def inspect(path: Path | str) -> NotebookParameters:
-    """The parameters of a notebook's cell tagged ``parameters`` (papermill's own inspection)."""
+def inspect(path: Path | str, label: str | None = None) -> NotebookParameters:
+    """The parameters of a notebook's cell tagged ``parameters`` (papermill's own inspection).
+
+    A file that is not a notebook is the user's error (400), named by ``label``."""
     import papermill
 
-    nb = nbformat.read(str(path), as_version=4)
-    has_cell = any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells)
-    found = papermill.inspect_notebook(str(path)) if has_cell else {}
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+        has_cell = any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells)
+        found = papermill.inspect_notebook(str(path)) if has_cell else {}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        what = "is not JSON" if isinstance(exc, nbformat.reader.NotJSONError) \
+            else "is not a valid notebook"
+        raise InvalidRequest(f"notebook {label or Path(path).name!r} {what}; open it in "
+                             "JupyterLab and save it again", reason="invalid notebook") from None
     params = [
         Parameter(
             name=name,
@@ -81,8 +139,11 @@ def _fits(value: Any, type_name: str) -> bool:
     return True if check is None else bool(check(value))
 
 
-def validate(values: dict[str, Any], declared: NotebookParameters) -> list[str]:
-    """Raise :class:`InvalidRequest` for unknown names or wrong types; return warnings."""
+def validate(values: dict[str, Any], declared: NotebookParameters,
+             limit: int | None = None) -> list[str]:
+    """Raise :class:`InvalidRequest` for names that are not identifiers, parameters over
+    ``limit`` bytes, unknown names or wrong types; return warnings."""
+    check_names_and_size(values, limit)
     if not declared.has_parameters_cell:
         if values:
             return [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, ValidationInfo
 
 
 def check_path_text(value: str) -> str:
@@ -23,3 +23,16 @@ def check_path_text(value: str) -> str:
 
 
 PathText = Annotated[str, AfterValidator(check_path_text)]
+
+
+def check_display_name(value: str, info: ValidationInfo) -> str:
+    """A job, run or schedule name is one line of text (files are named after it); stored
+    names are read back as they are (their file names are reduced, see containment)."""
+    if info.context and info.context.get("stored"):
+        return value
+    if any(ch in value for ch in "\x00\r\n\t\x0b\x0c") or not value.isprintable():
+        raise ValueError("a name may not contain control characters (newlines, tabs)")
+    return value
+
+
+DisplayName = Annotated[str, AfterValidator(check_display_name)]

@@ -33,7 +33,9 @@ class Platform:
         self.storage = StorageService(config, root_dir)
         self.runs = RunService(self.jobs, self.db)
         self.schedules = ScheduleService(self.runs, self.db, KubeCronJobs(self.runs))
-        self.tensorboards = TensorBoardManager(root_dir, config.resolved_data_dir())
+        self.tensorboards = TensorBoardManager(
+            root_dir, config.resolved_data_dir(),
+            max_instances=config.limits.max_tensorboards_per_user)
         self.models = ModelRegistry(config, self.db, root_dir, self.jobs)
 
     @classmethod

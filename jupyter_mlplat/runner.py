@@ -135,7 +135,9 @@ def run_local(job_id: str) -> int:
 
 
 def _run_local(ctx: Any, job_id: str) -> int:
+    from .containment import contain, private_dirs
     from .db import retry_disconnects
+    from .errors import MLPlatError
     from .jobs.models import JobState
 
     store = ctx.store
@@ -145,14 +147,24 @@ def _run_local(ctx: Any, job_id: str) -> int:
                    only_from=[JobState.queued]):
         return 0  # cancelled before it started
     spec = job.spec
-    output = ctx.root_dir / (job.outputs.notebook or f"mlplat-outputs/{job.id}.ipynb")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    source = None if spec.notebook is None else str(ctx.root_dir / spec.notebook)
+    try:
+        # Checked again where they are used: a symlink planted since the submit is refused.
+        output = contain(ctx.root_dir, job.outputs.notebook or f"mlplat-outputs/{job.id}.ipynb",
+                         "output")
+        private_dirs(output.parent)
+        # the output notebook and the log are the user's alone (papermill keeps the mode)
+        os.close(os.open(output, os.O_WRONLY | os.O_CREAT, 0o600))
+        source = None if spec.notebook is None else \
+            str(contain(ctx.root_dir, spec.notebook, "notebook"))
+    except MLPlatError as exc:
+        _record(ctx, job_id, JobState.failed, message="refused", error=exc.message)
+        return 1
     cwd = str(Path(source).parent) if source else str(ctx.root_dir)
     config = ctx.config
     kernel = config.runtime(spec.runtime or config.runtimes[0].name).kernel
     log_path = ctx.job_dir(job_id) / "job.log"
-    with open(log_path, "a", buffering=1, encoding="utf-8") as log:
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with open(log_fd, "a", buffering=1, encoding="utf-8") as log:
         try:
             execute(source or "", str(output), spec.parameters, log=log, cwd=cwd, kernel=kernel,
                     code=spec.code, label=spec.notebook)

@@ -14,7 +14,8 @@ from pydantic import BaseModel, ValidationError
 from tornado.web import HTTPError
 
 from ..db import is_disconnect
-from ..errors import MLPlatError
+from ..errors import MLPlatError, TooLarge
+from ..parameters import human_bytes
 from ..platform import Platform
 
 M = TypeVar("M", bound=BaseModel)
@@ -31,6 +32,25 @@ def validation_message(exc: ValidationError) -> str:
 
 class MLPlatHandler(ExtensionHandlerMixin, APIHandler):
     """Every route of the extension derives from this class."""
+
+    #: The field of ``limits`` that bounds this route's request bodies.
+    body_limit = "max_body_bytes"
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
+        if self.current_user:  # without credentials the answer is 403, whatever the body
+            self._check_body_size()
+
+    def _check_body_size(self) -> None:
+        """413 naming the limit for a body over it (declared or, when chunked, as read)."""
+        if self.request.method not in ("POST", "PUT", "PATCH", "DELETE"):
+            return
+        limit = getattr(self.platform.config.limits, self.body_limit)
+        declared = self.request.headers.get("Content-Length", "")
+        size = max(len(self.request.body or b""), int(declared) if declared.isdigit() else 0)
+        if size > limit:
+            raise TooLarge(f"request body is {human_bytes(size)}; this route takes at most "
+                           f"{human_bytes(limit)} (limits.{self.body_limit})")
 
     @property
     def platform(self) -> Platform:

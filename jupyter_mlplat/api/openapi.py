@@ -364,6 +364,30 @@ def paths() -> dict[str, Any]:
     }
 
 
+#: Operations refused with 429 when a count limit is reached (``limits`` in the config).
+COUNTED = {"submitJob": "queued jobs", "rerunJob": "queued jobs", "createRun": "queued jobs",
+           "rerunRun": "queued jobs", "createSchedule": "schedules",
+           "startTensorBoard": "TensorBoards"}
+
+
+def with_limits(spec_paths: dict[str, Any]) -> dict[str, Any]:
+    """413 on every operation that takes a body; 429 on those a count limit bounds."""
+    for operations in spec_paths.values():
+        for op in operations.values():
+            if not isinstance(op, dict) or "responses" not in op:
+                continue
+            if "requestBody" in op:
+                op["responses"]["413"] = reply(Error, "The request body is over its limit "
+                                                      "(`limits.max_body_bytes`, or "
+                                                      "`max_upload_bytes` for storage)")
+            what = COUNTED.get(op.get("operationId", ""))
+            if what:
+                op["responses"]["429"] = reply(Error, f"Too many {what} of this user (the "
+                                                      "message names the limit)")
+            op["responses"] = dict(sorted(op["responses"].items()))
+    return spec_paths
+
+
 def document() -> dict[str, Any]:
     _, schemas = models_json_schema([(m, "serialization") for m in MODELS],
                                     ref_template="#/components/schemas/{model}")
@@ -373,7 +397,7 @@ def document() -> dict[str, Any]:
                  "description": "REST API of the jupyter-mlplat server extension. Paths are "
                                 "relative to the Jupyter server's base URL."},
         "security": [{"token": []}],
-        "paths": paths(),
+        "paths": with_limits(paths()),
         "components": {
             "schemas": schemas["$defs"],
             "securitySchemes": {"token": {"type": "apiKey", "in": "header",

@@ -29,6 +29,8 @@ class StorageHandler(MLPlatHandler):
 class ContentsHandler(MLPlatHandler):
     """``/storage/{cluster}/contents/{path}`` with the verbs of Jupyter's contents API."""
 
+    body_limit = "max_upload_bytes"
+
     def _choice(self, name: str, choices: tuple[str, ...]) -> str | None:
         value = self.get_query_argument(name, None) or None
         if value is not None and value not in choices:

@@ -140,12 +140,13 @@ def collect_includes(folder: Path, patterns: Sequence[str]) -> dict[str, Path]:
                     continue
                 resolved = path.resolve()
                 if not resolved.is_relative_to(root):
-                    raise BadInclude(f"include {pattern!r} reaches {path}, which is outside "
-                                     f"{folder}")
+                    raise BadInclude(f"include {pattern!r} reaches "
+                                     f"{path.relative_to(folder).as_posix()!r}, which leads "
+                                     "outside the notebook's folder (a symlink)")
                 found[path.relative_to(folder).as_posix()] = resolved
                 matched += 1
         if not matched:
-            raise BadInclude(f"include {pattern!r} matches no files under {folder}")
+            raise BadInclude(f"include {pattern!r} matches no files in the notebook's folder")
     return found
 
 

@@ -15,9 +15,9 @@ from ..config import RegistryConfig
 from .errors import BadImageReference
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-REPO_RE = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
-TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
+REPO_RE = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")  # fullmatch: no trailing newline
+TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+DIGEST_RE = re.compile(r"sha256:[a-f0-9]{64}")
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def parse_image_ref(text: str) -> ImageRef:
     rest, digest = text.strip(), None
     if "@" in rest:
         rest, digest = rest.split("@", 1)
-        if not DIGEST_RE.match(digest):
+        if not DIGEST_RE.fullmatch(digest):
             raise BadImageReference(f"image {text!r}: {digest!r} is not a sha256 digest")
     host = None
     first, _, remainder = rest.partition("/")
@@ -62,9 +62,9 @@ def parse_image_ref(text: str) -> ImageRef:
     name, colon, maybe_tag = rest.rpartition(":")
     if colon and "/" not in maybe_tag:
         rest, tag = name, maybe_tag
-        if not TAG_RE.match(tag):
+        if not TAG_RE.fullmatch(tag):
             raise BadImageReference(f"image {text!r}: {tag!r} is not a valid tag")
-    if not REPO_RE.match(rest):
+    if not REPO_RE.fullmatch(rest):
         raise BadImageReference(
             f"image {text!r}: {rest!r} is not a repository name (lowercase letters, digits, "
             "and . _ - / separators)")
@@ -90,7 +90,7 @@ def user_repository(prefix: str, user: str) -> str:
     """``<prefix>/<user>`` with the user name folded into a valid repository component."""
     component = re.sub(r"[^a-z0-9]+", "-", user.lower()).strip("-") or "user"
     repo = f"{prefix.strip('/')}/{component}" if prefix.strip("/") else component
-    if not REPO_RE.match(repo):
+    if not REPO_RE.fullmatch(repo):
         raise BadImageReference(f"repository_prefix {prefix!r} does not give a valid "
                                 f"repository name ({repo!r})")
     return repo
@@ -99,13 +99,13 @@ def user_repository(prefix: str, user: str) -> str:
 def job_tag(job_id: str) -> str:
     """The job id as a tag (tags allow ``[A-Za-z0-9_.-]``, up to 128, not starting with . or -)."""
     tag = re.sub(r"[^A-Za-z0-9_.-]", "-", job_id)[:128]
-    if not TAG_RE.match(tag):
+    if not TAG_RE.fullmatch(tag):
         tag = ("j" + tag)[:128]
     return tag
 
 
 def pinned_reference(address: str, repo: str, digest: str) -> str:
     """``<address>/<repo>@sha256:...``: what a pod spec names, so the pull is exactly the push."""
-    if not DIGEST_RE.match(digest):
+    if not DIGEST_RE.fullmatch(digest):
         raise BadImageReference(f"{digest!r} is not a sha256 digest")
     return f"{address}/{repo}@{digest}"

@@ -8,6 +8,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from ..config import CONFIG_ENV, PlatformConfig
+from ..containment import contain, private_dirs
 from .store import JobStore
 
 if TYPE_CHECKING:
@@ -27,16 +28,14 @@ class JobContext:
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def job_dir(self, job_id: str) -> Path:
-        path = self.config.resolved_data_dir() / "jobs" / job_id
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return private_dirs(self.config.resolved_data_dir() / "jobs" / job_id)
 
     def tensorboard_dir(self, job: Job) -> str:
         """A local job's TensorBoard dir, relative to the root: next to its output notebook
         (``<output folder>/tensorboard/<job id>``), created so TensorBoard can open it at once."""
         output = PurePosixPath(job.outputs.notebook or "mlplat-outputs/x.ipynb")
         relative = (output.parent / "tensorboard" / job.id).as_posix()
-        (self.root_dir / relative).mkdir(parents=True, exist_ok=True)
+        private_dirs(contain(self.root_dir, relative, "output"))
         return relative
 
     def child_env(self, job: Job | None = None) -> dict[str, str]:

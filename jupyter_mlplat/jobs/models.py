@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..config import Resources
-from ..pathtext import PathText
+from ..parameters import Parameters
+from ..pathtext import DisplayName, PathText
 
 
 class JobState(str, enum.Enum):
@@ -40,9 +41,13 @@ class JobSpec(BaseModel):
     notebook: PathText | None = Field(
         None, description="Notebook path relative to the Jupyter root (or hdfs://cluster/path)."
     )
-    code: str | None = Field(None, description="Python code to run instead of a notebook.")
-    name: str | None = Field(None, max_length=200, description="Display name.")
-    parameters: dict[str, Any] = Field(default_factory=dict)
+    code: str | None = Field(None, description=(
+        "Python code to run instead of a notebook (bounded by `limits.max_body_bytes`)."))
+    name: DisplayName | None = Field(None, max_length=200, description=(
+        "Display name (one line); the output notebook is named after it, reduced to "
+        "`A-Z a-z 0-9 . _ -`."))
+    parameters: Parameters = Field(default_factory=dict, description=(
+        "Values by name; names are Python identifiers (not keywords)."))
     target: str = Field("local", description="Compute target name from the platform config.")
     runtime: str | None = Field(
         None, description="Runtime name from the platform config (default: the first one)."
@@ -129,4 +134,4 @@ class LogChunk(BaseModel):
 class RerunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    parameters: dict[str, Any] | None = None
+    parameters: Parameters | None = None

@@ -15,7 +15,9 @@ from typing import Any
 
 from .. import parameters as params
 from ..config import UnknownName
-from ..errors import Conflict, InvalidRequest, MLPlatError, NotFound
+from ..containment import PathOutside, check_text, contain, relative, safe_name, shown
+from ..errors import Conflict, InvalidRequest, LimitExceeded, MLPlatError, NotFound
+from ..images.layer import BadInclude, collect_includes
 from .backends import backend_for
 from .backends.base import ComputeBackend
 from .context import JobContext
@@ -33,6 +35,7 @@ class JobService:
         self.store: JobStore = ctx.store
         self._backends: dict[str, ComputeBackend] = {}
         self._backends_lock = threading.Lock()
+        self._submit_lock = threading.Lock()
 
     # -- helpers ---------------------------------------------------------------------------
     def backend(self, target_name: str) -> ComputeBackend:
@@ -48,28 +51,18 @@ class JobService:
             return self._backends[target_name]
 
     def resolve_notebook(self, path: str) -> Path:
-        """A notebook path under the Jupyter root; 400 if it escapes, 404 if it is missing."""
-        pure = PurePosixPath(path)
-        if pure.is_absolute():
-            absolute = Path(path).resolve()
-            try:
-                absolute.relative_to(self.ctx.root_dir.resolve())
-            except ValueError:
-                raise InvalidRequest(f"notebook {path!r} is outside the Jupyter root",
-                                     reason="path") from None
-        else:
-            if ".." in pure.parts:
-                raise InvalidRequest(f"notebook path {path!r} may not contain '..'",
-                                     reason="path")
-            absolute = (self.ctx.root_dir / pure).resolve()
+        """A notebook under the Jupyter root, resolved (symlinks followed): 400 if it leads
+        outside or is no notebook, 404 if it is missing."""
+        absolute = contain(self.ctx.root_dir, path, "notebook")
         if absolute.suffix != ".ipynb":
-            raise InvalidRequest(f"{path!r} is not a notebook (.ipynb)", reason="path")
+            raise InvalidRequest(f"notebook: {shown(path)} is not a notebook (.ipynb)",
+                                 reason="path")
         if not absolute.is_file():
-            raise NotFound(f"notebook {path!r} not found", reason="unknown notebook")
+            raise NotFound(f"notebook {shown(path)} not found", reason="unknown notebook")
         return absolute
 
     def relative(self, path: Path) -> str:
-        return path.resolve().relative_to(self.ctx.root_dir.resolve()).as_posix()
+        return relative(self.ctx.root_dir, path.resolve())
 
     def _check_names(self, spec: JobSpec) -> JobSpec:
         """The spec with its runtime resolved (the first configured one by default)."""
@@ -81,40 +74,81 @@ class JobService:
         self.backend(spec.target)
         return spec.model_copy(update={"runtime": runtime})
 
-    def _output_path(self, spec: JobSpec, job_name: str, job_id: str) -> str:
+    def _output_folder(self, spec: JobSpec) -> str:
+        """The output folder, root-relative and contained (checked before anything is stored)."""
         folder = spec.output or (
             str(PurePosixPath(spec.notebook).parent / OUTPUT_DIR) if spec.notebook else OUTPUT_DIR
         )
-        if ".." in PurePosixPath(folder).parts or PurePosixPath(folder).is_absolute():
-            raise InvalidRequest("output must be a folder under the Jupyter root", reason="path")
-        return (PurePosixPath(folder) / f"{job_name}-{job_id}.ipynb").as_posix().lstrip("./")
+        return relative(self.ctx.root_dir, contain(self.ctx.root_dir, folder, "output"))
+
+    @staticmethod
+    def _output_path(folder: str, job_name: str, job_id: str) -> str:
+        """``<folder>/<name>-<id>.ipynb`` with the name reduced to a safe file name."""
+        file = f"{safe_name(job_name)}-{job_id}.ipynb"
+        return file if folder in ("", ".") else f"{folder}/{file}"
+
+    def _check_limits(self, spec: JobSpec, user: str) -> None:
+        limits = self.ctx.config.limits
+        params.check_names_and_size(spec.parameters, limits.max_parameters_bytes)
+        queued = self.store.count(user=user, state=JobState.queued)
+        if queued >= limits.max_queued_jobs_per_user:
+            raise LimitExceeded(
+                f"{queued} of your jobs are queued, the most allowed "
+                f"(limits.max_queued_jobs_per_user = {limits.max_queued_jobs_per_user}); "
+                "submit again once some have started, or cancel some")
+
+    def _check_files(self, spec: JobSpec) -> None:
+        """Included files: globs relative to the notebook's folder that stay inside it."""
+        if not spec.files:
+            return
+        base = self.ctx.root_dir / (PurePosixPath(spec.notebook).parent if spec.notebook
+                                    else PurePosixPath("."))
+        for pattern in spec.files:
+            check_text(pattern, "files")
+            if PurePosixPath(pattern).is_absolute():
+                raise PathOutside(f"files: {shown(pattern)} must be a glob relative to the "
+                                  "notebook's folder")
+        try:
+            collect_includes(base, spec.files)
+        except BadInclude as exc:
+            raise PathOutside(f"files: {exc}") from None
 
     # -- API -------------------------------------------------------------------------------
     def inspect(self, path: str) -> params.NotebookParameters:
-        return params.inspect(self.resolve_notebook(path))
+        return params.inspect(self.resolve_notebook(path), path)
 
     def submit(self, spec: JobSpec, user: str, parent_id: str | None = None) -> Job:
+        """Check everything, then record and start the job; a refused submit leaves nothing
+        behind (no job record, no files)."""
         spec = self._check_names(spec)
         warnings: list[str] = []
         if spec.notebook is not None:
             nb_path = self.resolve_notebook(spec.notebook)
             spec = spec.model_copy(update={"notebook": self.relative(nb_path)})
-            warnings = params.validate(spec.parameters, params.inspect(nb_path))
+            warnings = params.validate(spec.parameters, params.inspect(nb_path, spec.notebook),
+                                       self.ctx.config.limits.max_parameters_bytes)
+        folder = self._output_folder(spec)
+        self._check_files(spec)
         backend = self.backend(spec.target)
         backend.validate(spec)
         name = spec.name or (PurePosixPath(spec.notebook).stem if spec.notebook else "cell")
-        job = self.store.create(spec=spec, user=user, name=name, outputs={}, parent_id=parent_id,
-                                message="submitted" if parent_id is None
-                                else f"rerun of {parent_id}")
+        with self._submit_lock:  # the queued count and the new row, one at a time
+            if not (spec.client_request_id and
+                    self.store.find_by_request(user, spec.client_request_id)):
+                self._check_limits(spec, user)
+            job = self.store.create(spec=spec, user=user, name=name, outputs={},
+                                    parent_id=parent_id,
+                                    message="submitted" if parent_id is None
+                                    else f"rerun of {parent_id}")
         if job.events and len(job.events) > 1:
             return job  # an idempotent retry of a submit that already happened
-        self.store.update(job.id, outputs={
-            "notebook": self._output_path(spec, name, job.id),
-            "log": f"jobs/{job.id}/job.log",
-        })
-        for warning in warnings:
-            self.store.add_event(job.id, warning)
         try:
+            self.store.update(job.id, outputs={
+                "notebook": self._output_path(folder, name, job.id),
+                "log": f"jobs/{job.id}/job.log",
+            })
+            for warning in warnings:
+                self.store.add_event(job.id, warning)
             backend.submit(self.store.get(job.id))
         except MLPlatError as exc:
             if exc.status < 500:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db import Database, JobEventRow, JobRow, utcnow
 from ..errors import InvalidRequest, NotFound
+from ..parameters import STORED
 from .cursor import decode as decode_cursor
 from .cursor import encode as encode_cursor
 from .models import ACTIVE_STATES, Job, JobEvent, JobPage, JobSpec, JobState
@@ -39,7 +40,7 @@ def to_model(row: JobRow | Any, events: Iterable[JobEventRow | Any] = ()) -> Job
     """A job from an ORM row or a plain result row (same column names)."""
     return Job(
         id=row.id, name=row.name, user=row.user, state=JobState(row.state),
-        spec=JobSpec.model_validate(row.spec), created=_aware(row.created),
+        spec=JobSpec.model_validate(row.spec, context={STORED: True}), created=_aware(row.created),
         started=_aware(row.started), finished=_aware(row.finished), error=row.error,
         image=row.image, k8s_object=row.k8s_object, outputs=row.outputs or {},
         parent_id=row.parent_id, replicas=list((row.backend_ref or {}).get("replicas", [])),
@@ -218,6 +219,12 @@ class JobStore:
             s.add(JobEventRow(job_id=job_id, time=now, state=to.value,
                               message=message or to.value))
         return True
+
+    def count(self, *, user: str, state: JobState) -> int:
+        """Jobs of ``user`` in ``state`` (an index range: user, state)."""
+        with self.db.session() as s:
+            return s.scalar(select(func.count()).select_from(JobRow).where(
+                JobRow.user == user, JobRow.state == state.value)) or 0
 
     def update(self, job_id: str, **fields: Any) -> None:
         with self.db.session() as s:

@@ -20,6 +20,7 @@ from typing import Any
 import fsspec
 
 from ..config import UnknownName
+from ..containment import contain, relative, shown
 from ..errors import InvalidRequest, NotFound, Unavailable
 from ..storage import PathOutsideRoot, filesystem
 from ..storage.errors import NameNodesUnavailable
@@ -39,10 +40,18 @@ class Location:
     fs: Any
     path: str
     url: str
+    #: How the API shows it: ``url``, except for the default store in the server's data
+    #: folder, shown as ``data_dir:models/…`` (no absolute path of the server).
+    shown: str = ""
 
     def join(self, *parts: str) -> Location:
         path = "/".join([self.path.rstrip("/"), *parts])
-        return Location(self.fs, path, "/".join([self.url.rstrip("/"), *parts]))
+        return Location(self.fs, path, "/".join([self.url.rstrip("/"), *parts]),
+                        "/".join([(self.shown or self.url).rstrip("/"), *parts]))
+
+    @property
+    def public(self) -> str:
+        return self.shown or self.url
 
 
 @contextlib.contextmanager
@@ -57,7 +66,7 @@ def storage_errors(what: str) -> Iterator[None]:
     except NameNodesUnavailable as exc:
         raise Unavailable(str(exc), reason="cluster unavailable") from exc
     except FileNotFoundError as exc:
-        raise NotFound(f"{what} not found: {exc}", reason="not found") from exc
+        raise NotFound(f"{what} not found", reason="not found") from exc
 
 
 def hdfs_location(url: str) -> Location:
@@ -74,7 +83,8 @@ def store_location(store_url: str | None, data_dir: Path) -> Location:
     path = Path(store_url.removeprefix("file://")).expanduser() if store_url \
         else data_dir / "models"
     path.mkdir(parents=True, exist_ok=True)
-    return Location(fsspec.filesystem("file"), str(path.resolve()), str(path.resolve()))
+    return Location(fsspec.filesystem("file"), str(path.resolve()), str(path.resolve()),
+                    store_url or "data_dir:models")
 
 
 def artifact_location(path: str, root_dir: Path) -> Location:
@@ -84,19 +94,11 @@ def artifact_location(path: str, root_dir: Path) -> Location:
             loc = hdfs_location(path)
             loc.fs.info(loc.path)
         return loc
-    pure = PurePosixPath(path)
-    if ".." in pure.parts:
-        raise InvalidRequest(f"path {path!r} may not contain '..'", reason="path")
-    root = root_dir.resolve()
-    absolute = Path(path).resolve() if pure.is_absolute() else (root / pure).resolve()
-    try:
-        absolute.relative_to(root)
-    except ValueError:
-        raise InvalidRequest(f"path {path!r} is outside the Jupyter root", reason="path") \
-            from None
+    absolute = contain(root_dir, path, "path")
     if not absolute.exists():
-        raise NotFound(f"artifact {path!r} not found", reason="not found")
-    return Location(fsspec.filesystem("file"), str(absolute), str(absolute))
+        raise NotFound(f"artifact {shown(path)} not found", reason="not found")
+    return Location(fsspec.filesystem("file"), str(absolute), str(absolute),
+                    relative(root_dir, absolute))
 
 
 def versions_in(model_dir: Location) -> list[int]:
@@ -125,7 +127,7 @@ def copy_version(source: Location, model_dir: Location, version: int,
     fs = model_dir.fs
     target = model_dir.join(str(version))
     if fs.exists(target.path):
-        raise InvalidRequest(f"version folder {target.url} already exists", reason="exists")
+        raise InvalidRequest(f"version folder {target.public} already exists", reason="exists")
     temp = model_dir.join(f".tmp-{version}-{secrets.token_hex(4)}")
     manifest: dict[str, str] = {}
     total = 0

@@ -37,7 +37,7 @@ from .schemas import (
 if TYPE_CHECKING:
     from ..jobs.service import JobService
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # fullmatch: no trailing newline
 EXCLUSIVE_STAGES = (Stage.staging, Stage.production)
 #: Policies whose names are ``<user>/<name>``; under ``private`` only the owner sees a model.
 USER_PREFIXED = ("namespace", "private")
@@ -84,7 +84,7 @@ class ModelRegistry:
         owner_part, _, short = name.rpartition("/")
         if owner_part and policy not in USER_PREFIXED:
             raise InvalidRequest(f"model name {name!r} may not contain '/'", reason="name")
-        if not NAME_RE.match(short):
+        if not NAME_RE.fullmatch(short):
             raise InvalidRequest(f"model name {short!r} must start with a letter or digit and "
                                  "use only letters, digits, '.', '_' and '-' (at most 100)",
                                  reason="name")
@@ -119,7 +119,7 @@ class ModelRegistry:
                     s.add(ModelRow(name=name, owner=user, created=now))
                     s.flush()
                 s.add(ModelVersionRow(
-                    model=name, version=version, uri=model_dir.join(str(version)).url,
+                    model=name, version=version, uri=model_dir.join(str(version)).public,
                     stage=Stage.none.value, user=user, created=now, metrics=req.metrics,
                     lineage=lineage.model_dump(mode="json"), manifest=manifest,
                     files=len(manifest), size=size, job_id=lineage.job_id,
@@ -175,7 +175,7 @@ class ModelRegistry:
                 name=m.name, owner=m.owner, created=_aware(m.created),
                 latest_version=max((v.version for v in mine), default=None), versions=len(mine),
                 stages=stages, deployed=m.name in deployed))
-        return ModelList(models=summaries, store=self.store.url,
+        return ModelList(models=summaries, store=self.store.public,
                          name_policy=self.config.model_name_policy)
 
     def _model(self, name: str, user: str, changing: str | None = None) -> str:

@@ -14,6 +14,7 @@ first, as in Quartz/Spring) is accepted for the local executor; Kubernetes CronJ
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -63,6 +64,14 @@ class Cron:
                 if misses > 10_000:  # pragma: no cover - cron and zone always move on
                     break
         return found
+
+    def shortest_gap(self, after: dt.datetime, samples: int = 64) -> float | None:
+        """The shortest time in seconds between two of the next ``samples`` due times (a
+        cron's pattern repeats within a day's or a month's due times; 64 catch every gap
+        a minute or an hour field makes)."""
+        times = self.next_times(after, samples)
+        gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
+        return min(gaps) if gaps else None
 
     def latest_at_or_before(self, now: dt.datetime) -> dt.datetime | None:
         """The most recent due time at or before ``now`` (None if there is none nearby)."""

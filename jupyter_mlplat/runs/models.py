@@ -9,7 +9,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..jobs.models import JobState
-from ..pathtext import PathText
+from ..parameters import Parameters
+from ..pathtext import DisplayName, PathText
 
 
 class RunState(str, enum.Enum):
@@ -50,11 +51,11 @@ class RunRequest(BaseModel):
 
     notebook: PathText = Field(..., min_length=1,
                           description="Notebook path relative to the Jupyter root.")
-    parameters: dict[str, Any] = Field(default_factory=dict)
+    parameters: Parameters = Field(default_factory=dict)
     target: str = Field("local", description="Compute target name from the platform config.")
     runtime: str | None = Field(
         None, description="Runtime name from the platform config (default: the first one).")
-    name: str | None = Field(None, max_length=200, description="Display name.")
+    name: DisplayName | None = Field(None, max_length=200, description="Display name.")
     output: PathText | None = Field(
         None, description="Output folder (default: <notebook folder>/mlplat-outputs/runs).")
     timeout: int | None = Field(None, gt=0, description="Seconds before the run is stopped.")
@@ -107,7 +108,7 @@ class RunDiff(BaseModel):
 class RunRerunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    parameters: dict[str, Any] | None = Field(
+    parameters: Parameters | None = Field(
         None, description="Changed parameters (the rest are the run's own).")
 
 
@@ -121,8 +122,8 @@ class ScheduleRequest(BaseModel):
         "Cron expression: 5 fields (minute hour day month weekday), or 6 with seconds first "
         "(local executor only)."))
     timezone: str = Field("UTC", min_length=1, max_length=100, description="IANA time zone.")
-    name: str | None = Field(None, max_length=200)
-    parameters: dict[str, Any] = Field(default_factory=dict)
+    name: DisplayName | None = Field(None, max_length=200)
+    parameters: Parameters = Field(default_factory=dict)
     target: str = "local"
     runtime: str | None = Field(
         None, description="Runtime name from the platform config (default: the first one).")
@@ -146,8 +147,8 @@ class ScheduleUpdate(BaseModel):
 
     cron: str | None = Field(None, min_length=1, max_length=200)
     timezone: str | None = Field(None, min_length=1, max_length=100)
-    name: str | None = Field(None, max_length=200)
-    parameters: dict[str, Any] | None = None
+    name: DisplayName | None = Field(None, max_length=200)
+    parameters: Parameters | None = None
     target: str | None = None
     runtime: str | None = None
     timeout: int | None = Field(None, gt=0)

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 
 from ..db import Database, utcnow
-from ..errors import InvalidRequest, NotFound
+from ..errors import InvalidRequest, LimitExceeded, NotFound
 from .cron import Cron, describe, parse, preview
 from .models import (
     RunRequest,
@@ -79,7 +79,24 @@ class ScheduleService:
 
     # -- checks ----------------------------------------------------------------------------
     def _cron(self, expr: str, timezone: str, executor: str) -> Cron:
-        return parse(expr, timezone, allow_seconds=executor == "local")
+        """A valid cron whose due times are at least ``limits.min_schedule_interval`` apart."""
+        cron = parse(expr, timezone, allow_seconds=executor == "local")
+        least = self.runs.jobs.ctx.config.limits.min_schedule_interval
+        gap = cron.shortest_gap(utcnow())
+        if gap is not None and gap < least:
+            raise InvalidRequest(
+                f"cron: {cron.expr!r} fires every {gap:g} s at times; schedules may fire at "
+                f"most every {least:g} s (limits.min_schedule_interval)", reason="limit")
+        return cron
+
+    def _check_count(self, user: str) -> None:
+        most = self.runs.jobs.ctx.config.limits.max_schedules_per_user
+        with self.db.session() as s:
+            have = s.scalar(select(func.count()).select_from(ScheduleRow)
+                            .where(ScheduleRow.user == user)) or 0
+        if have >= most:
+            raise LimitExceeded(f"you have {have} schedules, the most allowed "
+                                f"(limits.max_schedules_per_user = {most}); delete one first")
 
     def _check_executor(self, executor: str, target: str) -> None:
         if executor != "kubernetes":
@@ -108,6 +125,7 @@ class ScheduleService:
                ) -> Schedule:
         cron = self._cron(req.cron, req.timezone, req.executor)
         self._check_executor(req.executor, req.target)
+        self._check_count(user)
         spec, _warnings = self.runs.check(RunRequest(
             notebook=req.notebook, parameters=req.parameters, target=req.target,
             runtime=req.runtime, output=req.output, timeout=req.timeout))
@@ -166,7 +184,10 @@ class ScheduleService:
         merged = {c: getattr(row, c) for c in ("cron", "timezone", "parameters", "target",
                                                "runtime", "timeout", "paused")}
         merged.update(fields)
-        cron = self._cron(merged["cron"], merged["timezone"], row.executor)
+        cron = (self._cron(merged["cron"], merged["timezone"], row.executor)
+                if {"cron", "timezone"} & set(fields)
+                else parse(merged["cron"], merged["timezone"],
+                           allow_seconds=row.executor == "local"))
         if row.executor == "kubernetes":
             self._check_executor(row.executor, merged["target"])
         if {"parameters", "target", "runtime", "timeout"} & set(fields):

@@ -16,10 +16,12 @@ import time
 from pathlib import PurePosixPath
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from .. import parameters as params
+from ..containment import contain
 from ..db import Database, JobRow, utcnow
 from ..errors import Conflict, InvalidRequest, MLPlatError, NotFound
 from ..jobs.models import ACTIVE_STATES, JobSpec, JobState
@@ -29,6 +31,11 @@ from .orm import RunRow
 
 RUNS_DIR = "runs"
 UTC = dt.timezone.utc
+
+
+def validation_text(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
+                     for e in exc.errors())
 
 
 def new_run_id() -> str:
@@ -93,9 +100,12 @@ class RunService:
         """
         nb_path = self.jobs.resolve_notebook(request.notebook)
         notebook = self.jobs.relative(nb_path)
-        warnings = params.validate(request.parameters, params.inspect(nb_path))
-        output = request.output or (PurePosixPath(notebook).parent / OUTPUT_DIR / RUNS_DIR
-                                    ).as_posix()
+        warnings = params.validate(request.parameters, params.inspect(nb_path, notebook),
+                                   self.jobs.ctx.config.limits.max_parameters_bytes)
+        output = self.jobs.relative(contain(
+            self.jobs.ctx.root_dir, request.output or (PurePosixPath(notebook).parent
+                                                       / OUTPUT_DIR / RUNS_DIR).as_posix(),
+            "output"))
         # No runtime named: the first configured one, as for a job.
         runtime = request.runtime or self.jobs.ctx.config.runtimes[0].name
         spec = JobSpec(notebook=notebook, parameters=request.parameters, target=request.target,
@@ -150,8 +160,12 @@ class RunService:
             except MLPlatError as exc:
                 self._settle(run_id, status="failed", error=exc.message)
                 return self.get(run_id)
+            except ValidationError as exc:  # stored before the checks of today
+                self._settle(run_id, status="failed", error=validation_text(exc))
+                return self.get(run_id)
         else:
-            spec, warnings = JobSpec.model_validate(row.spec), list(row.warnings or [])
+            spec = JobSpec.model_validate(row.spec, context={params.STORED: True})
+            warnings = list(row.warnings or [])
         spec = spec.model_copy(update={"client_request_id": f"run-{run_id}",
                                        "name": spec.name or PurePosixPath(row.notebook).stem})
         try:

@@ -39,6 +39,17 @@ class LocalTransport:
             raise PathOutsideRoot(f"path {path!r} leads outside the cluster's folder")
         return local
 
+    def _inside(self, local: str) -> bool:
+        real = os.path.realpath(local)
+        return real == self.root or real.startswith(self.root + os.sep)
+
+    def _stat(self, item: os.DirEntry[str]) -> os.stat_result:
+        """An entry's own status; a symlink that leads outside the folder shows the link
+        itself, never its target's size, time or type."""
+        if item.is_symlink() and not self._inside(item.path):
+            return item.stat(follow_symlinks=False)
+        return item.stat()
+
     def _entry(self, path: str, st: os.stat_result) -> Entry:
         return {
             "name": path,
@@ -62,7 +73,7 @@ class LocalTransport:
         with os.scandir(local) as it:
             for item in it:
                 with contextlib.suppress(FileNotFoundError):  # removed while listing
-                    entries.append(self._entry(prefix + item.name, item.stat()))
+                    entries.append(self._entry(prefix + item.name, self._stat(item)))
         return entries
 
     def listing(self, path: str) -> Statuses:
@@ -71,7 +82,7 @@ class LocalTransport:
         with os.scandir(self._local(path)) as it:
             for item in it:
                 with contextlib.suppress(FileNotFoundError):  # removed while listing
-                    st = item.stat()
+                    st = self._stat(item)
                     is_dir = stat.S_ISDIR(st.st_mode)
                     out.append({"pathSuffix": item.name,
                                 "type": "DIRECTORY" if is_dir else "FILE",

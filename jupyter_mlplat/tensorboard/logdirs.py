@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from ..config import UnknownName
+from ..containment import contain, shown
 from ..errors import Forbidden, InvalidRequest, NotFound, Unavailable
 from ..storage import PathOutsideRoot, filesystem
 from ..storage.errors import NameNodesUnavailable
@@ -39,20 +40,13 @@ def resolve(logdir: str, root_dir: Path, cache_dir: Path) -> LogDir:
 
 
 def _local(logdir: str, root_dir: Path) -> LogDir:
-    root = root_dir.resolve()
-    pure = PurePosixPath(logdir)
-    if ".." in pure.parts:
-        raise InvalidRequest(f"log dir {logdir!r} may not contain '..'", reason="path")
-    path = Path(logdir).resolve() if pure.is_absolute() else (root / pure).resolve()
-    try:
-        relative = path.relative_to(root).as_posix()
-    except ValueError:
-        raise InvalidRequest(f"log dir {logdir!r} is outside the Jupyter root",
-                             reason="path") from None
+    path = contain(root_dir, logdir, "logdir")
+    relative = path.relative_to(root_dir.resolve()).as_posix()
     if not path.exists():
-        raise NotFound(f"log dir {logdir!r} does not exist", reason="unknown log dir")
+        raise NotFound(f"log dir {shown(logdir)} does not exist", reason="unknown log dir")
     if not path.is_dir():
-        raise InvalidRequest(f"log dir {logdir!r} is a file; give its folder", reason="path")
+        raise InvalidRequest(f"log dir {shown(logdir)} is a file; give its folder",
+                             reason="path")
     return LogDir(name=relative, local=path)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import NotFound, Unavailable
+from ..errors import LimitExceeded, NotFound, Unavailable, require_extra
 from .logdirs import LogDir, resolve
 from .models import TensorBoard, TensorBoardList
 from .process import DEFAULT_COMMAND, TensorBoardFailed, TensorBoardProcess
@@ -65,7 +65,8 @@ class Instance:
 class TensorBoardManager:
     def __init__(self, root_dir: Path, data_dir: Path, base_url: str = "/",
                  idle_timeout: float = 3600.0, command: tuple[str, ...] = DEFAULT_COMMAND,
-                 start_timeout: float = 90.0, sync_interval: float = 0.5) -> None:
+                 start_timeout: float = 90.0, sync_interval: float = 0.5,
+                 max_instances: int | None = None) -> None:
         self.root_dir = root_dir
         self.data_dir = data_dir
         self.base_url = base_url
@@ -73,6 +74,9 @@ class TensorBoardManager:
         self.command = command
         self.start_timeout = start_timeout
         self.sync_interval = sync_interval
+        #: TensorBoard processes at once (``limits.max_tensorboards_per_user``: a server acts
+        #: for one user); None for no limit.
+        self.max_instances = max_instances
         self._instances: dict[str, Instance] = {}
         self._lock = threading.Lock()
         self._starting: dict[str, threading.Lock] = {}
@@ -106,6 +110,8 @@ class TensorBoardManager:
                 raise NotFound(f"job {job_id} has no TensorBoard log dir", reason="no log dir")
             logdir = job.outputs.tensorboard
         assert logdir is not None
+        if self.command == DEFAULT_COMMAND:  # TensorBoard itself is the `tensorboard` extra
+            require_extra("tensorboard", "TensorBoard", "tensorboard")
         resolved = resolve(logdir, self.root_dir, self.data_dir / "tensorboard" / "cache")
         with self._lock:
             gate = self._starting.setdefault(resolved.id, threading.Lock())
@@ -116,6 +122,7 @@ class TensorBoardManager:
                 return existing.model(), False
             if existing is not None:  # failed or exited: replace it
                 self._drop(resolved.id)
+            self._check_limit()
             process = TensorBoardProcess(
                 resolved.local, self.path_prefix(resolved.id),
                 self.data_dir / "tensorboard" / "logs" / f"{resolved.id}.log", self.command)
@@ -130,6 +137,17 @@ class TensorBoardManager:
             threading.Thread(target=self._launch, args=(instance,), daemon=True,
                              name=f"tensorboard {resolved.id}").start()
             return instance.model(), True
+
+    def _check_limit(self) -> None:
+        if self.max_instances is None:
+            return
+        with self._lock:
+            alive = [i for i in self._instances.values()
+                     if i.current_state in ("starting", "running")]
+        if len(alive) >= self.max_instances:
+            raise LimitExceeded(
+                f"{len(alive)} TensorBoards are running, the most allowed "
+                f"(limits.max_tensorboards_per_user = {self.max_instances}); stop one first")
 
     def _launch(self, instance: Instance) -> None:
         try:

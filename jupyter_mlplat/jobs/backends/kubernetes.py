@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 #: A job still building/pushing with no one building it (the server stopped) fails after this.
 STALE_BUILD_SECONDS = 600.0
 EVENTS_KEPT = 200
-JOB_ID_IN_NAME = re.compile(r"^" + re.escape(mf.NAME_PREFIX) + r"(j[0-9a-f]{12})(?:-|$)")
+JOB_ID_IN_NAME = re.compile(r"\A" + re.escape(mf.NAME_PREFIX) + r"(j[0-9a-f]{12})(?:-|\Z)")
 
 
 class KubernetesBackend(ComputeBackend):

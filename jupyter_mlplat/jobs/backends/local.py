@@ -7,6 +7,7 @@ the Jupyter server restarts; ``reconcile`` marks a job failed when its runner va
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 import threading
@@ -67,7 +68,8 @@ class LocalBackend(ComputeBackend):
 
     def _start(self, job: Job) -> None:
         job_dir = self.ctx.job_dir(job.id)
-        with open(job_dir / "runner.log", "ab") as out:
+        fd = os.open(job_dir / "runner.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "ab") as out:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "jupyter_mlplat.runner", "local", job.id],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
