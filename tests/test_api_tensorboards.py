@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import psutil
 import pytest
@@ -92,6 +93,69 @@ async def test_local_logdir_served_through_the_proxy(
     assert all_gone([pid])
     status, err = await api(f"tensorboards/{board['id']}")
     assert status == 404 and "tensorboard" in err["message"].lower()
+
+
+async def test_tensorboard_posts_from_its_own_page_pass_cross_site_ones_do_not(
+        api: Any, jp_root_dir: Path, jp_serverapp: Any, jp_http_port: int,
+        jp_base_url: str) -> None:
+    """TensorBoard's charts load by POST (``timeSeries``) without Jupyter's ``_xsrf`` token:
+    with a browser's cookie session they pass when the browser marks them same-origin, and
+    are refused from any other origin."""
+    from .test_auth_sweep import cookie_header, login_cookies
+
+    write_scalars(jp_root_dir / "runs" / "exp1", steps=range(4))
+    status, board = await api("tensorboards", "POST", {"logdir": "runs"})
+    assert status == 201, board
+    board = await running(api, board)
+    assert board["state"] == "running", board
+
+    origin = f"http://127.0.0.1:{jp_http_port}"
+    cookies = await login_cookies(origin, jp_base_url, jp_serverapp.identity_provider.token)
+    session = {"Cookie": cookie_header(cookies),
+               "Content-Type": "application/x-www-form-urlencoded"}
+    url = f"{origin}{board['url']}experiment/defaultExperimentId/data/plugin/timeseries/timeSeries"
+    body = "requests=" + quote(json.dumps([{"plugin": "scalars", "tag": "loss"}]))
+    page = f"{origin}{board['url']}"
+
+    async def post(headers: dict[str, str]) -> Any:
+        return await AsyncHTTPClient().fetch(url, method="POST", body=body,
+                                             headers={**session, **headers},
+                                             raise_error=False, follow_redirects=False)
+
+    accepted = {
+        "Origin": {"Origin": origin},
+        "Origin and Sec-Fetch-Site": {"Origin": origin, "Sec-Fetch-Site": "same-origin"},
+        "Sec-Fetch-Site alone": {"Sec-Fetch-Site": "same-origin"},
+        "Referer alone": {"Referer": page},
+        "the _xsrf token": {"X-XSRFToken": cookies["_xsrf"]},
+    }
+    for what, headers in accepted.items():
+        resp = await post(headers)
+        assert resp.code == 200, (what, resp.code, resp.body[:200])
+        series = json.loads(resp.body)[0]["runToSeries"]["exp1"]
+        assert [p["step"] for p in series] == [0, 1, 2, 3], what
+        assert [round(p["value"], 4) for p in series] == [1.0, 0.5, 0.3333, 0.25], what
+
+    refused = {
+        "no origin at all": {},
+        "another origin": {"Origin": "http://evil.example"},
+        "another port of this host": {"Origin": f"http://127.0.0.1:{jp_http_port + 1}"},
+        "an opaque origin": {"Origin": "null"},
+        "a cross-site fetch": {"Origin": origin, "Sec-Fetch-Site": "cross-site"},
+        "a same-site fetch": {"Sec-Fetch-Site": "same-site"},
+        "another site's referer": {"Referer": "http://evil.example/page"},
+        "a wrong _xsrf token": {"X-XSRFToken": "2|00|00|0"},
+    }
+    for what, headers in refused.items():
+        resp = await post(headers)
+        assert resp.code == 403, (what, resp.code, resp.body[:200])
+        assert b"runToSeries" not in resp.body
+    # A script with the server's token is not a browser riding a session.
+    resp = await AsyncHTTPClient().fetch(
+        url, method="POST", body=body, raise_error=False,
+        headers={"Authorization": f"token {jp_serverapp.identity_provider.token}",
+                 "Content-Type": "application/x-www-form-urlencoded"})
+    assert resp.code == 200, resp.body[:200]
 
 
 async def test_bad_requests(api: Any, jp_root_dir: Path) -> None:

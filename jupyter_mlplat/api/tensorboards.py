@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlparse
 
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server_proxy.handlers import LocalProxyHandler
@@ -48,9 +49,31 @@ class TensorBoardProxyHandler(LocalProxyHandler):
     runs with ``--path_prefix`` set to this route.
     """
 
-    # jupyter-server-proxy defers XSRF to the proxied app, which TensorBoard does not check: keep
-    # Jupyter's check, so a cross-site form cannot POST through a user's cookie session.
-    check_xsrf_cookie = JupyterHandler.check_xsrf_cookie
+    def check_xsrf_cookie(self) -> None:
+        """A cookie-session write must come from this server's own pages.
+
+        jupyter-server-proxy defers XSRF to the proxied app, which TensorBoard does not check.
+        TensorBoard's own page (in the JupyterLab tab's iframe, served by this proxy) POSTs its
+        data requests without Jupyter's ``_xsrf`` token, so Jupyter's token check alone would
+        refuse every chart. A write is accepted when it carries the token (as Jupyter's other
+        routes want) or when the browser says it comes from this very origin (see
+        :func:`same_origin`); anything else with a cookie session is 403. Token-authenticated
+        requests pass as everywhere in Jupyter. The rule holds even with
+        ``disable_check_xsrf``: TensorBoard's own requests pass it, so it costs nothing.
+        """
+        if not hasattr(self, "_jupyter_current_user"):
+            return  # called by tornado before prepare(); prepare() calls it again
+        if self.token_authenticated or self.request.method in ("GET", "HEAD", "OPTIONS"):
+            return
+        if same_origin(self.request.headers, self.request.host):
+            return
+        try:
+            web.RequestHandler.check_xsrf_cookie(self)  # tornado's token comparison
+        except web.HTTPError:
+            raise web.HTTPError(
+                403, "a TensorBoard request with a cookie session must come from this "
+                     "server's own pages (Origin, Sec-Fetch-Site or Referer) or carry the "
+                     "_xsrf token") from None
 
     async def prepare(self, *args: Any, **kwargs: Any) -> None:
         prepared = JupyterHandler.prepare(self, _redirect_to_login=False)
@@ -94,3 +117,28 @@ class TensorBoardProxyHandler(LocalProxyHandler):
     def proxy(self, port: Any, proxied_path: Any) -> Any:
         # TensorBoard listens on 127.0.0.1 only; "localhost" may resolve to ::1 first.
         return super(LocalProxyHandler, self).proxy("127.0.0.1", port, proxied_path)
+
+
+def same_origin(headers: Any, host: str) -> bool:
+    """Whether the browser marks the request as made by a page of ``host`` itself.
+
+    Browsers set ``Origin`` on every POST (and other writes) made by fetch, XHR or a form, and
+    ``Sec-Fetch-Site`` on requests to https and localhost origins; a page cannot set either.
+    A request from another site therefore shows that site's origin, ``null`` (sandboxed
+    frames, ``file:``) or ``cross-site``. Without both headers, a ``Referer`` of this host is
+    accepted (Jupyter's own check for GETs does the same); no header at all is refused. The
+    host is the ``Host`` header, as in Jupyter's origin check (proxies in front of Jupyter
+    must pass it unchanged, which they already must for Jupyter's websockets).
+    """
+    if not host:
+        return False
+    fetch_site = headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site != "same-origin":
+        return False
+    origin = headers.get("Origin")
+    if origin is not None:
+        return origin != "null" and urlparse(origin).netloc == host
+    if fetch_site == "same-origin":
+        return True
+    referer = headers.get("Referer")
+    return bool(referer) and urlparse(referer).netloc == host
