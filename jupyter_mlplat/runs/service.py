@@ -131,8 +131,9 @@ class RunService:
             s.add(row)
         try:
             self.start(row.id)
-        except InvalidRequest:
-            self._delete_unstarted(row.id)
+        except MLPlatError as exc:
+            if exc.status < 500:  # refused (a bad request, a limit): nothing stays
+                self._delete_unstarted(row.id)
             raise
         return self.get(row.id)
 
