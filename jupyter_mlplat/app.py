@@ -20,6 +20,30 @@ from .jobs.context import ROOT_ENV
 from .platform import Platform
 from .tensorboard.client import SERVER_URL_ENV
 
+#: jupyter-server-proxy's server extension: its generic ``/proxy/<port>/`` routes reach any
+#: loopback port (the Jupyter server itself included). We use its handler class only.
+SERVER_PROXY_EXTENSION = "jupyter_server_proxy"
+
+
+def disable_server_proxy_extension(serverapp: Any, log: Any) -> bool:
+    """Keep jupyter-server-proxy's server extension from loading in this server.
+
+    Installing the package enables it in Jupyter's config (``jupyter_server_config.d``), and
+    extensions are loaded only after all of them are linked, so switching it off while this
+    extension links is in time. Returns whether it was on.
+    """
+    extension = serverapp.extension_manager.extensions.get(SERVER_PROXY_EXTENSION)
+    was_on = bool(extension is not None and extension.enabled)
+    if extension is not None:
+        extension.enabled = False
+    if serverapp.jpserver_extensions.get(SERVER_PROXY_EXTENSION):
+        serverapp.jpserver_extensions = {**serverapp.jpserver_extensions,
+                                         SERVER_PROXY_EXTENSION: False}
+    if was_on:
+        log.info("jupyter_mlplat: jupyter_server_proxy's server extension (its /proxy/<port>/ "
+                 "routes) stays off; TensorBoard is proxied at jupyter-mlplat/tensorboard/")
+    return was_on
+
 
 class MLPlatApp(ExtensionApp):
     name = "jupyter_mlplat"
@@ -54,6 +78,10 @@ class MLPlatApp(ExtensionApp):
     tensorboard_command = List(Unicode(), config=True,
                                help="Command that starts TensorBoard (default: this Python's "
                                     "`-m tensorboard.main`); arguments are appended.")
+
+    def _link_jupyter_server_extension(self, serverapp: Any) -> None:
+        super()._link_jupyter_server_extension(serverapp)
+        disable_server_proxy_extension(serverapp, self.log)
 
     def _platform_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {

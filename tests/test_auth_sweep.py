@@ -124,8 +124,8 @@ def _walk(router: Router) -> Iterator[Rule]:
             yield rule
 
 
-def registered_routes(app: Application, base_url: str) -> list[Route]:
-    """Our routes as the application routes requests: every router, nested ones included."""
+def all_routes(app: Application) -> list[Route]:
+    """Every route as the application routes requests: every router, nested ones included."""
     routes: dict[str, Route] = {}
     for router in (app.wildcard_router, app.default_router):
         for rule in _walk(router):
@@ -135,10 +135,15 @@ def registered_routes(app: Application, base_url: str) -> list[Route]:
             if not (isinstance(target, type) and issubclass(target, RequestHandler)):
                 continue
             pattern = rule.matcher.regex.pattern
-            if pattern.startswith(re.escape(base_url + PREFIX)) or pattern.startswith(
-                    base_url + PREFIX):
-                routes.setdefault(pattern, Route(pattern, target))
+            routes.setdefault(pattern, Route(pattern, target))
     return list(routes.values())
+
+
+def registered_routes(app: Application, base_url: str) -> list[Route]:
+    """Our routes: those under the extension's prefix."""
+    return [r for r in all_routes(app)
+            if r.pattern.startswith(re.escape(base_url + PREFIX))
+            or r.pattern.startswith(base_url + PREFIX)]
 
 
 @pytest.fixture
@@ -259,3 +264,85 @@ async def test_cookie_session_without_xsrf_refused(routes: list[Route], jp_serve
                 failures.append(f"{method} {url} -> {resp.code} ({route})")
     assert not failures, "state changed with a cookie but no XSRF token:\n" + "\n".join(failures)
     assert checked > 0
+
+
+# -- jupyter-server-proxy: its handler class only, never its routes ------------------------------
+#: Path segments of jupyter-server-proxy's own routes: ``/proxy/<port>/`` (any loopback port,
+#: the Jupyter server itself included), ``/proxy/absolute/…``, ``/server-proxy/…`` and the
+#: launcher entries' ``/<name>/`` routes it makes from its config.
+SERVER_PROXY_SEGMENTS = ("proxy/", "server-proxy/")
+
+
+def server_proxy_routes(app: Application, base_url: str) -> list[str]:
+    found = []
+    for route in all_routes(app):
+        path = route.pattern.replace("\\", "")
+        module = route.handler.__module__
+        ours = module.startswith("jupyter_mlplat.")
+        if (not ours and module.split(".")[0] == "jupyter_server_proxy") or any(
+                path.startswith(base_url + segment) for segment in SERVER_PROXY_SEGMENTS):
+            found.append(str(route))
+    return found
+
+
+class TestServerProxyStaysOff:
+    """Installing jupyter-server-proxy enables its server extension in Jupyter's config (its
+    ``jupyter_server_config.d`` file): the server here is configured the same way, and the
+    workbench must still keep its routes out."""
+
+    @pytest.fixture
+    def jp_server_config(self, mlplat_data_dir: Any) -> dict[str, Any]:
+        return {
+            "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True,
+                                                  "jupyter_server_proxy": True}},
+            "MLPlatApp": {"data_dir": str(mlplat_data_dir), "user": "alice"},
+        }
+
+    def test_no_server_proxy_route_in_the_routing_table(self, jp_serverapp: Any,
+                                                        jp_base_url: str) -> None:
+        assert jp_serverapp.extension_manager.extensions["jupyter_server_proxy"].enabled is False
+        routes = all_routes(jp_serverapp.web_app)
+        # The walk sees the server's own and our routes, so an empty finding means something.
+        assert any(r.pattern.startswith(jp_base_url + "api/") for r in routes)
+        assert any(r.handler.__name__ == "TensorBoardProxyHandler" for r in routes)
+        found = server_proxy_routes(jp_serverapp.web_app, jp_base_url)
+        assert not found, "jupyter-server-proxy routes are served:\n" + "\n".join(found)
+
+    async def test_proxy_to_a_loopback_port_is_404(self, jp_fetch: Any) -> None:
+        """A loopback service the server could reach stays unreachable through it."""
+        from tornado.httpserver import HTTPServer
+        from tornado.netutil import bind_sockets
+        from tornado.web import Application as WebApp
+
+        class Secret(RequestHandler):
+            def get(self, *_: Any) -> None:
+                self.write("loopback secret")
+
+        sockets = bind_sockets(0, "127.0.0.1")
+        port = sockets[0].getsockname()[1]
+        server = HTTPServer(WebApp([(r"/.*", Secret)]))
+        server.add_sockets(sockets)
+        try:
+            for path in (("proxy", str(port), "x"), ("proxy", "absolute", str(port), "x"),
+                         ("proxy", f"127.0.0.1:{port}", "x"), ("server-proxy", "servers-info")):
+                resp = await jp_fetch(*path, raise_error=False)
+                assert resp.code == 404, (path, resp.code, resp.body[:200])
+                assert b"loopback secret" not in resp.body
+        finally:
+            server.stop()
+
+
+def test_the_sweep_would_see_server_proxy_routes(jp_serverapp: Any, jp_base_url: str) -> None:
+    """Positive control: with jupyter-server-proxy's extension loaded by hand, the finder
+    reports its routes (so an empty finding above is not a blind spot)."""
+    import jupyter_server_proxy
+
+    app = jp_serverapp.web_app
+    before = len(app.wildcard_router.rules)
+    try:
+        jupyter_server_proxy._load_jupyter_server_extension(jp_serverapp)
+        found = server_proxy_routes(app, jp_base_url)
+        assert any(r.startswith(jp_base_url + "proxy/(\\d+)") for r in found), found
+        assert any("server-proxy/servers-info" in r for r in found), found
+    finally:
+        del app.wildcard_router.rules[before:]
