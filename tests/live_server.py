@@ -29,6 +29,8 @@ class LiveServer:
     tmp: Path
     args: tuple[str, ...] = ()
     user: str = "alice"
+    python: str = sys.executable
+    env: dict[str, str] | None = None
 
     @property
     def headers(self) -> dict[str, str]:
@@ -57,7 +59,7 @@ class LiveServer:
 def _start(server: LiveServer) -> None:
     port = free_port()
     cmd = [
-        sys.executable, "-m", "jupyter", "server", "--no-browser", f"--port={port}",
+        server.python, "-m", "jupyter", "server", "--no-browser", f"--port={port}",
         "--ServerApp.port_retries=0", "--ip=127.0.0.1", f"--ServerApp.root_dir={server.root}",
         f"--IdentityProvider.token={server.token}",
         "--ServerApp.jpserver_extensions={'jupyter_mlplat': True}",
@@ -69,7 +71,7 @@ def _start(server: LiveServer) -> None:
     with open(server.log_path, "ab") as log:
         server.proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "JUPYTER_RUNTIME_DIR": str(server.tmp / "runtime")})
+            env={**(server.env or os.environ), "JUPYTER_RUNTIME_DIR": str(server.tmp / "runtime")})
     server.url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while True:
@@ -87,13 +89,15 @@ def _start(server: LiveServer) -> None:
 
 
 @contextmanager
-def live_server(tmp: Path, *extra_args: str, user: str = "alice") -> Iterator[LiveServer]:
+def live_server(tmp: Path, *extra_args: str, user: str = "alice", python: str = sys.executable,
+                env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """A server of ``python``'s environment (this one by default) with ``env`` (this one's)."""
     root, data = tmp / "root", tmp / "data"
     root.mkdir(parents=True, exist_ok=True)
     data.mkdir(parents=True, exist_ok=True)
     server = LiveServer("", secrets.token_hex(16), root, data,
                         None,  # type: ignore[arg-type]  # set by _start
-                        tmp, tuple(extra_args), user)
+                        tmp, tuple(extra_args), user, python, env)
     try:
         _start(server)
         yield server

@@ -89,8 +89,6 @@ class StorageService:
             raise InvalidRequest(self._message(exc)) from None
         except NameNodesUnavailable as exc:
             raise Unavailable(self._message(exc)) from None
-        except ImportError as exc:  # Kerberos without requests-gssapi
-            raise Unavailable(str(exc), reason="not installed") from None
         except OSError as exc:
             raise InvalidRequest(self._message(exc), reason="storage error") from None
 

@@ -22,24 +22,18 @@ import orjson
 import requests
 
 from ..config import StorageCluster
+from ..errors import require_extra
 from .errors import NameNodesUnavailable, redact, remote_error
 from .listing import Statuses
 from .transport import Entry
 
 log = logging.getLogger(__name__)
 
-KERBEROS_HINT = (
-    "auth: kerberos needs requests-gssapi: pip install jupyter_mlplat[kerberos] "
-    "(and a Kerberos ticket, e.g. from kinit)"
-)
-
-
 def kerberos_auth() -> Any:
     """SPNEGO auth for requests, imported only when a cluster asks for Kerberos."""
-    try:
-        from requests_gssapi import OPTIONAL, HTTPSPNEGOAuth
-    except ImportError as exc:
-        raise ImportError(KERBEROS_HINT) from exc
+    require_extra("requests_gssapi", "auth: kerberos", "kerberos",
+                  " (and a Kerberos ticket, e.g. from kinit)")
+    from requests_gssapi import OPTIONAL, HTTPSPNEGOAuth
     # Name nodes do not always sign their replies; the request itself is authenticated.
     return HTTPSPNEGOAuth(mutual_authentication=OPTIONAL)
 
