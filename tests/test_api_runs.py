@@ -21,7 +21,8 @@ def jp_server_config(mlplat_data_dir: Path) -> dict[str, Any]:
     return {
         "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}},
         "MLPlatApp": {"data_dir": str(mlplat_data_dir), "user": "alice",
-                      "scheduler_interval": 0.5, "misfire_grace": 5.0},
+                      "scheduler_interval": 0.5, "misfire_grace": 5.0,
+                      "limits": {"min_schedule_interval": 0}},
     }
 
 

@@ -27,7 +27,8 @@ UTC = dt.timezone.utc
 def platform(tmp_path: Path) -> Iterator[Platform]:
     root = tmp_path / "root"
     write_notebook(root / "tick.ipynb", "n = 0", "print('tick', n)")
-    config = load_config({"user": "alice", "data_dir": str(tmp_path / "data")})
+    config = load_config({"user": "alice", "data_dir": str(tmp_path / "data"),
+                          "limits": {"min_schedule_interval": 0}})
     plat = Platform(config, root, write_config_file(config, tmp_path / "platform.json"))
     yield plat
     plat.close()

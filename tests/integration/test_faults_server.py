@@ -212,6 +212,7 @@ def platform_file(tmp: Path, kube: Component, registry: Component, url: str) -> 
     base = {**devkube.platform_config(kube.info())["targets"][0], "operator": "none"}
     data = {
         "user": kube.info()["user"], "database_url": url,
+        "limits": {"min_schedule_interval": 0},  # seconds-level crons
         "targets": [
             {"name": "local", "kind": "local"},
             {**base, "name": "kube-30s",

@@ -104,6 +104,7 @@ def platform_config(user: str, *, hdfs: HdfsClusters, kube: Component, registry:
         "targets": targets,
         "model_store": f"hdfs://prod-a{store}",
         "model_name_policy": "private",
+        "limits": {"min_schedule_interval": 0},  # seconds-level crons
     }
 
 

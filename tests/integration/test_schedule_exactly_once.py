@@ -32,7 +32,8 @@ UTC = dt.timezone.utc
 def server(stack: ExitStack, tmp: Path, url: str) -> LiveServer:
     srv = stack.enter_context(live_server(
         tmp, f"--MLPlatApp.database_url={url}", "--MLPlatApp.scheduler_interval=0.3",
-        "--MLPlatApp.misfire_grace=6", "--MLPlatApp.schedule_lease=3"))
+        "--MLPlatApp.misfire_grace=6", "--MLPlatApp.schedule_lease=3",
+        "--MLPlatApp.limits=min_schedule_interval=0"))
     write_notebook(srv.root / "tick.ipynb", "n: int = 0", "print('tick', n)")
     return srv
 
@@ -84,7 +85,8 @@ def test_two_servers_one_postgres_fire_each_due_time_once(postgres: Component,
         time.sleep(10)
         with live_server(tmp_path / "a", f"--MLPlatApp.database_url={url}",
                          "--MLPlatApp.scheduler_interval=0.3", "--MLPlatApp.misfire_grace=6",
-                         "--MLPlatApp.schedule_lease=3") as again:
+                         "--MLPlatApp.schedule_lease=3",
+                         "--MLPlatApp.limits=min_schedule_interval=0") as again:
             wait_for(lambda: any(dt.datetime.fromisoformat(r["due_time"]) > down_at
                                  + dt.timedelta(seconds=12) for r in runs_of(again, sid)),
                      timeout=120, what="firings after the restart")
