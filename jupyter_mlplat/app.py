@@ -115,6 +115,10 @@ class MLPlatApp(ExtensionApp):
         self._reconciling = False
         self._start_scheduler()
         self._setup_tensorboards()
+        # A job's output notebook is its record: read-only through Jupyter's contents API.
+        from .api.contents_guard import install as guard_job_outputs
+
+        guard_job_outputs(self.serverapp.contents_manager, self.platform.jobs.store)
 
     def _setup_tensorboards(self) -> None:
         assert self.serverapp is not None

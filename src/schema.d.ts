@@ -699,9 +699,16 @@ export interface components {
         JobOutputs: {
             /**
              * Notebook
+             * @description The output notebook (root-relative).
              * @default null
              */
             notebook: string | null;
+            /**
+             * Folder
+             * @description The job's own output folder (root-relative): the output notebook, and what the job writes to `MLPLAT_OUTPUT_DIR` (local jobs).
+             * @default null
+             */
+            folder: string | null;
             /**
              * Log
              * @default null
@@ -709,6 +716,7 @@ export interface components {
             log: string | null;
             /**
              * Tensorboard
+             * @description TensorBoard log dir (`MLPLAT_TENSORBOARD_DIR`); for local jobs `<folder>/tensorboard`.
              * @default null
              */
             tensorboard: string | null;
@@ -756,17 +764,20 @@ export interface components {
             notebook: string | null;
             /**
              * Code
-             * @description Python code to run instead of a notebook.
+             * @description Python code to run instead of a notebook (bounded by `limits.max_body_bytes`).
              * @default null
              */
             code: string | null;
             /**
              * Name
-             * @description Display name.
+             * @description Display name (one line); the output notebook is named after it, reduced to `A-Z a-z 0-9 . _ -`.
              * @default null
              */
             name: string | null;
-            /** Parameters */
+            /**
+             * Parameters
+             * @description Values by name; names are Python identifiers (not keywords).
+             */
             parameters?: {
                 [key: string]: unknown;
             };
@@ -1880,6 +1891,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over its limit (`limits.max_body_bytes`, or `max_upload_bytes` for storage) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many queued jobs of this user (the message names the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
             503: {
                 headers: {
@@ -2112,6 +2141,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over its limit (`limits.max_body_bytes`, or `max_upload_bytes` for storage) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many queued jobs of this user (the message names the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
             503: {
                 headers: {
@@ -2280,6 +2327,24 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over its limit (`limits.max_body_bytes`, or `max_upload_bytes` for storage) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many queued jobs of this user (the message names the limit) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2459,6 +2524,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over its limit (`limits.max_body_bytes`, or `max_upload_bytes` for storage) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many queued jobs of this user (the message names the limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
             503: {
                 headers: {
@@ -2566,6 +2649,24 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over its limit (`limits.max_body_bytes`, or `max_upload_bytes` for storage) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many schedules of this user (the message names the limit) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2785,6 +2886,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over its limit (`limits.max_body_bytes`, or `max_upload_bytes` for storage) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
             503: {
                 headers: {
@@ -2885,6 +2995,24 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over its limit (`limits.max_body_bytes`, or `max_upload_bytes` for storage) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many TensorBoards of this user (the message names the limit) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3095,6 +3223,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over its limit (`limits.max_body_bytes`, or `max_upload_bytes` for storage) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
             503: {
                 headers: {
@@ -3269,6 +3406,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over its limit (`limits.max_body_bytes`, or `max_upload_bytes` for storage) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
             503: {
                 headers: {
@@ -3335,6 +3481,15 @@ export interface operations {
             };
             /** @description Conflict with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over its limit (`limits.max_body_bytes`, or `max_upload_bytes` for storage) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3576,6 +3731,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over its limit (`limits.max_body_bytes`, or `max_upload_bytes` for storage) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
             503: {
                 headers: {
@@ -3735,6 +3899,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over its limit (`limits.max_body_bytes`, or `max_upload_bytes` for storage) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
             503: {
                 headers: {
@@ -3805,6 +3978,15 @@ export interface operations {
             };
             /** @description Conflict with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over its limit (`limits.max_body_bytes`, or `max_upload_bytes` for storage) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3953,6 +4135,15 @@ export interface operations {
             };
             /** @description Conflict with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over its limit (`limits.max_body_bytes`, or `max_upload_bytes` for storage) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -196,7 +196,7 @@ async def test_job_gets_a_log_dir_and_opens_in_tensorboard(
                    "    for i in range(steps):\n        w.add_scalar('acc', i / 10, i)")
     status, job = await api("jobs", "POST", {"notebook": "train.ipynb"})
     assert status == 201, job
-    assert job["outputs"]["tensorboard"] == f"mlplat-outputs/tensorboard/{job['id']}"
+    assert job["outputs"]["tensorboard"] == f"mlplat-outputs/train-{job['id']}/tensorboard"
     deadline = time.monotonic() + 120
     while job["state"] not in ("succeeded", "failed"):
         assert time.monotonic() < deadline, job

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 ROOT_ENV = "MLPLAT_ROOT_DIR"
 #: The folder a job writes TensorBoard events to (``tf.summary``/tensorboardX ``logdir``).
 TENSORBOARD_ENV = "MLPLAT_TENSORBOARD_DIR"
+#: The job's own folder for what it produces (models, files); its output notebook is there too.
+OUTPUT_ENV = "MLPLAT_OUTPUT_DIR"
 
 
 @dataclass
@@ -30,11 +32,24 @@ class JobContext:
     def job_dir(self, job_id: str) -> Path:
         return private_dirs(self.config.resolved_data_dir() / "jobs" / job_id)
 
+    def output_dir(self, job: Job) -> str | None:
+        """A local job's own folder (``MLPLAT_OUTPUT_DIR``), relative to the root, created;
+        None for a job recorded before jobs had one."""
+        if not job.outputs.folder:
+            return None
+        private_dirs(contain(self.root_dir, job.outputs.folder, "output"))
+        return job.outputs.folder
+
     def tensorboard_dir(self, job: Job) -> str:
-        """A local job's TensorBoard dir, relative to the root: next to its output notebook
-        (``<output folder>/tensorboard/<job id>``), created so TensorBoard can open it at once."""
-        output = PurePosixPath(job.outputs.notebook or "mlplat-outputs/x.ipynb")
-        relative = (output.parent / "tensorboard" / job.id).as_posix()
+        """A local job's TensorBoard dir, relative to the root: ``<its folder>/tensorboard``
+        (older jobs: ``<output folder>/tensorboard/<job id>``), created so TensorBoard can open
+        it at once."""
+        folder = self.output_dir(job)
+        if folder is not None:
+            relative = (PurePosixPath(folder) / "tensorboard").as_posix()
+        else:
+            output = PurePosixPath(job.outputs.notebook or "mlplat-outputs/x.ipynb")
+            relative = (output.parent / "tensorboard" / job.id).as_posix()
         private_dirs(contain(self.root_dir, relative, "output"))
         return relative
 
@@ -52,6 +67,8 @@ class JobContext:
         env[ROOT_ENV] = str(self.root_dir)
         if self.config_file is not None:
             env[CONFIG_ENV] = str(self.config_file)
+        if job is not None and job.outputs.folder:
+            env[OUTPUT_ENV] = str(self.root_dir / job.outputs.folder)
         if job is not None and job.outputs.tensorboard:
             env[TENSORBOARD_ENV] = str(self.root_dir / job.outputs.tensorboard)
         env.update(self.extra_env)

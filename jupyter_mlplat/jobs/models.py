@@ -76,9 +76,14 @@ class JobEvent(BaseModel):
 
 
 class JobOutputs(BaseModel):
-    notebook: str | None = None
+    notebook: str | None = Field(None, description="The output notebook (root-relative).")
+    folder: str | None = Field(
+        None, description="The job's own output folder (root-relative): the output notebook, "
+        "and what the job writes to `MLPLAT_OUTPUT_DIR` (local jobs).")
     log: str | None = None
-    tensorboard: str | None = None
+    tensorboard: str | None = Field(
+        None, description="TensorBoard log dir (`MLPLAT_TENSORBOARD_DIR`); for local jobs "
+        "`<folder>/tensorboard`.")
 
 
 class K8sObject(BaseModel):

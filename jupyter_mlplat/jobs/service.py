@@ -83,9 +83,11 @@ class JobService:
 
     @staticmethod
     def _output_path(folder: str, job_name: str, job_id: str) -> str:
-        """``<folder>/<name>-<id>.ipynb`` with the name reduced to a safe file name."""
-        file = f"{safe_name(job_name)}-{job_id}.ipynb"
-        return file if folder in ("", ".") else f"{folder}/{file}"
+        """``<folder>/<name>-<id>/<name>.ipynb``: each job has a folder of its own (its
+        ``MLPLAT_OUTPUT_DIR``), named with the name reduced to a safe file name."""
+        name = safe_name(job_name)
+        own = f"{name}-{job_id}" if folder in ("", ".") else f"{folder}/{name}-{job_id}"
+        return f"{own}/{name}.ipynb"
 
     def _check_limits(self, spec: JobSpec, user: str) -> None:
         limits = self.ctx.config.limits
@@ -143,8 +145,10 @@ class JobService:
         if job.events and len(job.events) > 1:
             return job  # an idempotent retry of a submit that already happened
         try:
+            notebook = self._output_path(folder, name, job.id)
             self.store.update(job.id, outputs={
-                "notebook": self._output_path(folder, name, job.id),
+                "notebook": notebook,
+                "folder": str(PurePosixPath(notebook).parent),
                 "log": f"jobs/{job.id}/job.log",
             })
             for warning in warnings:
