@@ -13,12 +13,20 @@ import {
 } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
-import { INotebookTracker } from '@jupyterlab/notebook';
+import {
+  INotebookTracker,
+  INotebookWidgetFactory,
+  type NotebookWidgetFactory
+} from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { type IJob, type IPlatformConfig, MlplatApi } from './api';
 import { registerSubmitCommand } from './dialogs/command';
 import { registerJobCommands } from './jobs/commands';
+import {
+  openOutputNotebook,
+  registerOutputNotebookFactory
+} from './jobs/outputNotebook';
 import { registerRunCommands } from './runs/commands';
 import { registerTensorBoardCommands } from './tensorboard/commands';
 import { JobsModel } from './jobs/model';
@@ -44,7 +52,8 @@ const plugin: JupyterFrontEndPlugin<IMlplat> = {
     ILayoutRestorer,
     ICommandPalette,
     INotebookTracker,
-    IDefaultFileBrowser
+    IDefaultFileBrowser,
+    INotebookWidgetFactory
   ],
   activate
 };
@@ -56,7 +65,8 @@ async function activate(
   restorer: ILayoutRestorer | null,
   palette: ICommandPalette | null,
   notebooks: INotebookTracker | null,
-  fileBrowser: IDefaultFileBrowser | null
+  fileBrowser: IDefaultFileBrowser | null,
+  notebookFactory: NotebookWidgetFactory.IFactory | null
 ): Promise<IMlplat> {
   const { commands, shell } = app;
   const api = new MlplatApi();
@@ -113,6 +123,10 @@ async function activate(
 
   const tensorboards = registerTensorBoardCommands(app, api);
   const openPath = (path: string) => void docManager.openOrReveal(path);
+  // Job output notebooks (also a run's output) open read-only, without a kernel.
+  const readOnlyOutputs = registerOutputNotebookFactory(app, notebookFactory);
+  const openOutput = (path: string) =>
+    openOutputNotebook(docManager, path, readOnlyOutputs);
 
   const panel = new MlplatPanel({
     api,
@@ -126,7 +140,7 @@ async function activate(
     runs: {
       interval: current.pollInterval,
       changed: runCommands.changed,
-      openPath,
+      openPath: path => void openOutput(path),
       openJob,
       runNotebook: onNotebook(CommandIDs.runNotebook),
       scheduleNotebook: onNotebook(CommandIDs.scheduleNotebook),
@@ -158,8 +172,8 @@ async function activate(
   registerJobCommands({
     app,
     api,
-    docManager,
     restorer,
+    openNotebook: openOutput,
     pollInterval: () => current.pollInterval,
     openTensorBoard: async job => {
       await commands.execute(CommandIDs.openTensorBoard, { jobId: job.id });

@@ -32,7 +32,7 @@ function job(
     error: null,
     image: null,
     k8s_object: null,
-    outputs: { notebook: null, log: null, tensorboard: null },
+    outputs: { notebook: null, folder: null, log: null, tensorboard: null },
     parent_id: null,
     events: [],
     replicas: [],

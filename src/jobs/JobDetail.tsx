@@ -1,4 +1,5 @@
 import React, { useState } from 'react';
+import { Clipboard } from '@jupyterlab/apputils';
 
 import type { IJob, MlplatApi } from '../api';
 import { isFinal } from '../format';
@@ -137,19 +138,26 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
   );
 }
 
+/** How a notebook uses its job's folder (shown in the Outputs tab). */
+export const OUTPUT_SNIPPET = `import os
+out = os.environ["MLPLAT_OUTPUT_DIR"]       # this job's own folder: models, files
+tb = os.environ["MLPLAT_TENSORBOARD_DIR"]   # TensorBoard logs (out/tensorboard)`;
+
 function Outputs(props: {
   job: IJob;
   open: (path: string) => void;
   openTensorBoard?: () => void;
   publishModel?: () => void;
 }): JSX.Element {
-  const { notebook, log, tensorboard } = props.job.outputs;
+  const { notebook, folder, log, tensorboard } = props.job.outputs;
+  const [copied, setCopied] = useState(false);
   return (
     <div className="jp-mlplat-outputs">
       <div className="jp-mlplat-actions">
         <button
           className="jp-mod-styled jp-mod-accept jp-mlplat-button"
           disabled={!notebook}
+          title="Open it read-only: the notebook as the job ran it"
           onClick={() => notebook && props.open(notebook)}
         >
           Open output notebook
@@ -177,6 +185,7 @@ function Outputs(props: {
       </div>
       <dl className="jp-mlplat-facts">
         {[
+          ['Output folder', folder],
           ['Output notebook', notebook],
           ['Log', log],
           ['TensorBoard logs', tensorboard]
@@ -187,6 +196,27 @@ function Outputs(props: {
           </div>
         ))}
       </dl>
+      {folder && props.job.spec.target === 'local' && (
+        <section
+          className="jp-mlplat-output-help"
+          aria-label="Use the output folder"
+        >
+          <p>
+            Write what the job produces to its own folder; relative paths still
+            read from beside the notebook.
+          </p>
+          <pre className="jp-mlplat-snippet">{OUTPUT_SNIPPET}</pre>
+          <button
+            className="jp-mod-styled jp-mlplat-button"
+            onClick={() => {
+              Clipboard.copyToSystem(OUTPUT_SNIPPET);
+              setCopied(true);
+            }}
+          >
+            {copied ? 'Copied' : 'Copy snippet'}
+          </button>
+        </section>
+      )}
     </div>
   );
 }

@@ -7,7 +7,6 @@ import {
   type MainAreaWidget,
   WidgetTracker
 } from '@jupyterlab/apputils';
-import type { IDocumentManager } from '@jupyterlab/docmanager';
 
 import type { IJob, MlplatApi } from '../api';
 import { CommandIDs } from '../tokens';
@@ -16,7 +15,8 @@ import { createJobDetail, type JobDetailWidget } from './widget';
 export interface IJobCommandsOptions {
   app: JupyterFrontEnd;
   api: MlplatApi;
-  docManager: IDocumentManager;
+  /** Opens a job's output notebook (read-only). */
+  openNotebook: (path: string) => Promise<void>;
   restorer: ILayoutRestorer | null;
   pollInterval: () => number;
   rerun: (job: IJob) => Promise<void>;
@@ -30,16 +30,10 @@ export interface IJobCommandsOptions {
 export function registerJobCommands(
   options: IJobCommandsOptions
 ): WidgetTracker<MainAreaWidget<JobDetailWidget>> {
-  const { app, api, docManager, restorer } = options;
+  const { app, api, openNotebook, restorer } = options;
   const tracker = new WidgetTracker<MainAreaWidget<JobDetailWidget>>({
     namespace: 'mlplat-job'
   });
-
-  const openNotebook = async (path: string): Promise<void> => {
-    if (!docManager.openOrReveal(path)) {
-      throw new Error(`Could not open ${path}`);
-    }
-  };
 
   app.commands.addCommand(CommandIDs.openJob, {
     label: args => (args.id ? `Open Job ${args.id}` : 'Open Job…'),

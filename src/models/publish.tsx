@@ -50,8 +50,10 @@ class PublishBody
   ) {
     super();
     this.addClass('jp-mlplat-submit-body');
-    const source = _job.outputs.notebook ?? _job.spec.notebook ?? '';
-    this._path = folderOf(source);
+    // The job's own output folder (MLPLAT_OUTPUT_DIR), else its notebook's.
+    this._path =
+      _job.outputs.folder ??
+      folderOf(_job.outputs.notebook ?? _job.spec.notebook ?? '');
     this._name = nameFromPath(_job.spec.notebook ?? _job.name);
   }
 
