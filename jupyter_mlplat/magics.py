@@ -19,19 +19,12 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 from IPython.utils.process import arg_split
-from pydantic import ValidationError
 
-from .cli import (
-    STATES,
-    duration,
-    format_seconds,
-    jobs_text,
-    make_spec,
-    notebook_arg,
-    user_error,
-)
-from .config import CONFIG_ENV, ConfigError, UnknownName
-from .errors import MLPlatError
+from .config import CONFIG_ENV
+from .entry import submit_options
+from .entry.errors import USER_ERRORS, user_error
+from .entry.present import duration, format_seconds, jobs_text
+from .entry.specs import make_spec, notebook_arg
 from .jobs.context import ROOT_ENV
 from .jobs.models import Job, JobState
 from .widgets import JobMonitor, jobs_html
@@ -50,7 +43,7 @@ def _friendly(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (MLPlatError, UnknownName, ValidationError, ConfigError) as exc:
+        except USER_ERRORS as exc:
             translated = user_error(exc)
             raise UsageError(translated.message if translated else str(exc)) from None
 
@@ -106,16 +99,7 @@ class MLPlatMagics(Magics):
               help="Notebook to submit, relative to the kernel's folder (default: this one).")
     @argument("-p", "--parameter", dest="parameters", nargs=2, action="append", default=[],
               metavar=("NAME", "VALUE"), help="A notebook parameter (repeatable).")
-    @argument("--target", help="Compute target (default: local).")
-    @argument("--runtime", help="Runtime (default: default).")
-    @argument("--name", help="Display name.")
-    @argument("--cpu", help="CPU request, e.g. 2 or 500m.")
-    @argument("--memory", help="Memory request, e.g. 4Gi.")
-    @argument("--gpus", type=int, help="Number of GPUs.")
-    @argument("--workers", type=int, help="Worker replicas (pytorch/tf).")
-    @argument("--kind", choices=["job", "pytorch", "tf"], help="Kind of job.")
-    @argument("--output", help="Output folder under the root (default: mlplat-outputs/).")
-    @argument("--timeout", type=int, help="Seconds before the job is stopped.")
+    @submit_options.magic_arguments
     @argument("--wait", action="store_true", help="Block until the job ends; return the Job.")
     @argument("-h", "--help", action="store_true", help="Show this help.")
     @line_cell_magic
@@ -135,12 +119,8 @@ class MLPlatMagics(Magics):
             notebook = notebook_arg(args.notebook) if args.notebook else self._this_notebook()
         elif args.notebook:
             raise UsageError("%%mlp_submit runs the cell's code; give no NOTEBOOK")
-        spec = make_spec(
-            jobs, notebook=notebook, code=cell, parameters=args.parameters, target=args.target,
-            runtime=args.runtime, name=args.name, cpu=args.cpu, memory=args.memory,
-            gpus=args.gpus, workers=args.workers, kind=args.kind, output=args.output,
-            timeout=args.timeout,
-        )
+        spec = make_spec(jobs, notebook=notebook, code=cell, parameters=args.parameters,
+                         **submit_options.spec_fields(vars(args)))
         job = jobs.submit(spec, self.platform.config.user)
         monitor = JobMonitor(jobs, job)
         monitor.start()
@@ -181,7 +161,8 @@ class MLPlatMagics(Magics):
 
     # -- %mlp_jobs ---------------------------------------------------------------------------
     @magic_arguments()
-    @argument("--state", action="append", choices=STATES, help="Only this state (repeatable).")
+    @argument("--state", action="append", choices=[s.value for s in JobState],
+              help="Only this state (repeatable).")
     @argument("--limit", type=int, default=20, help="How many jobs (default 20).")
     @argument("-h", "--help", action="store_true", help="Show this help.")
     @line_magic
@@ -236,7 +217,7 @@ class MLPlatMagics(Magics):
     @_friendly
     def mlp_run(self, line: str) -> Any:
         """Run a notebook with parameters (papermill); it joins the notebook's run history."""
-        from .cli import coerce_parameters, declared_types
+        from .entry.specs import coerce_parameters, declared_types
         from .runs.models import RunRequest
 
         args = self._args(self.mlp_run, line)
@@ -299,18 +280,13 @@ class MLPlatMagics(Magics):
     @_friendly
     def mlp_publish(self, line: str) -> Any:
         """Publish a model as its next immutable version, with this notebook as lineage."""
-        import click
-
-        from .models.cli import parse_metrics
+        from .entry.specs import parse_metrics
         from .models.schemas import PublishRequest
 
         args = self._args(self.mlp_publish, line)
         if args is None:
             return None
-        try:
-            metrics = parse_metrics(tuple(args.metrics))
-        except click.BadParameter as exc:
-            raise UsageError(exc.format_message()) from None
+        metrics = parse_metrics(args.metrics)
         platform = self.platform
         notebook = None
         if args.job is None:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .cli import duration, format_seconds, job_source, local_time
+from .entry.present import duration, format_seconds, job_source, local_time
 from .errors import MLPlatError, NotFound
 from .jobs.models import Job, JobState
 

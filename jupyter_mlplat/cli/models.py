@@ -1,7 +1,6 @@
 """``mlp models publish|list|versions|stage|deploy``: the model registry from a terminal.
 
-The platform comes from the environment like every ``mlp`` command (imported when a command
-runs, so ``cli`` and this module do not import each other at load time).
+The platform comes from the environment like every ``mlp`` command.
 """
 
 from __future__ import annotations
@@ -11,30 +10,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .schemas import DeployRequest, PublishRequest, Stage
+from ..entry.specs import notebook_arg, parse_metrics
+from ..models.schemas import DeployRequest, PublishRequest, Stage
+from .common import platform_of
 
 if TYPE_CHECKING:
-    from ..platform import Platform
+    pass
 
 
-def _platform(ctx: click.Context) -> Platform:
-    from ..cli import _platform as platform_of
-
-    return platform_of(ctx)
-
-
-def parse_metrics(pairs: tuple[str, ...]) -> dict[str, float]:
-    metrics = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        try:
-            if not sep or not key:
-                raise ValueError
-            metrics[key] = float(value)
-        except ValueError:
-            raise click.BadParameter(f"{pair!r}: write metrics as NAME=NUMBER",
-                                     param_hint="--metric") from None
-    return metrics
 
 
 @click.group("models")
@@ -53,9 +36,7 @@ def models_group() -> None:
 def publish(ctx: click.Context, path: str, name: str, metrics: tuple[str, ...],
             job_id: str | None, notebook: str | None, as_json: bool) -> None:
     """Copy PATH (file or folder, local or hdfs://) into the store as the next version."""
-    from ..cli import notebook_arg
-
-    platform = _platform(ctx)
+    platform = platform_of(ctx)
     version = platform.models.publish(
         PublishRequest(path=notebook_arg(path), name=name, metrics=parse_metrics(metrics),
                        job_id=job_id, notebook=notebook), platform.config.user)
@@ -70,7 +51,7 @@ def publish(ctx: click.Context, path: str, name: str, metrics: tuple[str, ...],
 @click.pass_context
 def list_models(ctx: click.Context) -> None:
     """Models, their latest version and stages."""
-    listing = _platform(ctx).models.list_models()
+    listing = platform_of(ctx).models.list_models()
     if not listing.models:
         click.echo(f"no models in {listing.store} (`mlp models publish PATH --name N`)")
     for m in listing.models:
@@ -85,7 +66,7 @@ def list_models(ctx: click.Context) -> None:
 @click.pass_context
 def versions(ctx: click.Context, name: str, as_json: bool) -> None:
     """Versions of NAME side by side: stage, metrics, job."""
-    platform = _platform(ctx)
+    platform = platform_of(ctx)
     listing = platform.models.versions(name, platform.config.user)
     if as_json:
         click.echo(json.dumps(listing.model_dump(mode="json"), indent=2))
@@ -106,7 +87,7 @@ def versions(ctx: click.Context, name: str, as_json: bool) -> None:
 @click.pass_context
 def stage(ctx: click.Context, name: str, version: int, stage: str) -> None:
     """Move VERSION of NAME to STAGE."""
-    platform = _platform(ctx)
+    platform = platform_of(ctx)
     moved = platform.models.set_stage(name, version, Stage(stage), platform.config.user)
     click.echo(f"{moved.name} version {moved.version} is now {moved.stage.value}")
 
@@ -118,7 +99,7 @@ def stage(ctx: click.Context, name: str, version: int, stage: str) -> None:
 @click.pass_context
 def deploy(ctx: click.Context, name: str, target: str, namespace: str | None) -> None:
     """Serve NAME with TF Serving; later versions are picked up without a redeploy."""
-    platform = _platform(ctx)
+    platform = platform_of(ctx)
     dep = platform.models.deploy(name, DeployRequest(target=target, namespace=namespace),
                                  platform.config.user)
     click.echo(f"{dep.name}: Deployment/{dep.deployment} in {dep.namespace}, serving version "

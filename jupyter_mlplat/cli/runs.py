@@ -1,56 +1,38 @@
 """``mlp run``, ``mlp runs …`` and ``mlp schedules …``: the runs service from a terminal.
 
-Registered on the ``mlp`` group by :mod:`jupyter_mlplat.cli`; its shared helpers (parameter
-coercion by the notebook's declared types, the platform of the environment) are imported when a
-command runs, so the two modules do not import each other at load time.
+Parameters are read by the notebook's declared types, as in every entry point
+(:mod:`jupyter_mlplat.entry.specs`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from .models import Run, RunRequest, Schedule, ScheduleRequest, ScheduleUpdate
+from ..entry.present import format_seconds, local_time, table
+from ..entry.specs import coerce_parameters, declared_types, notebook_arg
+from ..runs.models import Run, RunRequest, Schedule, ScheduleRequest, ScheduleUpdate
+from .common import Failed, parameter_option, platform_of
 
 if TYPE_CHECKING:
     from ..platform import Platform
 
-parameter_option = click.option(
-    "-p", "--parameter", "parameters", nargs=2, multiple=True, metavar="NAME VALUE",
-    help="A notebook parameter; the value is read as the notebook declares it (repeatable).")
-
-
-def _platform(ctx: click.Context) -> Platform:
-    from ..cli import _platform as platform_of
-
-    return platform_of(ctx)
 
 
 def _values(platform: Platform, notebook: str, pairs: tuple[tuple[str, str], ...]
             ) -> dict[str, Any]:
-    from ..cli import coerce_parameters, declared_types
-
     return coerce_parameters(pairs, declared_types(platform.jobs, notebook))
 
 
-def _table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-                     for r in rows)
-
-
 def runs_text(runs: list[Run]) -> str:
-    from ..cli import format_seconds, local_time
-
     if not runs:
         return "No runs yet. Start one with `mlp run NOTEBOOK -p NAME VALUE`."
     rows = [("ID", "STATE", "TRIGGER", "CREATED", "DURATION", "NOTEBOOK", "PARAMETERS")]
     rows += [(r.id, r.state.value, r.trigger, local_time(r.created), format_seconds(r.duration),
               r.notebook, json.dumps(r.parameters, default=str)) for r in runs]
-    return _table(rows)
+    return table(rows)
 
 
 def run_text(run: Run) -> str:
@@ -71,18 +53,16 @@ def schedules_text(schedules: list[Schedule]) -> str:
     rows += [(s.id, s.name, s.cron, s.timezone, "paused" if s.paused else "active",
               s.next_fire_times[0].isoformat() if s.next_fire_times else "-", s.notebook)
              for s in schedules]
-    return _table(rows)
+    return table(rows)
 
 
 def _start(ctx: click.Context, run: Run, wait: bool) -> None:
-    from ..cli import Failed
-
     click.echo(f"started run {run.id} (job {run.job_id}) of {run.notebook}")
     for warning in run.warnings:
         click.echo(f"warning: {warning}", err=True)
     if not wait:
         return
-    run = _platform(ctx).runs.wait(run.id)
+    run = platform_of(ctx).runs.wait(run.id)
     if run.state.value != "succeeded":
         raise Failed(f"run {run.id} {run.state.value}" + (f": {run.error}" if run.error else ""))
     click.echo(f"run {run.id} succeeded; output {run.output}", err=True)
@@ -98,9 +78,7 @@ def _start(ctx: click.Context, run: Run, wait: bool) -> None:
 def run_command(ctx: click.Context, notebook: str, parameters: tuple[tuple[str, str], ...],
                 target: str, runtime: str | None, wait: bool) -> None:
     """Run NOTEBOOK with parameters (papermill); it joins the notebook's run history."""
-    from ..cli import notebook_arg
-
-    platform = _platform(ctx)
+    platform = platform_of(ctx)
     path = notebook_arg(notebook)
     request = RunRequest(notebook=path, parameters=_values(platform, path, parameters),
                          target=target, runtime=runtime)
@@ -121,9 +99,7 @@ def runs_group() -> None:
 def list_runs(ctx: click.Context, notebook: str | None, schedule_id: str | None, limit: int,
               as_json: bool) -> None:
     """Runs, newest first."""
-    from ..cli import notebook_arg
-
-    platform = _platform(ctx)
+    platform = platform_of(ctx)
     page = platform.runs.page(notebook=notebook_arg(notebook) if notebook else None,
                               schedule_id=schedule_id, limit=limit)
     click.echo(page.model_dump_json(indent=2) if as_json else runs_text(page.runs))
@@ -135,7 +111,7 @@ def list_runs(ctx: click.Context, notebook: str | None, schedule_id: str | None,
 @click.pass_context
 def show_run(ctx: click.Context, run_id: str, as_json: bool) -> None:
     """One run: parameters, state, output."""
-    run = _platform(ctx).runs.get(run_id)
+    run = platform_of(ctx).runs.get(run_id)
     click.echo(run.model_dump_json(indent=2) if as_json else run_text(run))
 
 
@@ -145,7 +121,7 @@ def show_run(ctx: click.Context, run_id: str, as_json: bool) -> None:
 @click.pass_context
 def diff_runs(ctx: click.Context, a: str, b: str) -> None:
     """Parameters of run B against run A."""
-    diff = _platform(ctx).runs.diff(a, b)
+    diff = platform_of(ctx).runs.diff(a, b)
     for name, value in diff.added.items():
         click.echo(f"+ {name} = {value!r}")
     for name, value in diff.removed.items():
@@ -164,7 +140,7 @@ def diff_runs(ctx: click.Context, a: str, b: str) -> None:
 def rerun(ctx: click.Context, run_id: str, parameters: tuple[tuple[str, str], ...],
           wait: bool) -> None:
     """Run again with the run's parameters except those given."""
-    platform = _platform(ctx)
+    platform = platform_of(ctx)
     old = platform.runs.get(run_id)
     _start(ctx, platform.runs.rerun(old.id, _values(platform, old.notebook, parameters)), wait)
 
@@ -192,9 +168,7 @@ def create_schedule(ctx: click.Context, notebook: str, cron: str, timezone: str,
                     parameters: tuple[tuple[str, str], ...], name: str | None, target: str,
                     executor: str, misfire: str, concurrency: str) -> None:
     """Schedule NOTEBOOK; each firing is a run."""
-    from ..cli import notebook_arg
-
-    platform = _platform(ctx)
+    platform = platform_of(ctx)
     path = notebook_arg(notebook)
     sched = platform.schedules.create(ScheduleRequest.model_validate({
         "notebook": path, "cron": cron, "timezone": timezone, "name": name, "target": target,
@@ -210,12 +184,12 @@ def create_schedule(ctx: click.Context, notebook: str, cron: str, timezone: str,
 @click.pass_context
 def list_schedules(ctx: click.Context, as_json: bool) -> None:
     """Schedules with their next due time."""
-    page = _platform(ctx).schedules.page(limit=500)
+    page = platform_of(ctx).schedules.page(limit=500)
     click.echo(page.model_dump_json(indent=2) if as_json else schedules_text(page.schedules))
 
 
 def _set_paused(ctx: click.Context, schedule_id: str, paused: bool) -> None:
-    sched = _platform(ctx).schedules.update(schedule_id, ScheduleUpdate(paused=paused))
+    sched = platform_of(ctx).schedules.update(schedule_id, ScheduleUpdate(paused=paused))
     click.echo(f"schedule {sched.id} {'paused' if paused else 'resumed'}")
 
 
@@ -240,7 +214,7 @@ def resume(ctx: click.Context, schedule_id: str) -> None:
 @click.pass_context
 def delete(ctx: click.Context, schedule_id: str) -> None:
     """Delete a schedule; its runs stay in the history."""
-    _platform(ctx).schedules.delete(schedule_id)
+    platform_of(ctx).schedules.delete(schedule_id)
     click.echo(f"deleted schedule {schedule_id}")
 
 
@@ -251,7 +225,7 @@ def delete(ctx: click.Context, schedule_id: str) -> None:
 @click.pass_context
 def preview(ctx: click.Context, cron: str, timezone: str, count: int) -> None:
     """The next due times of CRON, and CRON in words (nothing is stored)."""
-    from .cron import preview as cron_preview
+    from ..runs.cron import preview as cron_preview
 
     words, times = cron_preview(cron, timezone, count)
     click.echo(words)

@@ -6,7 +6,8 @@ import json
 
 import click
 
-from .client import TensorBoardClient
+from ..entry.specs import notebook_arg
+from ..tensorboard.client import TensorBoardClient
 
 server_options = [
     click.option("--url", help="Jupyter server URL (default: $MLPLAT_SERVER_URL)."),
@@ -34,8 +35,6 @@ def start(logdir: str | None, job_id: str | None, url: str | None, token: str | 
     """Start (or reuse) the TensorBoard of LOGDIR and print its URL."""
     if (logdir is None) == (job_id is None):
         raise click.UsageError("give a LOGDIR or --job ID")
-    from ..cli import notebook_arg  # a path as the user sees it from this folder
-
     client = TensorBoardClient(url, token)
     board = client.start(None if logdir is None else notebook_arg(logdir), job_id)
     click.echo(f"{board.id}  {board.logdir}  {client.absolute(board)}")
