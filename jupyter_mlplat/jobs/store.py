@@ -26,6 +26,18 @@ from .models import ACTIVE_STATES, Job, JobEvent, JobPage, JobSpec, JobState
 TOTAL_CAP = 10_000
 
 
+#: Characters kept of an error or event message (listings carry no unbounded field).
+MESSAGE_MAX = 4000
+
+
+def clip(text: str, limit: int = MESSAGE_MAX) -> str:
+    """``text``, or its start and end around a marker when it is longer than ``limit``."""
+    if len(text) <= limit:
+        return text
+    half = (limit - 20) // 2
+    return f"{text[:half]}\n[… {len(text) - 2 * half} characters …]\n{text[-half:]}"
+
+
 def new_job_id() -> str:
     return "j" + secrets.token_hex(6)
 
@@ -210,6 +222,8 @@ class JobStore:
                 return False
             now = utcnow()
             values: dict[str, Any] = dict(fields)
+            if isinstance(values.get("error"), str):
+                values["error"] = clip(values["error"])
             if to is JobState.running:
                 values.setdefault("started", now)
             if to.final:
@@ -217,7 +231,7 @@ class JobStore:
             if values:
                 s.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
             s.add(JobEventRow(job_id=job_id, time=now, state=to.value,
-                              message=message or to.value))
+                              message=clip(message or to.value)))
         return True
 
     def count(self, *, user: str, state: JobState) -> int:
@@ -254,7 +268,8 @@ class JobStore:
             s.execute(update(JobRow).where(JobRow.id == job_id).values(state=JobRow.state)
                       .execution_options(synchronize_session=False))
             s.add(JobEventRow(job_id=job_id, time=utcnow(),
-                              state=None if state is None else state.value, message=message))
+                              state=None if state is None else state.value,
+                              message=clip(message)))
 
     def delete(self, job_id: str) -> None:
         with self.db.session() as s:
