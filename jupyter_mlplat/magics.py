@@ -20,12 +20,11 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 from IPython.utils.process import arg_split
 
-from .config import CONFIG_ENV
+from . import envvars
 from .entry import submit_options
 from .entry.errors import USER_ERRORS, user_error
 from .entry.present import duration, format_seconds, jobs_text
 from .entry.specs import make_spec, notebook_arg
-from .jobs.context import ROOT_ENV
 from .jobs.models import Job, JobState
 from .widgets import JobMonitor, jobs_html
 
@@ -74,7 +73,7 @@ class MLPlatMagics(Magics):
     @property
     def platform(self) -> Platform:
         """The platform of the server's settings (rebuilt if they change; not on ``%cd``)."""
-        env = (os.environ.get(CONFIG_ENV), os.environ.get(ROOT_ENV))
+        env = (os.environ.get(envvars.CONFIG), os.environ.get(envvars.ROOT_DIR))
         if self._platform is None or env != self._platform_env:
             from .platform import Platform
 

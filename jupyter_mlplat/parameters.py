@@ -12,7 +12,6 @@ import keyword
 from pathlib import Path
 from typing import Annotated, Any
 
-import nbformat
 from pydantic import AfterValidator, BaseModel, ValidationInfo
 
 from .errors import InvalidRequest
@@ -82,6 +81,7 @@ def inspect(path: Path | str, label: str | None = None) -> NotebookParameters:
     """The parameters of a notebook's cell tagged ``parameters`` (papermill's own inspection).
 
     A file that is not a notebook is the user's error (400), named by ``label``."""
+    import nbformat  # with jsonschema: seconds to import, so not when a kernel loads the magics
     import papermill
 
     try:

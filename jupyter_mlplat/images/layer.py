@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Literal
 
+from .. import envvars
 from .errors import BadInclude, CodeTooLarge
 from .tarlayer import Layer, TarEntry, parent_dirs, tarinfo, write_layer
 
@@ -253,9 +254,9 @@ def build_code_layer(source: CodeSource, out_dir: Path, *, workdir: str = "/work
     listing = {item.arcname: hashes[item.arcname].hexdigest() for item in user_items}
     source_hash = hashlib.sha256(json.dumps(listing, sort_keys=True).encode()).hexdigest()
     main = user_items[0].arcname
-    env = {"MLPLAT_WORKDIR": workdir, "MLPLAT_SOURCE": posixpath.join(workdir, main),
-           "MLPLAT_PARAMETERS_FILE": posixpath.join(workdir, PARAMS_FILE),
-           "MLPLAT_OUTPUT": output, "MLPLAT_SOURCE_HASH": source_hash}
+    env = {envvars.WORKDIR: workdir, envvars.SOURCE: posixpath.join(workdir, main),
+           envvars.PARAMETERS_FILE: posixpath.join(workdir, PARAMS_FILE),
+           envvars.OUTPUT: output, envvars.SOURCE_HASH: source_hash}
     return CodeLayer(layer=layer, workdir=workdir,
                      files=tuple(posixpath.join(workdir, item.arcname) for item in user_items),
                      source_hash=source_hash, command=command, env=env, size=total)

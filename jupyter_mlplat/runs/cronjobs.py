@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import envvars
 from ..db import utcnow
 from ..errors import InvalidRequest
 from ..jobs.k8s import manifests as mf
@@ -86,7 +87,7 @@ class KubeCronJobs:
         job = self._job(row)
         workload = backend.workload(job, image)
         workload = dataclasses.replace(workload, env={**workload.env,
-                                                      "MLPLAT_SCHEDULE_ID": row.id})
+                                                      envvars.SCHEDULE_ID: row.id})
         cron = mf.CronSpec(
             schedule_id=row.id, cron=row.cron, time_zone=row.timezone,
             concurrency=row.concurrency_policy,

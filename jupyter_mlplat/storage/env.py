@@ -13,11 +13,12 @@ import json
 import os
 from functools import lru_cache
 
+from .. import envvars
 from ..config import CONFIG_ENV, PlatformConfig, StorageCluster, UnknownName, load_config
 
-STORAGE_ENV = "MLPLAT_STORAGE"
-USER_ENV = "MLPLAT_USER"
-ROOT_ENV = "MLPLAT_ROOT_DIR"  # the same variable jobs.context exports for runners
+STORAGE_ENV = envvars.STORAGE
+USER_ENV = envvars.USER
+ROOT_ENV = envvars.ROOT_DIR
 
 
 def cluster_env(config: PlatformConfig) -> dict[str, str]:

@@ -13,10 +13,11 @@ from typing import Any
 
 import requests
 
+from .. import envvars
 from ..errors import MLPlatError, Unavailable
 from .models import TensorBoard, TensorBoardList
 
-SERVER_URL_ENV = "MLPLAT_SERVER_URL"
+SERVER_URL_ENV = envvars.SERVER_URL
 
 
 class ServerError(MLPlatError):
