@@ -9,7 +9,6 @@ import {
   type NotebookPanel,
   NotebookWidgetFactory
 } from '@jupyterlab/notebook';
-import { Widget } from '@lumino/widgets';
 
 /** The widget factory of read-only output notebooks (also in "Open With"). */
 export const OUTPUT_NOTEBOOK_FACTORY = 'Job Output (read-only)';
@@ -65,12 +64,6 @@ export async function openOutputNotebook(
 
 function makeReadOnly(panel: NotebookPanel): void {
   panel.addClass('jp-mlplat-output-notebook');
-  const banner = new Widget();
-  banner.addClass('jp-mlplat-readonly-banner');
-  banner.node.textContent =
-    'Read-only: the output of a job, as it ran (no kernel). File → Save Notebook As… to keep a copy you can edit.';
-  panel.toolbar.addItem('mlplat-readonly', banner);
-
   const { context } = panel;
   const lock = () => {
     for (const cell of panel.content.widgets) {

@@ -19,7 +19,11 @@ const NOTEBOOK = {
     }
   ],
   metadata: {
-    kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' },
+    kernelspec: {
+      display_name: 'Python 3',
+      language: 'python',
+      name: 'python3'
+    },
     language_info: { name: 'python' }
   },
   nbformat: 4,
@@ -104,11 +108,47 @@ test('submit a notebook as a job and follow it to its log', async ({
   await detail.getByRole('tab', { name: 'Events' }).click();
   await expect(detail.locator('.jp-mlplat-table')).toContainText('succeeded');
   await detail.getByRole('tab', { name: 'Outputs' }).click();
+  const jobId = (await detail
+    .locator('.jp-mlplat-outputs .jp-mlplat-facts')
+    .textContent())!.match(/params-(j[0-9a-f]{12})/)![1];
+  const job = await (
+    await page.request.get(`/jupyter-mlplat/api/jobs/${jobId}`)
+  ).json();
+  const outputPath: string = job.outputs.notebook;
+  const contentsUrl = `/api/contents/${outputPath}?content=0`;
+  const before = await (await page.request.get(contentsUrl)).json();
+  expect(before.writable).toBe(false);
   await detail.getByRole('button', { name: 'Open output notebook' }).click();
-  await expect(page.locator('.jp-NotebookPanel').last()).toContainText(
-    'n is 5'
-  );
+  const output = page.locator('.jp-NotebookPanel.jp-mlplat-output-notebook');
+  await expect(output).toContainText('n is 5');
+  // JupyterLab's own read-only state shows in the toolbar (the model is
+  // read-only and the server reports the file not writable).
+  await expect(output.locator('.jp-Toolbar')).toContainText('read-only');
+  // No kernel: no session was started for it.
+  const sessions = await (await page.request.get('/api/sessions')).json();
+  expect(
+    sessions.filter(
+      (s: any) => s.path === outputPath || s.notebook?.path === outputPath
+    )
+  ).toHaveLength(0);
+  // Its cells cannot be edited; typing and saving change nothing on disk.
+  const editor = output.locator('.jp-Cell .cm-content').first();
+  await expect(editor).toHaveAttribute('aria-readonly', 'true');
+  const firstCell = await editor.textContent();
   await page.screenshot({ path: 'screenshots/output-notebook.png' });
+  await editor.click();
+  await page.keyboard.type('x = 1');
+  await page.keyboard.press('Control+s');
+  await page.waitForTimeout(2000);
+  await page.screenshot({ path: 'screenshots/output-notebook-save.png' });
+  await page.keyboard.press('Escape');
+  await expect(editor).toHaveText(firstCell!);
+  const after = await (await page.request.get(contentsUrl)).json();
+  expect(after.last_modified).toBe(before.last_modified);
+  expect(await output.locator('.jp-Cell').count()).toBe(
+    (await (await page.request.get(`/api/contents/${outputPath}`)).json())
+      .content.cells.length
+  );
 
   // Rerun from the detail view: the dialog comes prefilled with n = 5.
   await page.getByRole('tab', { name: 'params', exact: true }).click();

@@ -1,6 +1,10 @@
 import { expect, test } from '@jupyterlab/galata';
 
-/** A notebook writing TensorBoard scalars to the job's log dir. */
+/**
+ * A notebook writing TensorBoard scalars (loss = 1 / (step + 1), steps 0-19)
+ * to the job's log dir, to a local folder beside it, and to an HDFS folder
+ * (prod-b:/tb/<job folder name>/exp, copied from the local one).
+ */
 const NOTEBOOK = {
   cells: [
     {
@@ -9,12 +13,20 @@ const NOTEBOOK = {
       metadata: {},
       outputs: [],
       source: [
-        'import os\n',
+        'import os, glob\n',
+        'import jupyter_mlplat\n',
         'from tensorboardX import SummaryWriter\n',
-        'writer = SummaryWriter(os.environ["MLPLAT_TENSORBOARD_DIR"])\n',
-        'for step in range(20):\n',
-        '    writer.add_scalar("loss", 1 / (step + 1), step)\n',
-        'writer.close()'
+        'for logdir in (os.environ["MLPLAT_TENSORBOARD_DIR"], "tb-local/exp"):\n',
+        '    writer = SummaryWriter(logdir)\n',
+        '    for step in range(20):\n',
+        '        writer.add_scalar("loss", 1 / (step + 1), step)\n',
+        '    writer.close()\n',
+        'fs = jupyter_mlplat.fs("prod-b")\n',
+        'remote = "/tb/" + os.path.basename(os.environ["MLPLAT_OUTPUT_DIR"]) + "/exp"\n',
+        'fs.makedirs(remote, exist_ok=True)\n',
+        'for event in glob.glob("tb-local/exp/events.*"):\n',
+        '    fs.put_file(event, remote + "/" + os.path.basename(event))\n',
+        'print("hdfs logdir", "hdfs://prod-b" + remote.rsplit("/", 1)[0])'
       ]
     }
   ],
@@ -29,6 +41,61 @@ const NOTEBOOK = {
   nbformat: 4,
   nbformat_minor: 5
 };
+
+/** The values written above, as TensorBoard stores them (float32). */
+const WRITTEN = Array.from({ length: 20 }, (_, step) =>
+  Number((1 / (step + 1)).toFixed(4))
+);
+
+type Point = { step: number; value: number };
+
+/**
+ * Open TensorBoard with `open`, wait until its own chart request (a POST
+ * through our proxy) answers with the points of `loss`, and until the
+ * scalar card has drawn its line; return the points.
+ */
+async function chartPoints(
+  page: import('@playwright/test').Page,
+  open: () => Promise<unknown>
+): Promise<Point[]> {
+  const answered = page.waitForResponse(
+    resp =>
+      resp.url().includes('/data/plugin/timeseries/timeSeries') &&
+      resp.request().method() === 'POST' &&
+      resp.request().postData()?.includes('loss') === true,
+    { timeout: 180_000 }
+  );
+  await open();
+  const resp = await answered;
+  expect(resp.status()).toBe(200);
+  const body = (await resp.json()) as Array<{
+    tag: string;
+    runToSeries?: Record<string, Point[]>;
+  }>;
+  const loss = body.find(series => series.tag === 'loss');
+  const runs = Object.values(loss?.runToSeries ?? {});
+  expect(runs.length).toBe(1);
+  const frame = page
+    .frameLocator('.jp-mlplat-tensorboard-widget iframe')
+    .last();
+  // The card's line: TensorBoard draws it into a canvas (WebGL/2D) or an
+  // SVG path; either way the card holds a drawn chart, not a spinner.
+  const card = frame.locator('scalar-card', { hasText: 'loss' }).first();
+  await expect(card).toBeVisible({ timeout: 60_000 });
+  await expect(card.locator('mat-spinner')).toHaveCount(0, {
+    timeout: 60_000
+  });
+  await expect(
+    card.locator('line-chart canvas, line-chart svg path').first()
+  ).toBeAttached({ timeout: 60_000 });
+  await page.waitForTimeout(2000);
+  return runs[0];
+}
+
+function expectWritten(points: Point[]): void {
+  expect(points.map(p => p.step)).toEqual([...Array(20).keys()]);
+  expect(points.map(p => Number(p.value.toFixed(4)))).toEqual(WRITTEN);
+}
 
 const API = '/jupyter-mlplat/api';
 
@@ -67,15 +134,40 @@ test('open TensorBoard from a job, publish a model, see it in the Models view', 
   );
   const detail = page.locator('.jp-mlplat-detail').last();
   await detail.getByRole('tab', { name: 'Outputs' }).click();
-  await detail.getByRole('button', { name: 'Open TensorBoard' }).click();
-  const tab = page.locator('.jp-mlplat-tensorboard-widget');
-  await expect(tab).toBeVisible({ timeout: 60_000 });
-  const frame = page.frameLocator('.jp-mlplat-tensorboard-widget iframe');
-  await expect(frame.locator('body')).toContainText('loss', {
-    timeout: 120_000
-  });
-  await page.waitForTimeout(1500);
+  // The job's own folder, and the snippet that uses it.
+  expect(job.outputs.folder).toBe(
+    `${tmpPath}/mlplat-outputs/fit-${stamp}-${job.id}`
+  );
+  await expect(
+    detail.locator('.jp-mlplat-outputs .jp-mlplat-facts')
+  ).toContainText(job.outputs.folder);
+  await expect(detail.locator('.jp-mlplat-snippet')).toContainText(
+    'MLPLAT_OUTPUT_DIR'
+  );
+  await page.screenshot({ path: 'screenshots/job-outputs.png' });
+
+  // A job's folder: TensorBoard's own chart requests pass the proxy and draw.
+  expectWritten(
+    await chartPoints(page, () =>
+      detail.getByRole('button', { name: 'Open TensorBoard' }).click()
+    )
+  );
   await page.screenshot({ path: 'screenshots/tensorboard.png' });
+
+  // A local folder beside the notebook, and the HDFS copy of it.
+  const openLogdir = (logdir: string) => () =>
+    page.evaluate(
+      dir =>
+        (window as any).jupyterapp.commands.execute('mlplat:open-tensorboard', {
+          logdir: dir
+        }),
+      logdir
+    );
+  expectWritten(await chartPoints(page, openLogdir(`${tmpPath}/tb-local`)));
+  await page.screenshot({ path: 'screenshots/tensorboard-local.png' });
+  const hdfs = `hdfs://prod-b/tb/fit-${stamp}-${job.id}`;
+  expectWritten(await chartPoints(page, openLogdir(hdfs)));
+  await page.screenshot({ path: 'screenshots/tensorboard-hdfs.png' });
 
   // The TensorBoards section lists the instance.
   await page.sidebar.openTab('jp-mlplat-panel');
