@@ -17,9 +17,21 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-CONFIG_ENV = "MLPLAT_CONFIG_FILE"
+from . import envvars
+from .errors import InvalidRequest
+
+CONFIG_ENV = envvars.CONFIG
 #: A DNS label. Pydantic's (Rust) regex engine reads ``$`` as the end of the text, so a
 #: trailing newline does not match (tested); Python's ``re`` would need ``\Z`` or fullmatch.
 NAME_RE = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
@@ -120,8 +132,10 @@ class RegistryConfig(Model):
 
 
 class Resources(Model):
-    cpu: str | None = Field(None, description="Kubernetes quantity, e.g. `2` or `500m`.")
-    memory: str | None = Field(None, description="Kubernetes quantity, e.g. `4Gi`.")
+    cpu: str | None = Field(
+        None, description="CPU request: a Kubernetes quantity, e.g. `2` or `500m`.")
+    memory: str | None = Field(
+        None, description="Memory request: a Kubernetes quantity, e.g. `4Gi`.")
     gpu: int = Field(0, ge=0, description="Number of `nvidia.com/gpu`.")
 
     @field_validator("cpu", "memory")
@@ -144,32 +158,89 @@ class Runtime(Model):
     resources: Resources = Field(default_factory=Resources)
 
 
-class ComputeTarget(Model):
+class TargetBase(Model):
     name: str = Field(pattern=NAME_RE)
-    kind: Literal["local", "kubernetes"] = "local"
+
+
+class LocalTarget(TargetBase):
+    """Jobs run as papermill subprocesses of this server, on this machine."""
+
+    kind: Literal["local"] = "local"
+    max_parallel: int = Field(
+        4, ge=1, description="this workbench's jobs running at once on this target; "
+                             "more wait queued and start in submit order as runners end.")
+
+
+class KubernetesTarget(TargetBase):
+    """Jobs run as a ``batch/v1`` Job (or PyTorchJob/TFJob) in the user's namespace."""
+
+    kind: Literal["kubernetes"]
     kubeconfig: str | None = Field(None, description="Path of a kubeconfig (default: in-cluster).")
     context: str | None = None
     namespace: str = Field("ml-{user}", description="Namespace template; `{user}` is replaced.")
     node_selector: dict[str, str] = Field(default_factory=dict)
     tolerations: list[dict[str, Any]] = Field(default_factory=list)
     priority_class: str | None = None
-    max_parallel: int = Field(
-        4, ge=1, description="local: this workbench's jobs running at once on this target; "
-                             "more wait queued and start in submit order as runners end.")
     operator: Literal["kubeflow", "none"] = Field(
-        "kubeflow", description="kubernetes: `kubeflow` runs PyTorchJob/TFJob through the "
+        "kubeflow", description="`kubeflow` runs PyTorchJob/TFJob through the "
         "Kubeflow training operator; `none` has the platform create their replica pods itself.")
-    backoff_limit: int = Field(0, ge=0, description="kubernetes: retries of a failed pod.")
+    backoff_limit: int = Field(0, ge=0, description="retries of a failed pod.")
     ttl_seconds_after_finished: int | None = Field(
-        86400, ge=0, description="kubernetes: finished objects (and their logs) are kept so long.")
+        86400, ge=0, description="finished objects (and their logs) are kept so long.")
     pod_annotations: dict[str, str] = Field(
-        default_factory=dict, description="kubernetes: annotations on every job pod.")
+        default_factory=dict, description="annotations on every job pod.")
     kubeflow_spec: dict[str, Any] = Field(
-        default_factory=dict, description="kubernetes: merged into PyTorchJob/TFJob `spec` "
+        default_factory=dict, description="merged into PyTorchJob/TFJob `spec` "
         "(e.g. runPolicy.schedulingPolicy); the CRD's schema checks it.")
+    pod_template: dict[str, Any] = Field(
+        default_factory=dict, description="merged into every pod the platform "
+        "renders (Job, CronJob, training replicas), for what the cluster needs: e.g. "
+        "`{spec: {hostNetwork: true}}`, `hostAliases`, `volumes`, a sidecar in "
+        "`initContainers`, a `securityContext`. Mappings merge key by key; lists of named "
+        "items (containers, volumes, env) merge by `name`, other lists are replaced; the "
+        "job's own container is `main` here, whatever the job kind calls it.")
     tensorboard_dir: str = Field(
         "{workdir}/mlplat-outputs/tensorboard/{job_id}",
-        description="kubernetes: per-job TensorBoard log dir ({workdir}, {user}, {job_id}).")
+        description="per-job TensorBoard log dir ({workdir}, {user}, {job_id}).")
+
+    def namespace_for(self, user: str) -> str:
+        """The user's namespace: the template with ``{user}`` folded into a valid DNS label."""
+        folded = re.sub(r"[^a-z0-9-]+", "-", user.lower()).strip("-") or "user"
+        return self.namespace.replace("{user}", folded)
+
+
+class PluginTarget(TargetBase):
+    """A target of a kind whose backend an installed package declares (entry-point group
+    ``jupyter_mlplat.backends``); that backend's own target model checks the other fields."""
+
+    model_config = ConfigDict(extra="allow")
+    kind: str = Field(pattern=NAME_RE)
+
+
+BACKENDS_GROUP = "jupyter_mlplat.backends"
+BUILTIN_KINDS = ("local", "kubernetes")
+
+
+def _target_kind(value: Any) -> str:
+    """A target without ``kind`` is local (the embedded default); unknown kinds are plugins'."""
+    kind = value.get("kind", "local") if isinstance(value, dict) else getattr(value, "kind",
+                                                                                "local")
+    return str(kind) if kind in BUILTIN_KINDS else "plugin"
+
+
+#: One entry of ``targets``, typed by its ``kind``.
+ComputeTarget = Annotated[
+    Annotated[LocalTarget, Tag("local")] | Annotated[KubernetesTarget, Tag("kubernetes")]
+    | Annotated[PluginTarget, Tag("plugin")],
+    Discriminator(_target_kind),
+]
+
+
+def installed_target_kinds() -> set[str]:
+    """The kinds of target this installation can run."""
+    from importlib.metadata import entry_points
+
+    return {*BUILTIN_KINDS, *(ep.name for ep in entry_points(group=BACKENDS_GROUP))}
 
 
 MIB = 2**20
@@ -222,7 +293,7 @@ class PlatformConfig(Model):
         if not self.storage:
             self.storage = [StorageCluster(name="local", kind="local")]
         if not self.targets:
-            self.targets = [ComputeTarget(name="local", kind="local")]
+            self.targets = [LocalTarget(name="local")]
         if not self.runtimes:
             self.runtimes = [Runtime(name="default")]
         for field in ("storage", "runtimes", "targets"):
@@ -230,6 +301,13 @@ class PlatformConfig(Model):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ValueError(f"{field}: names must be unique, repeated: {', '.join(dupes)}")
+        plugins = sorted({t.kind for t in self.targets if isinstance(t, PluginTarget)})
+        if plugins:
+            missing = [kind for kind in plugins if kind not in installed_target_kinds()]
+            if missing:
+                raise ValueError(
+                    f"targets: no backend is installed for kind {', '.join(missing)}; "
+                    f"installed: {', '.join(sorted(installed_target_kinds()))}")
         if any(t.kind == "kubernetes" for t in self.targets) and self.registry is None:
             raise ValueError("a kubernetes target needs `registry` (push/pull addresses)")
         return self
@@ -243,6 +321,18 @@ class PlatformConfig(Model):
 
     def runtime(self, name: str) -> Runtime:
         return _by_name(self.runtimes, name, "runtime")
+
+    def runtime_for(self, name: str | None) -> Runtime:
+        """The runtime a job, run or schedule uses: the one it names, or the first one."""
+        return self.runtime(name or self.runtimes[0].name)
+
+    def kubernetes_target(self, name: str) -> KubernetesTarget:
+        """The target ``name``; an error naming its kind unless it is a Kubernetes one."""
+        target = self.target(name)
+        if not isinstance(target, KubernetesTarget):
+            raise InvalidRequest(f"target {name!r} is {target.kind}; this needs a kubernetes "
+                                 "target", reason="target kind")
+        return target
 
     def resolved_data_dir(self) -> Path:
         if self.data_dir:

@@ -61,9 +61,19 @@ INTROS: dict[type[BaseModel], str] = {
         "is refused before anything is stored or started, with a 4xx whose message names the "
         "limit (`limits.<field>`): 413 for a body, 400 for parameters and a schedule's "
         "interval, 429 for counts (schedules, queued jobs, TensorBoards)."),
-    cfg.ComputeTarget: (
-        "One entry of `targets`: `local` runs jobs in a subprocess of the server; `kubernetes` "
-        "creates a `batch/v1` Job (or PyTorchJob/TFJob) in the user's namespace."),
+    cfg.LocalTarget: (
+        "An entry of `targets` with `kind: local` (or no `kind`): jobs run as papermill "
+        "subprocesses of the server, on its machine."),
+    cfg.PluginTarget: (
+        "An entry of `targets` of any other `kind`: a package that declares a backend for that "
+        "kind in the entry-point group `jupyter_mlplat.backends` (`kind = \"module:Class\"`) "
+        "runs it; the backend's own target model checks the other fields. The server does not "
+        "start when no installed backend has the kind."),
+    cfg.KubernetesTarget: (
+        "An entry of `targets` with `kind: kubernetes`: a job becomes a `batch/v1` Job (or a "
+        "PyTorchJob/TFJob) in the user's namespace, running the image built for it. Other kinds "
+        "come from installed packages that declare a backend in the entry-point group "
+        "`jupyter_mlplat.backends`."),
 }
 
 #: A valid example per section (validated by the models during generation).
@@ -101,7 +111,9 @@ EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
     cfg.Limits: {"max_body_bytes": 2097152, "max_parameters_bytes": 16384,
                  "max_schedules_per_user": 20, "min_schedule_interval": 300,
                  "max_queued_jobs_per_user": 50, "max_tensorboards_per_user": 3},
-    cfg.ComputeTarget: {
+    cfg.LocalTarget: {"name": "local", "kind": "local", "max_parallel": 2},
+    cfg.PluginTarget: {"name": "hpc", "kind": "slurm", "partition": "gpu"},
+    cfg.KubernetesTarget: {
         "name": "gpu", "kind": "kubernetes", "kubeconfig": "~/.kube/config",
         "context": "prod", "namespace": "ml-{user}", "node_selector": {"pool": "gpu"},
         "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists",
@@ -131,13 +143,16 @@ DESCRIPTIONS: dict[str, str] = {
                            "needs the `kerberos` extra) or `token` (a delegation token).",
     "Runtime.name": "Name jobs and schedules refer to.",
     "Runtime.resources": "Default resources of jobs in this runtime (a job may override).",
-    "ComputeTarget.name": "Name jobs and schedules refer to.",
-    "ComputeTarget.kind": "`local`: a subprocess of the server; `kubernetes`: a cluster.",
-    "ComputeTarget.context": "kubernetes: kubeconfig context (default: the current one).",
-    "ComputeTarget.node_selector": "kubernetes: `nodeSelector` of every job pod.",
-    "ComputeTarget.tolerations": "kubernetes: `tolerations` of every job pod (Kubernetes "
-                                 "syntax).",
-    "ComputeTarget.priority_class": "kubernetes: `priorityClassName` of every job pod.",
+    "LocalTarget.name": "Name jobs and schedules refer to.",
+    "LocalTarget.kind": "`local` (the default when `kind` is left out).",
+    "PluginTarget.name": "Name jobs and schedules refer to.",
+    "PluginTarget.kind": "The kind an installed backend declares (its entry-point name).",
+    "KubernetesTarget.name": "Name jobs and schedules refer to.",
+    "KubernetesTarget.kind": "`kubernetes`.",
+    "KubernetesTarget.context": "kubeconfig context (default: the current one).",
+    "KubernetesTarget.node_selector": "`nodeSelector` of every job pod.",
+    "KubernetesTarget.tolerations": "`tolerations` of every job pod (Kubernetes syntax).",
+    "KubernetesTarget.priority_class": "`priorityClassName` of every job pod.",
 }
 
 #: Defaults computed at start, described instead of shown (they differ per machine).
@@ -170,6 +185,8 @@ def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
 def type_name(annotation: Any) -> str:
     """A reader's name for a type: ``string``, ``list of StorageCluster``, ``one of a, b``."""
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:  # a tagged member of a union, a constrained type
+        return type_name(args[0])
     if origin is Literal:
         return "one of " + ", ".join(f"`{a}`" for a in args)
     if origin in (typing.Union, types.UnionType):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..config import RegistryConfig
+from ..config import RegistryConfig, Runtime
 from .errors import BadImageReference
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -84,6 +84,16 @@ def base_image_ref(image: str, registry: RegistryConfig) -> ImageRef:
             f"platform registry (push {registry.push}, pull {registry.pull_address}); copy the "
             "base image there and name it as repo[:tag]")
     return ImageRef(repo=ref.repo, tag=ref.tag, digest=ref.digest)
+
+
+def runtime_image_address(runtime: Runtime, registry: RegistryConfig | None) -> str | None:
+    """The runtime's base image as a pod names it (``<pull address>/<repo>[:tag]``); None for a
+    runtime without an image (local only)."""
+    if runtime.image is None:
+        return None
+    if registry is None:
+        return runtime.image
+    return f"{registry.pull_address}/{base_image_ref(runtime.image, registry)}"
 
 
 def user_repository(prefix: str, user: str) -> str:

@@ -66,9 +66,8 @@ class JobService:
 
     def _check_names(self, spec: JobSpec) -> JobSpec:
         """The spec with its runtime resolved (the first configured one by default)."""
-        runtime = spec.runtime or self.ctx.config.runtimes[0].name
         try:
-            self.ctx.config.runtime(runtime)
+            runtime = self.ctx.config.runtime_for(spec.runtime).name
         except UnknownName as exc:
             raise InvalidRequest(str(exc), reason="unknown runtime") from exc
         self.backend(spec.target)

@@ -258,18 +258,15 @@ class ModelRegistry:
 
         full = self._model(name, user, changing="deploy it")
         try:
-            target = self.config.target(req.target)
+            target = self.config.kubernetes_target(req.target)
         except UnknownName as exc:
             raise InvalidRequest(str(exc), reason="unknown target") from exc
-        if target.kind != "kubernetes":
-            raise InvalidRequest(f"target {target.name!r} is {target.kind}; deploy needs a "
-                                 "kubernetes target", reason="target kind")
         model_dir = self.store.join(*full.split("/"))
         with layout.storage_errors("model store"):
             versions = layout.versions_in(model_dir)
         if not versions:
             raise Conflict(f"model {full!r} has no version in the store yet", reason="empty")
-        namespace = req.namespace or target.namespace.format(user=user)
+        namespace = req.namespace or target.namespace_for(user)
         record = apply_serving(self.config, target, full, namespace, model_dir.url, req)
         now = utcnow()
         with self.db.session() as s:

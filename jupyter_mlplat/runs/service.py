@@ -106,15 +106,13 @@ class RunService:
             self.jobs.ctx.root_dir, request.output or (PurePosixPath(notebook).parent
                                                        / OUTPUT_DIR / RUNS_DIR).as_posix(),
             "output"))
-        # No runtime named: the first configured one, as for a job.
-        runtime = request.runtime or self.jobs.ctx.config.runtimes[0].name
+        try:
+            runtime = self.jobs.ctx.config.runtime_for(request.runtime).name
+        except LookupError as exc:
+            raise InvalidRequest(str(exc), reason="unknown runtime") from exc
         spec = JobSpec(notebook=notebook, parameters=request.parameters, target=request.target,
                        runtime=runtime, name=request.name, output=output,
                        timeout=request.timeout)
-        try:
-            self.jobs.ctx.config.runtime(runtime)
-        except LookupError as exc:
-            raise InvalidRequest(str(exc), reason="unknown runtime") from exc
         self.jobs.backend(spec.target).validate(spec)
         return spec, warnings
 

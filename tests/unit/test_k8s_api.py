@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from jupyter_mlplat.config import ComputeTarget
+from jupyter_mlplat.config import KubernetesTarget
 from jupyter_mlplat.errors import Forbidden, InvalidRequest, Unavailable
 from jupyter_mlplat.jobs.k8s.api import KubeApi
 
@@ -22,7 +22,7 @@ def api(tmp_path: Path) -> KubeApi:
         "clusters": [{"name": "k", "cluster": {"server": "https://127.0.0.1:1"}}],
         "users": [{"name": "u", "user": {"token": "t"}}],
         "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}]}))
-    target = ComputeTarget(name="k", kind="kubernetes", kubeconfig=str(path))
+    target = KubernetesTarget(name="k", kind="kubernetes", kubeconfig=str(path))
     return KubeApi(target, sleep=lambda _s: None)
 
 

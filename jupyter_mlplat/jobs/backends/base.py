@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
+
+from ...config import TargetBase
 
 if TYPE_CHECKING:
-    from ...config import ComputeTarget
     from ..context import JobContext
     from ..models import Job, JobSpec, LogChunk
 
+T = TypeVar("T", bound=TargetBase)
 
-class ComputeBackend(abc.ABC):
-    def __init__(self, target: ComputeTarget, ctx: JobContext) -> None:
-        self.target = target
+
+class ComputeBackend(abc.ABC, Generic[T]):
+    """What every target kind implements; ``target_type`` is the config model of its kind."""
+
+    target_type: ClassVar[type[TargetBase]]
+
+    def __init__(self, target: T, ctx: JobContext) -> None:
+        self.target: T = target
         self.ctx = ctx
 
-    def validate(self, spec: JobSpec) -> None:  # noqa: B027 - optional hook
+    def validate(self, spec: JobSpec) -> None:
         """Refuse a spec this target cannot run, before anything is created."""
 
     @abc.abstractmethod
@@ -35,5 +42,5 @@ class ComputeBackend(abc.ABC):
     def reconcile(self, job: Job) -> None:
         """Bring an active job's recorded state in line with reality (e.g. after a restart)."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release watchers and connections."""

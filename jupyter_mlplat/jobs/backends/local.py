@@ -15,6 +15,7 @@ import time
 
 import psutil
 
+from ...config import LocalTarget
 from ..logfile import read_from
 from ..models import Job, JobState, LogChunk
 from .base import ComputeBackend
@@ -24,9 +25,11 @@ CREATE_TIME_SLACK = 1.0
 STALE_SUBMIT_SECONDS = 60.0
 
 
-class LocalBackend(ComputeBackend):
+class LocalBackend(ComputeBackend[LocalTarget]):
     """Runs at most ``max_parallel`` of this workbench's jobs at once; the others wait queued
     (first submitted, first started) and the reconcile loop starts them as runners end."""
+
+    target_type = LocalTarget
 
     _children: dict[str, subprocess.Popen[bytes]] = {}
     _slots = threading.Lock()  # two submits must not both take the last free slot

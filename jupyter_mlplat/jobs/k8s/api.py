@@ -20,7 +20,7 @@ import urllib3
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from ...config import ComputeTarget
+from ...config import KubernetesTarget
 from ...errors import Forbidden, InvalidRequest, MLPlatError, Unavailable
 from .manifests import KINDS, LABEL_JOB
 
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
-def api_client(target: ComputeTarget) -> client.ApiClient:
+def api_client(target: KubernetesTarget) -> client.ApiClient:
     """A client for the target: its kubeconfig (and context), or the pod's service account."""
     try:
         if target.kubeconfig:
@@ -74,7 +74,7 @@ def _decode(response: Any) -> Any:
 class KubeApi:
     """Thin, retried access to the resources of one target, in one namespace per call."""
 
-    def __init__(self, target: ComputeTarget, *, attempts: int = 5, backoff: float = 0.2,
+    def __init__(self, target: KubernetesTarget, *, attempts: int = 5, backoff: float = 0.2,
                  max_backoff: float = 5.0, sleep: Callable[[float], None] = time.sleep) -> None:
         self.target = target
         self.attempts = attempts
@@ -84,6 +84,7 @@ class KubeApi:
         self.client = api_client(target)
         self.core = client.CoreV1Api(self.client)
         self.batch = client.BatchV1Api(self.client)
+        self.apps = client.AppsV1Api(self.client)
         self.custom = client.CustomObjectsApi(self.client)
 
     def close(self) -> None:
@@ -131,6 +132,8 @@ class KubeApi:
             return self.core.create_namespaced_service, (ns,)
         if kind == "CronJob":
             return self.batch.create_namespaced_cron_job, (ns,)
+        if kind == "Deployment":
+            return self.apps.create_namespaced_deployment, (ns,)
         info = _crd(kind)
         return self.custom.create_namespaced_custom_object, ("kubeflow.org", "v1", ns,
                                                              info.plural)
@@ -166,6 +169,9 @@ class KubeApi:
             elif kind == "CronJob":
                 resp = self.call(doing, self.batch.read_namespaced_cron_job, name, namespace,
                                  _preload_content=False)
+            elif kind == "Deployment":
+                resp = self.call(doing, self.apps.read_namespaced_deployment_status, name,
+                                 namespace, _preload_content=False)
             else:
                 resp = self.call(doing, self.custom.get_namespaced_custom_object, "kubeflow.org",
                                  "v1", namespace, _crd(kind).plural, name,
@@ -192,6 +198,9 @@ class KubeApi:
             elif kind == "CronJob":
                 self.call(doing, self.batch.delete_namespaced_cron_job, name, namespace,
                           body=body)
+            elif kind == "Deployment":
+                self.call(doing, self.apps.delete_namespaced_deployment, name, namespace,
+                          body=body)
             else:
                 self.call(doing, self.custom.delete_namespaced_custom_object, "kubeflow.org",
                           "v1", namespace, _crd(kind).plural, name, body=body)
@@ -200,6 +209,26 @@ class KubeApi:
                 return False
             raise domain_error(exc, doing) from exc
         return True
+
+    def apply(self, obj: Mapping[str, Any]) -> bool:
+        """Create a Deployment or Service, or replace the one of that name: True if created."""
+        kind, ns, name = obj["kind"], obj["metadata"]["namespace"], obj["metadata"]["name"]
+        replace: Any = {"Deployment": self.apps.replace_namespaced_deployment,
+                        "Service": self.core.patch_namespaced_service}[kind]
+        fn, args = self._create_fn(obj)
+        try:
+            self.call(f"create {kind} {ns}/{name}", fn, *args, body=obj,
+                      _preload_content=False)
+            return True
+        except ApiException as exc:
+            if exc.status != 409:
+                raise domain_error(exc, f"create {kind} {ns}/{name}") from exc
+        try:
+            self.call(f"replace {kind} {ns}/{name}", replace, name, ns, obj,
+                      retry_conflict=True, _preload_content=False)
+        except ApiException as exc:
+            raise domain_error(exc, f"replace {kind} {ns}/{name}") from exc
+        return False
 
     def merge_patch(self, obj: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
         """JSON merge patch of a CronJob: lists (containers, env) are replaced, not merged, so
