@@ -72,7 +72,7 @@ def storage_errors(what: str) -> Iterator[None]:
 def hdfs_location(url: str) -> Location:
     cluster, _, rest = url[len(HDFS):].partition("/")
     fs = filesystem(cluster)
-    path = fs._path("/" + rest)
+    path = fs.confined("/" + rest)
     return Location(fs, path, f"{HDFS}{cluster}{path}")
 
 

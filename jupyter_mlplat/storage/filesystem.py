@@ -91,16 +91,17 @@ class ClusterFileSystem(AbstractFileSystem):
     def url(self, path: str) -> str:
         return self.unstrip_protocol(path)
 
-    def _path(self, path: Any) -> str:
+    def confined(self, path: Any) -> str:
+        """The cluster path of ``path`` (protocol stripped), refused outside ``base_path``."""
         return confine(self._strip_protocol(path), self.base_path)
 
     # -- metadata ------------------------------------------------------------------------------
     def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
-        entries = self.transport.list(self._path(path))
+        entries = self.transport.list(self.confined(path))
         return list(entries) if detail else [e["name"] for e in entries]
 
     def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
-        return dict(self.transport.status(self._path(path)))
+        return dict(self.transport.status(self.confined(path)))
 
     def modified(self, path: str) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.info(path)["mtime"], tz=dt.timezone.utc)
@@ -120,25 +121,25 @@ class ClusterFileSystem(AbstractFileSystem):
 
     # -- namespace -----------------------------------------------------------------------------
     def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
-        target = self._path(path)
+        target = self.confined(path)
         if not create_parents and not self.isdir(split(target)[0]):
             raise FileNotFoundError(f"parent of {target} does not exist")
         self.transport.makedirs(target)
 
     def makedirs(self, path: str, exist_ok: bool = False) -> None:
-        target = self._path(path)
+        target = self.confined(path)
         if not exist_ok and self.exists(target):
             raise FileExistsError(f"{target} already exists")
         self.transport.makedirs(target)
 
     def rmdir(self, path: str) -> None:
-        target = self._path(path)
+        target = self.confined(path)
         if self.info(target)["type"] != "directory":
             raise NotADirectoryError(f"{target} is not a directory")
         self.transport.delete(target, recursive=False)
 
     def _rm(self, path: str) -> None:
-        self.transport.delete(self._path(path), recursive=False)
+        self.transport.delete(self.confined(path), recursive=False)
 
     def rm_file(self, path: str) -> None:
         self._rm(path)
@@ -146,7 +147,7 @@ class ClusterFileSystem(AbstractFileSystem):
     def rm(self, path: Any, recursive: bool = False, maxdepth: int | None = None) -> None:
         """One DELETE per path (HDFS deletes a tree server-side)."""
         for item in path if isinstance(path, list) else [path]:
-            target = self._path(item)
+            target = self.confined(item)
             if target == self.base_path:
                 raise PermissionError(f"refusing to delete the cluster root {target}")
             self.transport.delete(target, recursive=recursive)
@@ -154,7 +155,7 @@ class ClusterFileSystem(AbstractFileSystem):
     def mv(self, path1: str, path2: str, recursive: bool = False, maxdepth: int | None = None,
            overwrite: bool = True, **kwargs: Any) -> None:
         """A server-side rename (never copy+delete); into ``path2`` when it is a folder."""
-        source, target = self._path(path1), self._path(path2)
+        source, target = self.confined(path1), self.confined(path2)
         if overwrite and self.isdir(target):
             target = f"{target.rstrip('/')}/{split(source)[1]}"
         self.transport.rename(source, target, overwrite=overwrite)
@@ -163,7 +164,7 @@ class ClusterFileSystem(AbstractFileSystem):
     def _open(self, path: str, mode: str = "rb", block_size: int | None = None,
               autocommit: bool = True, cache_options: dict[str, Any] | None = None,
               **kwargs: Any) -> Any:
-        target = self._path(path)
+        target = self.confined(path)
         if mode == "rb":
             return ClusterReadFile(self, target, mode, block_size or self.blocksize,
                                    cache_options=cache_options, **kwargs)
@@ -175,7 +176,7 @@ class ClusterFileSystem(AbstractFileSystem):
 
     def cat_file(self, path: str, start: int | None = None, end: int | None = None,
                  **kwargs: Any) -> bytes:
-        target = self._path(path)
+        target = self.confined(path)
         if (start is not None and start < 0) or (end is not None and end < 0):
             size = self.info(target)["size"]
             start = size + start if start is not None and start < 0 else start
@@ -186,13 +187,13 @@ class ClusterFileSystem(AbstractFileSystem):
 
     def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
         if mode == "create" and self.exists(path):
-            raise FileExistsError(f"{self._path(path)} already exists")
-        with AtomicWriter(self.transport, self._path(path)) as writer:
+            raise FileExistsError(f"{self.confined(path)} already exists")
+        with AtomicWriter(self.transport, self.confined(path)) as writer:
             writer.write(value)
 
     def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
         """Copy through this process in one streamed read and one streamed atomic write."""
-        source, target = self._path(path1), self._path(path2)
+        source, target = self.confined(path1), self.confined(path2)
         if self.isdir(source):
             self.transport.makedirs(target)
             return
@@ -208,7 +209,7 @@ class ClusterFileSystem(AbstractFileSystem):
     def put_file(self, lpath: str, rpath: str, callback: Any = None, mode: str = "overwrite",
                  **kwargs: Any) -> None:
         """Upload a local file in one streaming CREATE to a temporary name, then rename."""
-        target = self._path(rpath)
+        target = self.confined(rpath)
         if os.path.isdir(lpath):
             self.transport.makedirs(target)
             return
@@ -226,7 +227,7 @@ class ClusterFileSystem(AbstractFileSystem):
     def get_file(self, rpath: str, lpath: str, callback: Any = None, outfile: Any = None,
                  **kwargs: Any) -> None:
         """Download in one streaming OPEN; the local file appears complete or not at all."""
-        source = self._path(rpath)
+        source = self.confined(rpath)
         if self.isdir(source):
             os.makedirs(lpath, exist_ok=True)
             return

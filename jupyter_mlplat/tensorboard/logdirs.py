@@ -54,7 +54,7 @@ def _hdfs(logdir: str, cache_dir: Path) -> LogDir:
     cluster, _, rest = logdir[len(HDFS):].partition("/")
     try:
         fs = filesystem(cluster)
-        remote = fs._path("/" + rest)
+        remote = fs.confined("/" + rest)
         info = fs.info(remote)
         if info.get("type") == "directory":
             # Seeing a folder needs only its parents: list it, so a folder the user may not
