@@ -50,7 +50,8 @@ export interface paths {
         get: operations["getJob"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Delete a finished job: its record, log, Kubernetes objects, its run (if it was one) and, with `outputs`, its output folder (409 while it runs: cancel it first) */
+        delete: operations["deleteJob"];
         options?: never;
         head?: never;
         patch?: never;
@@ -170,7 +171,8 @@ export interface paths {
         get: operations["getRun"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Delete a finished run with its job (409 while it runs: cancel it first) */
+        delete: operations["deleteRun"];
         options?: never;
         head?: never;
         patch?: never;
@@ -239,7 +241,7 @@ export interface paths {
         get: operations["getSchedule"];
         put?: never;
         post?: never;
-        /** Delete a schedule (its runs stay in the history) */
+        /** Delete a schedule (its runs stay in the history unless `runs`) */
         delete: operations["deleteSchedule"];
         options?: never;
         head?: never;
@@ -1969,6 +1971,74 @@ export interface operations {
             };
         };
     };
+    deleteJob: {
+        parameters: {
+            query?: {
+                /** @description true: delete the job's output folder too (its output notebook and what it wrote to MLPLAT_OUTPUT_DIR) */
+                outputs?: "true" | "false" | "1" | "0";
+            };
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getJobLogs: {
         parameters: {
             query?: {
@@ -2473,6 +2543,74 @@ export interface operations {
             };
         };
     };
+    deleteRun: {
+        parameters: {
+            query?: {
+                /** @description true: delete the job's output folder too (its output notebook and what it wrote to MLPLAT_OUTPUT_DIR) */
+                outputs?: "true" | "false" | "1" | "0";
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A service the platform needs does not answer: the database, the registry, a cluster's API server or a storage cluster's name nodes (the message names it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     rerunRun: {
         parameters: {
             query?: never;
@@ -2790,7 +2928,12 @@ export interface operations {
     };
     deleteSchedule: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description true: delete its runs and their jobs too (409 if one has not finished) */
+                runs?: "true" | "false" | "1" | "0";
+                /** @description true: delete the job's output folder too (its output notebook and what it wrote to MLPLAT_OUTPUT_DIR) */
+                outputs?: "true" | "false" | "1" | "0";
+            };
             header?: never;
             path: {
                 schedule_id: string;
@@ -2806,6 +2949,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Bad input; the message says what to fix */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Not authenticated */
             403: {
                 headers: {
@@ -2817,6 +2969,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -89,6 +89,14 @@ class MLPlatHandler(ExtensionHandlerMixin, APIHandler):
                             reason="invalid")
         return value
 
+    def bool_arg(self, name: str) -> bool:
+        """A flag in the query: ``true``/``1`` or ``false``/``0`` (absent: false)."""
+        raw = (self.get_query_argument(name, None) or "false").lower()
+        if raw not in ("true", "1", "false", "0"):
+            raise HTTPError(400, f"query argument {name!r} must be true or false, got {raw!r}",
+                            reason="invalid")
+        return raw in ("true", "1")
+
     def send(self, payload: BaseModel | dict[str, Any] | list[Any], status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")

@@ -43,6 +43,13 @@ class JobHandler(MLPlatHandler):
     async def get(self, job_id: str) -> None:
         self.send(await self.call(self.platform.jobs.get, job_id, self.user_name))
 
+    @web.authenticated
+    async def delete(self, job_id: str) -> None:
+        await self.call(self.platform.jobs.delete, job_id, self.bool_arg("outputs"),
+                        self.user_name)
+        self.set_status(204)
+        self.finish()
+
 
 class JobLogsHandler(MLPlatHandler):
     @web.authenticated

@@ -95,6 +95,9 @@ def query(name: str, schema: dict[str, Any], description: str, required: bool = 
             "description": description}
 
 
+FLAG = {"type": "string", "enum": ["true", "false", "1", "0"], "default": "false"}
+OUTPUTS = query("outputs", FLAG, "true: delete the job's output folder too (its output "
+                "notebook and what it wrote to MLPLAT_OUTPUT_DIR)")
 JOB_ID = {"name": "job_id", "in": "path", "required": True,
           "schema": {"type": "string"}}
 CLUSTER = {"name": "cluster", "in": "path", "required": True, "schema": {"type": "string"},
@@ -181,9 +184,14 @@ def runs_operations() -> dict[str, Any]:
                                  required=True)],
             "responses": {"200": reply(RunDiff, "Added, removed, changed parameters"),
                           **errors(400, 404)}}},
-        f"{API}/runs/{{run_id}}": {"get": {
-            "summary": "One run", "operationId": "getRun", "parameters": [run_id],
-            "responses": {"200": reply(Run, "The run"), **errors(404)}}},
+        f"{API}/runs/{{run_id}}": {
+            "get": {"summary": "One run", "operationId": "getRun", "parameters": [run_id],
+                    "responses": {"200": reply(Run, "The run"), **errors(404)}},
+            "delete": {"summary": "Delete a finished run with its job (409 while it runs: "
+                                  "cancel it first)",
+                       "operationId": "deleteRun", "parameters": [run_id, OUTPUTS],
+                       "responses": {"204": {"description": "Deleted"},
+                                     **errors(400, 404, 409)}}},
         f"{API}/runs/{{run_id}}/rerun": {"post": {
             "summary": "Run again with these parameters (changed ones given)",
             "operationId": "rerunRun", "parameters": [run_id],
@@ -220,9 +228,15 @@ def runs_operations() -> dict[str, Any]:
                       "requestBody": body(ScheduleUpdate),
                       "responses": {"200": reply(Schedule, "The schedule"),
                                     **errors(400, 404)}},
-            "delete": {"summary": "Delete a schedule (its runs stay in the history)",
-                       "operationId": "deleteSchedule", "parameters": [schedule_id],
-                       "responses": {"204": {"description": "Deleted"}, **errors(404)}},
+            "delete": {"summary": "Delete a schedule (its runs stay in the history unless "
+                                  "`runs`)",
+                       "operationId": "deleteSchedule",
+                       "parameters": [schedule_id,
+                                      query("runs", FLAG, "true: delete its runs and their "
+                                            "jobs too (409 if one has not finished)"),
+                                      OUTPUTS],
+                       "responses": {"204": {"description": "Deleted"},
+                                     **errors(400, 404, 409)}},
         },
     }
 
@@ -326,10 +340,16 @@ def paths() -> dict[str, Any]:
                 "summary": "Submit a job", "operationId": "submitJob", "requestBody": body(JobSpec),
                 "responses": {"201": reply(Job, "The new job"), **errors(400, 404)}},
         },
-        f"{API}/jobs/{{job_id}}": {"get": {
-            "summary": "One job with its timeline", "operationId": "getJob",
-            "parameters": [JOB_ID],
-            "responses": {"200": reply(Job, "The job"), **errors(404)}}},
+        f"{API}/jobs/{{job_id}}": {
+            "get": {"summary": "One job with its timeline", "operationId": "getJob",
+                    "parameters": [JOB_ID],
+                    "responses": {"200": reply(Job, "The job"), **errors(404)}},
+            "delete": {"summary": "Delete a finished job: its record, log, Kubernetes objects, "
+                                  "its run (if it was one) and, with `outputs`, its output "
+                                  "folder (409 while it runs: cancel it first)",
+                       "operationId": "deleteJob", "parameters": [JOB_ID, OUTPUTS],
+                       "responses": {"204": {"description": "Deleted"},
+                                     **errors(400, 404, 409)}}},
         f"{API}/jobs/{{job_id}}/logs": {"get": {
             "summary": "Log text from a byte offset (poll with the returned offset to follow)",
             "operationId": "getJobLogs",

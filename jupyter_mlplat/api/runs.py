@@ -31,6 +31,13 @@ class RunHandler(MLPlatHandler):
     async def get(self, run_id: str) -> None:
         self.send(await self.call(self.platform.runs.get, run_id, self.user_name))
 
+    @web.authenticated
+    async def delete(self, run_id: str) -> None:
+        await self.call(self.platform.runs.delete, run_id, self.bool_arg("outputs"),
+                        self.user_name)
+        self.set_status(204)
+        self.finish()
+
 
 class RunDiffHandler(MLPlatHandler):
     @web.authenticated
@@ -92,6 +99,7 @@ class ScheduleHandler(MLPlatHandler):
 
     @web.authenticated
     async def delete(self, schedule_id: str) -> None:
-        await self.call(self.platform.schedules.delete, schedule_id, self.user_name)
+        await self.call(self.platform.schedules.delete, schedule_id, self.user_name,
+                        runs=self.bool_arg("runs"), outputs=self.bool_arg("outputs"))
         self.set_status(204)
         self.finish()

@@ -10,6 +10,7 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -36,6 +37,8 @@ class JobService:
         self._backends: dict[str, ComputeBackend] = {}
         self._backends_lock = threading.Lock()
         self._submit_lock = threading.Lock()
+        #: Called with a job about to be deleted (other services drop what refers to it).
+        self.on_delete: list[Callable[[Job], None]] = []
 
     # -- helpers ---------------------------------------------------------------------------
     def backend(self, target_name: str) -> ComputeBackend:
@@ -196,6 +199,40 @@ class JobService:
             raise Conflict(f"job {job_id} finished meanwhile", reason="job finished")
         self.backend(job.spec.target).cancel(job)
         return self.store.get(job_id)
+
+    def delete(self, job_id: str, outputs: bool = False, user: str | None = None) -> None:
+        """Delete a final job: its record and events, its log, what it left on its target, the
+        records of other services that refer to it and, with ``outputs``, its output folder.
+
+        An active job is refused (409): cancel it first.
+        """
+        job = self.get(job_id, user)
+        if not job.state.final:
+            raise Conflict(f"job {job_id} is {job.state.value}; cancel it first (POST "
+                           f"jobs/{job_id}/cancel), then delete it", reason="job active")
+        folder = self._own_folder(job) if outputs else None
+        try:
+            backend: ComputeBackend | None = self.backend(job.spec.target)
+        except InvalidRequest:  # its target is no longer configured: nothing to reach there
+            backend = None
+        if backend is not None:
+            backend.forget(job)
+        for hook in self.on_delete:
+            hook(job)
+        self._forget(job_id)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _own_folder(self, job: Job) -> Path | None:
+        """The job's own output folder on this machine (contained), or None if it has none
+        here (a job recorded before jobs had one, or one whose outputs live on a cluster)."""
+        folder = job.outputs.folder
+        if not folder or "://" in folder or folder in ("", "."):
+            return None
+        path = contain(self.ctx.root_dir, folder, "output")
+        if path == self.ctx.root_dir.resolve():
+            return None
+        return path
 
     def rerun(self, job_id: str, parameters: dict[str, Any] | None = None,
               user: str | None = None) -> Job:

@@ -16,9 +16,10 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 
 from ..db import Database, utcnow
-from ..errors import InvalidRequest, LimitExceeded, NotFound
+from ..errors import Conflict, InvalidRequest, LimitExceeded, NotFound
 from .cron import Cron, describe, parse, preview
 from .models import (
+    Run,
     RunRequest,
     Schedule,
     SchedulePage,
@@ -212,15 +213,34 @@ class ScheduleService:
                 current.k8s_object = self.cronjobs.apply(current)
         return self.get(schedule_id)
 
-    def delete(self, schedule_id: str, user: str | None = None) -> None:
-        """Stop future firings (and remove the CronJob); the runs stay in the history."""
+    def delete(self, schedule_id: str, user: str | None = None, runs: bool = False,
+               outputs: bool = False) -> None:
+        """Stop future firings (and remove the CronJob). The runs stay in the history, unless
+        ``runs``: then they go too (with their jobs' output folders if ``outputs``); a run
+        still going refuses the whole delete (409), before anything is removed."""
         row = self._row(schedule_id, user)
+        fired = self._runs_of(schedule_id) if runs else []
+        going = [r.id for r in fired if not r.state.final]
+        if going:
+            raise Conflict(f"{len(going)} run(s) of schedule {schedule_id} have not finished "
+                           f"({', '.join(going[:5])}); cancel them first, or delete the "
+                           "schedule and keep its runs", reason="runs active")
         if row.executor == "kubernetes" and self.cronjobs is not None:
             self.cronjobs.delete(row)
         with self.db.session() as s:
             current = s.get(ScheduleRow, schedule_id)
             if current is not None:
                 s.delete(current)
+        for run in fired:
+            self.runs.delete(run.id, outputs=outputs)
+
+    def _runs_of(self, schedule_id: str) -> list[Run]:
+        runs: list[Run] = []
+        while True:
+            page = self.runs.page(schedule_id=schedule_id, limit=500, offset=len(runs))
+            runs.extend(page.runs)
+            if not page.runs or len(runs) >= page.total:
+                return runs
 
     def import_cronjob_runs(self) -> list[str]:
         """Record the firings of the CronJobs (``kubernetes`` schedules) not in the history yet.

@@ -89,6 +89,14 @@ class RunService:
     def __init__(self, jobs: JobService, db: Database) -> None:
         self.jobs = jobs
         self.db = db
+        jobs.on_delete.append(self._job_deleted)
+
+    def _job_deleted(self, job: Any) -> None:
+        """A deleted job takes its run with it (a run is the history's view of its job)."""
+        with self.db.session() as s:
+            for row in s.scalars(select(RunRow).where(RunRow.job_id == job.id)):
+                s.delete(row)
+
 
     # -- checks ----------------------------------------------------------------------------
     def check(self, request: RunRequest) -> tuple[JobSpec, list[str]]:
@@ -253,6 +261,25 @@ class RunService:
             "parameters": {**run.parameters, **(parameters or {})},
         })
         return self.create(request, user or run.user, trigger="rerun", parent_id=run.id)
+
+    def delete(self, run_id: str, outputs: bool = False, user: str | None = None) -> None:
+        """Delete a finished run: its job (and, with ``outputs``, the job's output folder)
+        with it. A run still going is refused (409): cancel it first."""
+        run = self.get(run_id, user)
+        if run.job_id is not None:
+            if not run.state.final:
+                raise Conflict(f"run {run_id} is {run.state.value}; cancel it first (POST "
+                               f"jobs/{run.job_id}/cancel), then delete it",
+                               reason="run active")
+            with contextlib.suppress(NotFound):  # its job went first
+                self.jobs.delete(run.job_id, outputs=outputs)
+        elif run.state is RunState.claimed:
+            raise Conflict(f"run {run_id} is being started; delete it once it has a state",
+                           reason="run active")
+        with self.db.session() as s:
+            row = s.get(RunRow, run_id)
+            if row is not None:
+                s.delete(row)
 
     def active_runs(self, schedule_id: str, exclude: str | None = None) -> list[Run]:
         """Runs of a schedule that have not finished (claimed, or with an active job)."""

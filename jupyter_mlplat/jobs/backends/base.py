@@ -42,5 +42,10 @@ class ComputeBackend(abc.ABC, Generic[T]):
     def reconcile(self, job: Job) -> None:
         """Bring an active job's recorded state in line with reality (e.g. after a restart)."""
 
+    def forget(self, job: Job) -> None:
+        """Remove what a final job left on its target (objects, pods) when it is deleted; by
+        default what cancelling removes."""
+        self.cancel(job)
+
     def close(self) -> None:
         """Release watchers and connections."""
