@@ -24,6 +24,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     create_engine,
     event,
@@ -48,6 +49,33 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A time stored in UTC and read back aware, on every database.
+
+    SQLite keeps no zone (it hands back the stored text as a naive time); PostgreSQL's
+    ``timestamptz`` does. Reading and writing through this one type is why no caller ever
+    patches a naive time. A naive time given to it is refused: it would be ambiguous.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"a naive time cannot be stored: {value!r} (give it a zone)")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any
+                             ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
 
@@ -62,9 +90,9 @@ class JobRow(Base):
     target: Mapped[str] = mapped_column(String(100), index=True)
     notebook: Mapped[str | None] = mapped_column(String(1000), index=True)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    started: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    finished: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(Text)
     image: Mapped[str | None] = mapped_column(String(500))
     k8s_object: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -92,7 +120,7 @@ class JobEventRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
-    time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    time: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     state: Mapped[str | None] = mapped_column(String(20))
     message: Mapped[str] = mapped_column(Text, default="")
 

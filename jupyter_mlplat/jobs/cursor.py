@@ -27,8 +27,6 @@ class Position(NamedTuple):
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is None:  # SQLite hands back the stored UTC time without its zone
-        return value.replace(tzinfo=dt.timezone.utc)
     return value.astimezone(dt.timezone.utc)
 
 

@@ -34,6 +34,8 @@ class JobService:
     def __init__(self, ctx: JobContext) -> None:
         self.ctx = ctx
         self.store: JobStore = ctx.store
+        #: the platform config, for the services built on this one
+        self.config = ctx.config
         self._backends: dict[str, ComputeBackend] = {}
         self._backends_lock = threading.Lock()
         self._submit_lock = threading.Lock()

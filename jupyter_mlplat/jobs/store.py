@@ -42,21 +42,15 @@ def new_job_id() -> str:
     return "j" + secrets.token_hex(6)
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
-    return value
-
-
 def to_model(row: JobRow | Any, events: Iterable[JobEventRow | Any] = ()) -> Job:
     """A job from an ORM row or a plain result row (same column names)."""
     return Job(
         id=row.id, name=row.name, user=row.user, state=JobState(row.state),
-        spec=JobSpec.model_validate(row.spec, context={STORED: True}), created=_aware(row.created),
-        started=_aware(row.started), finished=_aware(row.finished), error=row.error,
+        spec=JobSpec.model_validate(row.spec, context={STORED: True}), created=row.created,
+        started=row.started, finished=row.finished, error=row.error,
         image=row.image, k8s_object=row.k8s_object, outputs=row.outputs or {},
         parent_id=row.parent_id, replicas=list((row.backend_ref or {}).get("replicas", [])),
-        events=[JobEvent(time=_aware(e.time), state=e.state, message=e.message)
+        events=[JobEvent(time=e.time, state=e.state, message=e.message)
                 for e in events],
     )
 

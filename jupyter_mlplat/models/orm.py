@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, utcnow
+from ..db import Base, UTCDateTime, utcnow
 
 
 class ModelRow(Base):
@@ -16,7 +16,7 @@ class ModelRow(Base):
 
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     owner: Mapped[str] = mapped_column(String(100), index=True)
-    created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ModelVersionRow(Base):
@@ -28,7 +28,7 @@ class ModelVersionRow(Base):
     uri: Mapped[str] = mapped_column(String(1000))
     stage: Mapped[str] = mapped_column(String(20), default="none")
     user: Mapped[str] = mapped_column(String(100))
-    created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     lineage: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     manifest: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -49,7 +49,7 @@ class ModelStageEventRow(Base):
     from_stage: Mapped[str | None] = mapped_column(String(20))
     to_stage: Mapped[str] = mapped_column(String(20))
     user: Mapped[str] = mapped_column(String(100))
-    time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    time: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ModelDeploymentRow(Base):
@@ -65,4 +65,4 @@ class ModelDeploymentRow(Base):
     deployed_version: Mapped[int] = mapped_column(Integer)
     image: Mapped[str] = mapped_column(String(500))
     user: Mapped[str] = mapped_column(String(100))
-    created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

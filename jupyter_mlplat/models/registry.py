@@ -7,7 +7,6 @@ registers the version, so a failed or interrupted publish leaves neither a row n
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import re
 import threading
@@ -41,10 +40,6 @@ NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # fullmatch: no traili
 EXCLUSIVE_STAGES = (Stage.staging, Stage.production)
 #: Policies whose names are ``<user>/<name>``; under ``private`` only the owner sees a model.
 USER_PREFIXED = ("namespace", "private")
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 def sha256_file(path: Path) -> str:
@@ -172,7 +167,7 @@ class ModelRegistry:
             stages = {v.stage: v.version for v in sorted(mine, key=lambda v: v.version)
                       if v.stage in (Stage.staging.value, Stage.production.value)}
             summaries.append(ModelSummary(
-                name=m.name, owner=m.owner, created=_aware(m.created),
+                name=m.name, owner=m.owner, created=m.created,
                 latest_version=max((v.version for v in mine), default=None), versions=len(mine),
                 stages=stages, deployed=m.name in deployed))
         return ModelList(models=summaries, store=self.store.public,
@@ -219,10 +214,10 @@ class ModelRegistry:
     def _to_model(row: ModelVersionRow, events: Any) -> ModelVersion:
         return ModelVersion(
             name=row.model, version=row.version, uri=row.uri, stage=Stage(row.stage),
-            user=row.user, created=_aware(row.created), metrics=row.metrics or {},
+            user=row.user, created=row.created, metrics=row.metrics or {},
             lineage=Lineage.model_validate(row.lineage), files=row.files, size=row.size,
             manifest=row.manifest or {}, description=row.description,
-            stage_history=[StageChange(time=_aware(e.time), user=e.user,
+            stage_history=[StageChange(time=e.time, user=e.user,
                                        from_stage=e.from_stage and Stage(e.from_stage),
                                        to_stage=Stage(e.to_stage))
                            for e in events if e.version == row.version])
@@ -292,6 +287,6 @@ class ModelRegistry:
             name=full, target=row.target, namespace=row.namespace, deployment=row.deployment,
             service=row.service, base_path=row.base_path, deployed_version=row.deployed_version,
             serving_version=versions[-1] if versions else None, image=row.image, user=row.user,
-            created=_aware(row.created),
+            created=row.created,
             ready_replicas=ready_replicas(self.config, row.target, row.namespace,
                                           row.deployment))

@@ -8,7 +8,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..jobs.models import JobState
 from ..parameters import Parameters
 from ..pathtext import DisplayName, PathText
 
@@ -32,10 +31,6 @@ class RunState(str, enum.Enum):
     def final(self) -> bool:
         return self in (RunState.skipped, RunState.succeeded, RunState.failed,
                         RunState.cancelled)
-
-    @classmethod
-    def of_job(cls, state: JobState) -> RunState:
-        return cls(state.value)
 
 
 Trigger = Literal["manual", "rerun", "schedule", "cronjob"]

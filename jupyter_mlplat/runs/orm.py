@@ -21,10 +21,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, utcnow
+from ..db import Base, UTCDateTime, utcnow
 
 
 class ScheduleRow(Base):
@@ -46,13 +46,13 @@ class ScheduleRow(Base):
     concurrency_policy: Mapped[str] = mapped_column(String(20))
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     #: the next due time (UTC); the scheduler's claim compares and advances it atomically
-    next_fire: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
-    last_fire: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    next_fire: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    last_fire: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     lease_owner: Mapped[str | None] = mapped_column(String(200))
-    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     k8s_object: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class RunRow(Base):
@@ -66,7 +66,7 @@ class RunRow(Base):
     #: manual | rerun | schedule | cronjob
     trigger: Mapped[str] = mapped_column(String(20))
     schedule_id: Mapped[str | None] = mapped_column(String(32), index=True)
-    due_time: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    due_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     parent_id: Mapped[str | None] = mapped_column(String(32))
     #: before a job exists: claimed | skipped | failed; then ``submitted`` (state: the job's)
     status: Mapped[str] = mapped_column(String(20))
@@ -74,8 +74,8 @@ class RunRow(Base):
     warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     lease_owner: Mapped[str | None] = mapped_column(String(200))
-    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (
         UniqueConstraint("schedule_id", "due_time", name="uq_runs_schedule_due"),

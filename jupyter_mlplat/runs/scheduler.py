@@ -37,7 +37,6 @@ from ..errors import NotFound
 from .orm import RunRow, ScheduleRow
 from .policies import concurrency_decision, misfire_decision
 from .schedules import ScheduleService
-from .service import aware, db_time
 
 log = logging.getLogger(__name__)
 #: Bound on the due times of one schedule handled in one tick (a seconds cron, a long grace).
@@ -56,7 +55,7 @@ class Scheduler:
         self.schedules = schedules
         self.runs = schedules.runs
         self.db = schedules.db
-        self.user = schedules.runs.jobs.ctx.config.user
+        self.user = schedules.config.user
         self.owner = owner or owner_id()
         self.lease = dt.timedelta(seconds=lease)
         self.grace = dt.timedelta(seconds=grace)
@@ -81,7 +80,7 @@ class Scheduler:
                 if self._take_over(run_id, now):
                     touched.append(run_id)
                     try:
-                        row = self.schedules._row(schedule_id)
+                        row = self.schedules.row(schedule_id)
                     except NotFound:  # deleted after it fired: the firing still happens
                         self.runs.start(run_id)
                         continue
@@ -106,27 +105,27 @@ class Scheduler:
             self._start(run_id, row)
             with self.db.session() as s:
                 fresh = s.get(ScheduleRow, row.id)
-            next_fire = aware(fresh.next_fire) if fresh is not None else None
+            next_fire = fresh.next_fire if fresh is not None else None
             if fresh is None or fresh.paused or next_fire is None or next_fire > now:
                 break
             row = fresh
         return touched
 
     def _free(self, now: dt.datetime) -> object:
-        return or_(ScheduleRow.lease_until.is_(None), ScheduleRow.lease_until < db_time(now))
+        return or_(ScheduleRow.lease_until.is_(None), ScheduleRow.lease_until < now)
 
     def _due(self, now: dt.datetime) -> list[ScheduleRow]:
         with self.db.session() as s:
             return list(s.scalars(select(ScheduleRow).where(
                 ScheduleRow.executor == "local", ScheduleRow.user == self.user,
                 ScheduleRow.paused.is_(False),
-                ScheduleRow.next_fire.is_not(None), ScheduleRow.next_fire <= db_time(now),
+                ScheduleRow.next_fire.is_not(None), ScheduleRow.next_fire <= now,
                 self._free(now))))  # type: ignore[arg-type]
 
     def _claim(self, row: ScheduleRow, now: dt.datetime) -> str | None:
-        due = aware(row.next_fire)
+        due = row.next_fire
         assert due is not None
-        cron = self.schedules._cron(row.cron, row.timezone, row.executor)
+        cron = self.schedules.cron_of(row.cron, row.timezone, row.executor)
         firing = misfire_decision(cron, due, now, row.misfire_policy, self.grace)
         if firing.due is None:
             return None
@@ -134,10 +133,10 @@ class Scheduler:
         # holds it for the whole lease while it starts the run
         lease_until = max(now, utcnow()) + self.lease
         claim = (update(ScheduleRow)
-                 .where(ScheduleRow.id == row.id, ScheduleRow.next_fire == db_time(due),
+                 .where(ScheduleRow.id == row.id, ScheduleRow.next_fire == due,
                         ScheduleRow.paused.is_(False), self._free(now))  # type: ignore[arg-type]
-                 .values(next_fire=db_time(firing.next_fire), last_fire=db_time(firing.due),
-                         lease_owner=self.owner, lease_until=db_time(lease_until)))
+                 .values(next_fire=firing.next_fire, last_fire=firing.due,
+                         lease_owner=self.owner, lease_until=lease_until))
         try:
             with self.db.session() as s:
                 if s.execute(claim).rowcount != 1:  # type: ignore[attr-defined]
@@ -153,8 +152,8 @@ class Scheduler:
             log.warning("scheduler: schedule %s already has a run due %s", row.id, firing.due)
             with self.db.session() as s:
                 s.execute(update(ScheduleRow).where(ScheduleRow.id == row.id,
-                                                    ScheduleRow.next_fire == db_time(due))
-                          .values(next_fire=db_time(firing.next_fire)))
+                                                    ScheduleRow.next_fire == due)
+                          .values(next_fire=firing.next_fire))
             return None
 
     def _start(self, run_id: str, schedule: ScheduleRow) -> None:
@@ -171,7 +170,7 @@ class Scheduler:
             action = concurrency_decision(schedule.concurrency_policy, len(active))
             if action == "skip":
                 ids = ", ".join(r.id for r in active)
-                self.runs._settle(run_id, status="skipped",
+                self.runs.settle(run_id, status="skipped",
                                   error=f"run {ids} of this schedule is still active "
                                         "(concurrency policy forbid)")
                 return
@@ -190,13 +189,13 @@ class Scheduler:
             rows = s.execute(select(RunRow.id, RunRow.schedule_id).where(
                 RunRow.status == "claimed", RunRow.job_id.is_(None), RunRow.user == self.user,
                 RunRow.schedule_id.is_not(None), RunRow.lease_until.is_not(None),
-                RunRow.lease_until < db_time(now))).all()
+                RunRow.lease_until < now)).all()
         return [(r, sid) for r, sid in rows if sid is not None]
 
     def _take_over(self, run_id: str, now: dt.datetime) -> bool:
         with self.db.session() as s:
             result = s.execute(update(RunRow).where(
                 RunRow.id == run_id, RunRow.status == "claimed", RunRow.job_id.is_(None),
-                RunRow.lease_until < db_time(now))
-                .values(lease_owner=self.owner, lease_until=db_time(now + self.lease)))
+                RunRow.lease_until < now)
+                .values(lease_owner=self.owner, lease_until=now + self.lease))
             return bool(result.rowcount == 1)  # type: ignore[attr-defined]

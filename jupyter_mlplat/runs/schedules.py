@@ -29,7 +29,7 @@ from .models import (
 )
 from .orm import ScheduleRow
 from .policies import Firing, concurrency_decision, misfire_decision
-from .service import RunService, aware, db_time
+from .service import RunService
 
 __all__ = ["Cron", "CronJobs", "Firing", "ScheduleService", "concurrency_decision", "describe",
            "misfire_decision", "parse", "preview"]
@@ -55,7 +55,7 @@ def new_schedule_id() -> str:
 def to_schedule(row: ScheduleRow, now: dt.datetime | None = None) -> Schedule:
     cron = parse(row.cron, row.timezone)
     upcoming: list[dt.datetime] = []
-    next_fire = aware(row.next_fire)
+    next_fire = row.next_fire
     if next_fire is not None and not row.paused:
         upcoming = [next_fire.astimezone(cron.zone),
                     *cron.next_times(next_fire, PREVIEW_COUNT - 1)]
@@ -67,8 +67,8 @@ def to_schedule(row: ScheduleRow, now: dt.datetime | None = None) -> Schedule:
         misfire_policy=row.misfire_policy,
         concurrency_policy=row.concurrency_policy,
         paused=row.paused, next_fire=next_fire, next_fire_times=upcoming,
-        last_fire=aware(row.last_fire), k8s_object=row.k8s_object,
-        created=aware(row.created) or utcnow(), updated=aware(row.updated) or utcnow(),
+        last_fire=row.last_fire, k8s_object=row.k8s_object,
+        created=row.created or utcnow(), updated=row.updated or utcnow(),
     )
 
 
@@ -77,12 +77,13 @@ class ScheduleService:
         self.runs = runs
         self.db = db
         self.cronjobs = cronjobs
+        self.config = runs.config
 
     # -- checks ----------------------------------------------------------------------------
-    def _cron(self, expr: str, timezone: str, executor: str) -> Cron:
+    def cron_of(self, expr: str, timezone: str, executor: str) -> Cron:
         """A valid cron whose due times are at least ``limits.min_schedule_interval`` apart."""
         cron = parse(expr, timezone, allow_seconds=executor == "local")
-        least = self.runs.jobs.ctx.config.limits.min_schedule_interval
+        least = self.config.limits.min_schedule_interval
         gap = cron.shortest_gap(utcnow())
         if gap is not None and gap < least:
             raise InvalidRequest(
@@ -91,7 +92,7 @@ class ScheduleService:
         return cron
 
     def _check_count(self, user: str) -> None:
-        most = self.runs.jobs.ctx.config.limits.max_schedules_per_user
+        most = self.config.limits.max_schedules_per_user
         with self.db.session() as s:
             have = s.scalar(select(func.count()).select_from(ScheduleRow)
                             .where(ScheduleRow.user == user)) or 0
@@ -102,7 +103,7 @@ class ScheduleService:
     def _check_executor(self, executor: str, target: str) -> None:
         if executor != "kubernetes":
             return
-        kind = self.runs.jobs.ctx.config.target(target).kind
+        kind = self.config.target(target).kind
         if kind != "kubernetes":
             raise InvalidRequest(f"executor: `kubernetes` needs a kubernetes compute target; "
                                  f"{target!r} is {kind}", reason="invalid executor")
@@ -124,7 +125,7 @@ class ScheduleService:
 
     def create(self, req: ScheduleRequest, user: str, now: dt.datetime | None = None
                ) -> Schedule:
-        cron = self._cron(req.cron, req.timezone, req.executor)
+        cron = self.cron_of(req.cron, req.timezone, req.executor)
         self._check_executor(req.executor, req.target)
         self._check_count(user)
         spec, _warnings = self.runs.check(RunRequest(
@@ -138,7 +139,7 @@ class ScheduleService:
             runtime=spec.runtime or "", output=req.output, timeout=req.timeout, cron=cron.expr,
             timezone=req.timezone, executor=req.executor, misfire_policy=req.misfire_policy,
             concurrency_policy=req.concurrency_policy, paused=req.paused,
-            next_fire=None if req.paused else db_time(cron.next_times(now, 1)[0]),
+            next_fire=None if req.paused else cron.next_times(now, 1)[0],
             created=now, updated=now,
         )
         if row.executor == "kubernetes":
@@ -148,7 +149,7 @@ class ScheduleService:
             s.add(row)
         return self.get(row.id)
 
-    def _row(self, schedule_id: str, user: str | None = None) -> ScheduleRow:
+    def row(self, schedule_id: str, user: str | None = None) -> ScheduleRow:
         with self.db.session() as s:
             row = s.get(ScheduleRow, schedule_id)
             if row is None or (user is not None and row.user != user):
@@ -156,13 +157,13 @@ class ScheduleService:
             return row
 
     def get(self, schedule_id: str, user: str | None = None) -> Schedule:
-        return to_schedule(self._row(schedule_id, user))
+        return to_schedule(self.row(schedule_id, user))
 
     def page(self, *, notebook: str | None = None, user: str | None = None, limit: int = 50,
              offset: int = 0) -> SchedulePage:
         conds = []
         if notebook:
-            conds.append(ScheduleRow.notebook == self.runs._normal_notebook(notebook))
+            conds.append(ScheduleRow.notebook == self.runs.normal_notebook(notebook))
         if user:
             conds.append(ScheduleRow.user == user)
         with self.db.session() as s:
@@ -179,13 +180,13 @@ class ScheduleService:
 
         Due times that passed while a schedule was paused are not fired on resume.
         """
-        row = self._row(schedule_id, user)
+        row = self.row(schedule_id, user)
         fields = change.model_dump(exclude_unset=True)
         fields = {k: v for k, v in fields.items() if v is not None or k in ("timeout",)}
         merged = {c: getattr(row, c) for c in ("cron", "timezone", "parameters", "target",
                                                "runtime", "timeout", "paused")}
         merged.update(fields)
-        cron = (self._cron(merged["cron"], merged["timezone"], row.executor)
+        cron = (self.cron_of(merged["cron"], merged["timezone"], row.executor)
                 if {"cron", "timezone"} & set(fields)
                 else parse(merged["cron"], merged["timezone"],
                            allow_seconds=row.executor == "local"))
@@ -202,7 +203,7 @@ class ScheduleService:
         if merged["paused"]:
             values["next_fire"] = None
         elif recompute or row.next_fire is None:
-            values["next_fire"] = db_time(cron.next_times(now, 1)[0])
+            values["next_fire"] = cron.next_times(now, 1)[0]
         with self.db.session() as s:
             current = s.get(ScheduleRow, schedule_id)
             if current is None:
@@ -218,7 +219,7 @@ class ScheduleService:
         """Stop future firings (and remove the CronJob). The runs stay in the history, unless
         ``runs``: then they go too (with their jobs' output folders if ``outputs``); a run
         still going refuses the whole delete (409), before anything is removed."""
-        row = self._row(schedule_id, user)
+        row = self.row(schedule_id, user)
         fired = self._runs_of(schedule_id) if runs else []
         going = [r.id for r in fired if not r.state.final]
         if going:
@@ -252,7 +253,7 @@ class ScheduleService:
             return []
         # Only this workbench's user: its cluster credentials are that user's, and other
         # users' servers (sharing the database) import their own.
-        user = self.runs.jobs.ctx.config.user
+        user = self.config.user
         with self.db.session() as s:
             rows = list(s.scalars(select(ScheduleRow).where(ScheduleRow.executor == "kubernetes",
                                                             ScheduleRow.user == user)))

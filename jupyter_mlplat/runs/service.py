@@ -42,18 +42,6 @@ def new_run_id() -> str:
     return "r" + secrets.token_hex(6)
 
 
-def aware(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
-def db_time(value: dt.datetime) -> dt.datetime:
-    """The one representation of a time in the database (UTC, whole microseconds)."""
-    return value.astimezone(UTC)
-
-
 def diff_parameters(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """Parameters of ``b`` against ``a``: added, removed, changed (``{a, b}``), unchanged."""
     return {
@@ -69,19 +57,19 @@ def diff_parameters(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 def to_run(row: RunRow, job: JobRow | None, now: dt.datetime | None = None) -> Run:
     state = RunState(job.state) if job is not None else RunState(
         row.status if row.status in ("claimed", "skipped", "failed") else "queued")
-    started = aware(job.started) if job else None
-    finished = aware(job.finished) if job else None
+    started = job.started if job else None
+    finished = job.finished if job else None
     duration = None
     if started is not None:
         duration = max(0.0, ((finished or now or dt.datetime.now(UTC)) - started).total_seconds())
     return Run(
         id=row.id, job_id=row.job_id, notebook=row.notebook, parameters=row.parameters or {},
         state=state, user=row.user, trigger=row.trigger,
-        target=str(row.spec.get("target", "local")), created=aware(row.created) or utcnow(),
+        target=str(row.spec.get("target", "local")), created=row.created or utcnow(),
         started=started, finished=finished, duration=duration,
         output=(job.outputs or {}).get("notebook") if job else None,
         error=(job.error if job else None) or row.error, warnings=list(row.warnings or []),
-        schedule_id=row.schedule_id, due_time=aware(row.due_time), parent_id=row.parent_id,
+        schedule_id=row.schedule_id, due_time=row.due_time, parent_id=row.parent_id,
     )
 
 
@@ -89,6 +77,7 @@ class RunService:
     def __init__(self, jobs: JobService, db: Database) -> None:
         self.jobs = jobs
         self.db = db
+        self.config = jobs.config
         jobs.on_delete.append(self._job_deleted)
 
     def _job_deleted(self, job: Any) -> None:
@@ -96,7 +85,6 @@ class RunService:
         with self.db.session() as s:
             for row in s.scalars(select(RunRow).where(RunRow.job_id == job.id)):
                 s.delete(row)
-
 
     # -- checks ----------------------------------------------------------------------------
     def check(self, request: RunRequest) -> tuple[JobSpec, list[str]]:
@@ -109,13 +97,13 @@ class RunService:
         nb_path = self.jobs.resolve_notebook(request.notebook)
         notebook = self.jobs.relative(nb_path)
         warnings = params.validate(request.parameters, params.inspect(nb_path, notebook),
-                                   self.jobs.ctx.config.limits.max_parameters_bytes)
+                                   self.config.limits.max_parameters_bytes)
         output = self.jobs.relative(contain(
             self.jobs.ctx.root_dir, request.output or (PurePosixPath(notebook).parent
                                                        / OUTPUT_DIR / RUNS_DIR).as_posix(),
             "output"))
         try:
-            runtime = self.jobs.ctx.config.runtime_for(request.runtime).name
+            runtime = self.config.runtime_for(request.runtime).name
         except LookupError as exc:
             raise InvalidRequest(str(exc), reason="unknown runtime") from exc
         spec = JobSpec(notebook=notebook, parameters=request.parameters, target=request.target,
@@ -150,9 +138,9 @@ class RunService:
         run_id = new_run_id()
         s.add(RunRow(id=run_id, user=user, notebook=request.notebook,
                      parameters=request.parameters, trigger="schedule", schedule_id=schedule_id,
-                     due_time=db_time(due), status=status, error=error, warnings=warnings,
+                     due_time=due, status=status, error=error, warnings=warnings,
                      spec=request.model_dump(mode="json"), lease_owner=lease_owner,
-                     lease_until=db_time(lease_until), created=utcnow()))
+                     lease_until=lease_until, created=utcnow()))
         return run_id
 
     def start(self, run_id: str) -> Run:
@@ -165,10 +153,10 @@ class RunService:
                 spec, checked = self.check(RunRequest.model_validate(row.spec))
                 warnings = [*(row.warnings or []), *checked]
             except MLPlatError as exc:
-                self._settle(run_id, status="failed", error=exc.message)
+                self.settle(run_id, status="failed", error=exc.message)
                 return self.get(run_id)
             except ValidationError as exc:  # stored before the checks of today
-                self._settle(run_id, status="failed", error=validation_text(exc))
+                self.settle(run_id, status="failed", error=validation_text(exc))
                 return self.get(run_id)
         else:
             spec = JobSpec.model_validate(row.spec, context={params.STORED: True})
@@ -182,13 +170,13 @@ class RunService:
             if existing is None:
                 if row.trigger != "schedule":
                     raise
-                self._settle(run_id, status="failed", error=exc.message)
+                self.settle(run_id, status="failed", error=exc.message)
                 return self.get(run_id)
             job = existing
-        self._settle(run_id, status="submitted", job_id=job.id, warnings=warnings)
+        self.settle(run_id, status="submitted", job_id=job.id, warnings=warnings)
         return self.get(run_id)
 
-    def _settle(self, run_id: str, **values: Any) -> None:
+    def settle(self, run_id: str, **values: Any) -> None:
         with self.db.session() as s:
             s.execute(update(RunRow).where(RunRow.id == run_id)
                       .values(lease_owner=None, lease_until=None, **values))
@@ -219,7 +207,7 @@ class RunService:
              user: str | None = None, limit: int = 50, offset: int = 0) -> RunPage:
         conds: list[ColumnElement[bool]] = []
         if notebook:
-            conds.append(RunRow.notebook == self._normal_notebook(notebook))
+            conds.append(RunRow.notebook == self.normal_notebook(notebook))
         if schedule_id:
             conds.append(RunRow.schedule_id == schedule_id)
         if user:
@@ -234,7 +222,7 @@ class RunService:
             runs = [to_run(r, j, now) for r, j in rows]
         return RunPage(runs=runs, total=total, limit=limit, offset=offset)
 
-    def _normal_notebook(self, notebook: str) -> str:
+    def normal_notebook(self, notebook: str) -> str:
         pure = PurePosixPath(notebook)
         if pure.is_absolute():
             try:
@@ -294,7 +282,7 @@ class RunService:
 
     def cancel(self, run: Run) -> None:
         if run.job_id is None:
-            self._settle(run.id, status="skipped", error="replaced by a newer run")
+            self.settle(run.id, status="skipped", error="replaced by a newer run")
             return
         with contextlib.suppress(Conflict):  # it finished meanwhile
             self.jobs.cancel(run.job_id)

@@ -8,6 +8,7 @@ cannot leave a job stuck, and replaying old ones cannot move it back.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -239,3 +240,14 @@ def event_failure(event: Obj) -> str | None:
         return None
     involved = event.get("involvedObject") or {}
     return f"{reason}: {message.strip()} (pod {involved.get('name', '?')})"
+
+
+def k8s_time(value: Any) -> dt.datetime | None:
+    """A Kubernetes timestamp (``2026-11-29T10:00:00Z``) as an aware UTC time; None if absent."""
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
