@@ -107,6 +107,7 @@ class MLPlatApp(ExtensionApp):
         os.environ[ROOT_ENV] = str(root)
         self.platform = Platform(config, root, config_file)
         self.settings["mlplat"] = self.platform
+        self._warm_local_runners(config)
         self.log.info("jupyter_mlplat: storage %s, targets %s, database %s",
                       [c.name for c in config.storage], [t.name for t in config.targets],
                       config.resolved_database_url().split("@")[-1])
@@ -119,6 +120,17 @@ class MLPlatApp(ExtensionApp):
         from .api.contents_guard import install as guard_job_outputs
 
         guard_job_outputs(self.serverapp.contents_manager, self.platform.jobs.store)
+
+    def _warm_local_runners(self, config: Any) -> None:
+        """Local targets keep runners waiting with a kernel started (``warm_runners``)."""
+        from .config import LocalTarget
+        from .jobs.backends.local import LocalBackend
+
+        for target in config.targets:
+            if isinstance(target, LocalTarget):
+                backend = self.platform.jobs.backend(target.name)
+                if isinstance(backend, LocalBackend):
+                    backend.warm()
 
     def _setup_tensorboards(self) -> None:
         assert self.serverapp is not None

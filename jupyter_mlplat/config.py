@@ -169,6 +169,11 @@ class LocalTarget(TargetBase):
     max_parallel: int = Field(
         4, ge=1, description="this workbench's jobs running at once on this target; "
                              "more wait queued and start in submit order as runners end.")
+    warm_runners: int = Field(
+        1, ge=0, le=16, description="runners kept waiting with papermill imported and a fresh "
+        "kernel of the default runtime started, so a job starts at once; each serves one job "
+        "and is replaced in the background. An idle one costs a Python process and a kernel; "
+        "they stop with the server. 0 starts every job cold.")
 
 
 class KubernetesTarget(TargetBase):

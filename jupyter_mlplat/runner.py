@@ -15,6 +15,7 @@ import re
 import signal
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -53,8 +54,12 @@ def excerpt(exc: BaseException) -> str:
 
 def execute(source: str, output: str, parameters: dict[str, Any], *, log: IO[str],
             cwd: str | None, kernel: str | None = None, code: str | None = None,
-            label: str | None = None) -> None:
-    """Execute with papermill, writing cell output to ``log`` as it happens."""
+            label: str | None = None, km: Any = None) -> None:
+    """Execute with papermill, writing cell output to ``log`` as it happens.
+
+    ``km`` is a kernel already started (a warm runner's): papermill runs in it instead of
+    starting one, and leaves it running.
+    """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -74,7 +79,7 @@ def execute(source: str, output: str, parameters: dict[str, Any], *, log: IO[str
         papermill.execute_notebook(
             source, output, parameters=parameters, kernel_name=kernel, cwd=cwd,
             progress_bar=False, log_output=False, stdout_file=log, stderr_file=log,
-            request_save_on_cell_execute=True,
+            request_save_on_cell_execute=True, **({} if km is None else {"km": km}),
         )
     except PapermillExecutionError as exc:
         raise ExecutionFailed(excerpt(exc)) from exc
@@ -134,7 +139,9 @@ def run_local(job_id: str) -> int:
         raise
 
 
-def _run_local(ctx: Any, job_id: str) -> int:
+def _run_local(ctx: Any, job_id: str,
+               warm: Callable[[str, Any], Any] | None = None) -> int:
+    """Run a stored job; ``warm(cwd, job)`` hands over a started kernel (warm runners)."""
     from .containment import contain, private_dirs
     from .db import retry_disconnects
     from .errors import MLPlatError
@@ -167,7 +174,8 @@ def _run_local(ctx: Any, job_id: str) -> int:
     with open(log_fd, "a", buffering=1, encoding="utf-8") as log:
         try:
             execute(source or "", str(output), spec.parameters, log=log, cwd=cwd, kernel=kernel,
-                    code=spec.code, label=spec.notebook)
+                    code=spec.code, label=spec.notebook,
+                    km=None if warm is None else warm(cwd, job))
         except ExecutionFailed as exc:
             log.write(f"[mlplat] failed: {exc}\n")
             _record(ctx, job_id, JobState.failed, message="notebook raised an exception",

@@ -54,6 +54,8 @@ SERVICE_CIDR = "10.0.0.0/24"
 #: Fake pod addresses handed out by KWOK: loopback, so nothing could ever leave the machine.
 POD_CIDR = "127.1.0.0/16"
 KWOK_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
+#: The real node (kubelet + containerd + runc) that :mod:`.node` registers, when it runs.
+REAL_NODE = "mlplat-node-0"
 
 #: Fake nodes: name -> (allocatable resources, extra labels).
 NODES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
@@ -141,6 +143,9 @@ class Kubernetes(Component):
             "controller-manager": ("system:kube-controller-manager", ""),
             "scheduler": ("system:kube-scheduler", ""),
             "kwok": ("kwok", "system:masters"),
+            # The real node's kubelet: the Node authorizer gives it what a kubelet may do
+            # (its node, the pods bound to it and the secrets they name, events, leases).
+            "node": (f"system:node:{REAL_NODE}", "system:nodes"),
             **{user: (user, USERS_GROUP) for user in USERS},
         }
         lines = []
@@ -187,7 +192,11 @@ class Kubernetes(Component):
             f"--service-account-key-file={pki.sa_pub}",
             f"--service-account-signing-key-file={pki.sa_key}",
             f"--token-auth-file={self.workdir / 'tokens.csv'}",
-            "--authorization-mode=RBAC",
+            "--authorization-mode=Node,RBAC",
+            # The real node's kubelet authenticates the API server by this client certificate
+            # (x509 against the sandbox CA) and asks it whether the request is allowed.
+            f"--kubelet-client-certificate={pki.kubelet_client_cert}",
+            f"--kubelet-client-key={pki.kubelet_client_key}",
             f"--service-cluster-ip-range={SERVICE_CIDR}",
             "--allow-privileged=true", "--endpoint-reconciler-type=none",
             "--profiling=false",
@@ -334,7 +343,8 @@ class Kubernetes(Component):
             "server": self.server,
             "ca_file": str(self._require_pki().ca_cert) if self._pki else None,
             "etcd": self.etcd_url,
-            "kubeconfigs": {key: str(self.kubeconfigs[key]) for key in ("admin", *USERS)},
+            "kubeconfigs": {key: str(self.kubeconfigs[key])
+                            for key in ("admin", "node", *USERS)},
             "user": PLATFORM_USER,
             "users": {user: {"kubeconfig": str(self.kubeconfigs[user]),
                              "namespace": namespace_of(user)} for user in USERS},
@@ -483,7 +493,8 @@ def _crds_established(ext: Any) -> bool:
 
 
 def _nodes_ready(core: Any) -> bool:
-    nodes = core.list_node().items
+    """Every KWOK node is Ready (a real node, also from an earlier run, is not waited for)."""
+    nodes = [n for n in core.list_node().items if n.metadata.name in NODES]
     return len(nodes) == len(NODES) and all(
         any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
         for node in nodes)

@@ -1,4 +1,4 @@
-"""Build the Kubernetes control plane, etcd and KWOK from source through the Go module proxy.
+"""Build the Kubernetes control plane, kubelet, etcd and KWOK from source via the Go module proxy.
 
 ``go install k8s.io/kubernetes/cmd/kube-apiserver@vX`` does not work: the ``k8s.io/kubernetes``
 module ``replace``s its ``k8s.io/*`` staging modules with folders of its own repository, and
@@ -45,6 +45,8 @@ PACKAGES: dict[str, tuple[str, str, str]] = {
         "k8s.io/kubernetes", "k8s.io/kubernetes/cmd/kube-controller-manager", KUBERNETES_VERSION),
     "kube-scheduler": (
         "k8s.io/kubernetes", "k8s.io/kubernetes/cmd/kube-scheduler", KUBERNETES_VERSION),
+    # The real node's kubelet: same module graph, same flags, same `go build` as the rest.
+    "kubelet": ("k8s.io/kubernetes", "k8s.io/kubernetes/cmd/kubelet", KUBERNETES_VERSION),
     "etcd": ("go.etcd.io/etcd/server/v3", "go.etcd.io/etcd/server/v3", ETCD_VERSION),
     "kwok": ("sigs.k8s.io/kwok", "sigs.k8s.io/kwok/cmd/kwok", KWOK_VERSION),
 }
@@ -56,9 +58,9 @@ _REPLACE_RE = re.compile(r"^\s*(?:replace\s+)?(\S+)\s+=>\s+(\.\.?/\S*)\s*$")
 
 
 def stamp_text() -> str:
-    """Names every pinned version, so changing one constant triggers a rebuild."""
+    """Names every pinned version and binary, so changing either triggers a rebuild."""
     return (f"kubernetes {KUBERNETES_VERSION} staging {STAGING_VERSION} etcd {ETCD_VERSION} "
-            f"kwok {KWOK_VERSION}\n")
+            f"kwok {KWOK_VERSION} binaries {','.join(sorted(PACKAGES))}\n")
 
 
 def bin_dir() -> Path:

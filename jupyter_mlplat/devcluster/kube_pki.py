@@ -12,10 +12,15 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from ..errors import MissingExtra
+
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+except ImportError as exc:
+    raise MissingExtra("The sandbox's Kubernetes (mlp devcluster)", "devcluster") from exc
 
 #: Names a client may use for the API server: loopback, and the in-cluster service names.
 SERVER_DNS_NAMES = ("localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
@@ -30,6 +35,9 @@ class Pki:
     server_key: Path
     sa_key: Path
     sa_pub: Path
+    #: The API server's client certificate towards kubelets (``system:masters``).
+    kubelet_client_cert: Path
+    kubelet_client_key: Path
 
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> None:
@@ -83,10 +91,28 @@ def make_pki(folder: Path) -> Pki:
               .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
               .sign(ca_key, hashes.SHA256()))
     sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client = (x509.CertificateBuilder()
+              .subject_name(x509.Name([
+                  x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
+                  x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver-kubelet-client")]))
+              .issuer_name(_name("mlplat-devcluster-ca"))
+              .public_key(client_key.public_key()).serial_number(x509.random_serial_number())
+              .not_valid_before(datetime.datetime.now(datetime.timezone.utc)
+                                - datetime.timedelta(minutes=5))
+              .not_valid_after(datetime.datetime.now(datetime.timezone.utc)
+                               + datetime.timedelta(days=365))
+              .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+              .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]),
+                             critical=False)
+              .sign(ca_key, hashes.SHA256()))
 
     pki = Pki(ca_cert=folder / "ca.crt", server_cert=folder / "apiserver.crt",
               server_key=folder / "apiserver.key", sa_key=folder / "sa.key",
-              sa_pub=folder / "sa.pub")
+              sa_pub=folder / "sa.pub", kubelet_client_cert=folder / "kubelet-client.crt",
+              kubelet_client_key=folder / "kubelet-client.key")
+    pki.kubelet_client_cert.write_bytes(client.public_bytes(serialization.Encoding.PEM))
+    _write_key(pki.kubelet_client_key, client_key)
     pki.ca_cert.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     pki.server_cert.write_bytes(server.public_bytes(serialization.Encoding.PEM))
     _write_key(pki.server_key, server_key)

@@ -7,6 +7,10 @@ file that makes ``jupyter lab`` (and the ``mlp`` CLI) use the sandbox.
 ``up`` returns with the engines still running (they live in their own process groups), so
 ``down`` usually runs in another process: everything it needs to stop them cleanly — process
 ids, the signal a component wants first, folders outside the workdir — is in ``state.json``.
+A component module may also export ``release(info)`` (run before its processes are signalled,
+e.g. to stop the containers a node runs) and ``cleanup(info)`` (after, e.g. mounts and network
+interfaces); a component class may name the components it ``requires``, whose info it is
+given (``use``) before it starts.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ COMPONENTS: dict[str, str] = {
     "hdfs": "jupyter_mlplat.devcluster.hdfs:HdfsClusters",
     "kube": "jupyter_mlplat.devcluster.kube:Kubernetes",
     "registry": "jupyter_mlplat.devcluster.registry:Registries",
+    "node": "jupyter_mlplat.devcluster.node:Node",
     "postgres": "jupyter_mlplat.devcluster.postgres:Postgres",
 }
 
@@ -90,7 +95,7 @@ class Sandbox:
         state: dict[str, Any] = {"started": time.time(), "components": {}}
         try:
             for name in names:
-                state["components"][name] = self._up_one(name, progress)
+                state["components"][name] = self._up_one(name, progress, state["components"])
                 self._write(state)
         except BaseException:
             self.stop_all()
@@ -100,9 +105,17 @@ class Sandbox:
         self._write(state)
         return state
 
-    def _up_one(self, name: str, progress: Progress) -> dict[str, Any]:
+    def _up_one(self, name: str, progress: Progress,
+                started: dict[str, Any]) -> dict[str, Any]:
         """Build and start one component; it is tracked before ``start`` so a failure stops it."""
         comp = component_class(name)(self.workdir)
+        required = getattr(comp, "requires", ())
+        absent = [r for r in required if r not in started]
+        if absent:
+            raise ComponentError(f"{name} needs {', '.join(required)} started before it; add "
+                                 f"{', '.join(absent)} to --only, ahead of {name}")
+        if required:
+            comp.use({r: started[r]["info"] for r in required})  # type: ignore[attr-defined]
         t0 = time.monotonic()
         progress(f"{name}: building (cached after the first time)…")
         comp.build()
@@ -155,6 +168,8 @@ class Sandbox:
         self.stop_all()
         state = self.read_state()
         entries = list(reversed(list(state.get("components", {}).items())))
+        for name, entry in entries:
+            _hook(name, "release", entry)
         for _, entry in entries:  # signal every group first so that their shutdowns overlap
             for pid in entry.get("pids", []):
                 _signal_group(pid, entry.get("stop_signal", "SIGTERM"))
@@ -162,6 +177,7 @@ class Sandbox:
         for name, entry in entries:
             for pid in entry.get("pids", []):
                 stop_process_group(pid)
+            _hook(name, "cleanup", entry)
             for path in entry.get("scratch", []):
                 shutil.rmtree(path, ignore_errors=True)
             stopped.append(name)
@@ -179,6 +195,16 @@ class Sandbox:
         for entry in state.get("components", {}).values():
             entry["alive"] = all(_alive(pid) for pid in entry.get("pids", []))
         return state
+
+
+def _hook(name: str, hook: str, entry: dict[str, Any]) -> None:
+    """Call the component module's ``release``/``cleanup`` with its recorded info, if any."""
+    if name not in COMPONENTS or "info" not in entry:
+        return
+    module = importlib.import_module(COMPONENTS[name].split(":")[0])
+    function = getattr(module, hook, None)
+    if callable(function):
+        function(entry["info"])
 
 
 def _signal_group(pid: int, name: str) -> None:

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import envvars
 from ..config import RegistryConfig, Runtime
 from .addresses import PullCheck, check_pull_address
 from .errors import BadImageReference, BaseImageNotFound
@@ -183,14 +184,20 @@ class _Pusher:
 def append_layer(registry: Registry, base_ref: ImageRef, repo: str, tag: str, code: CodeLayer,
                  *, labels: Mapping[str, str] | None = None,
                  env: Mapping[str, str] | None = None,
-                 progress: ProgressCallback = ignore) -> tuple[str, BaseImage, int, int, int]:
+                 progress: ProgressCallback = ignore,
+                 check_base: Callable[[BaseImage], None] | None = None,
+                 ) -> tuple[str, BaseImage, int, int, int]:
     """Push ``base + code`` as ``repo:tag``; return (digest, base, bytes moved, mounted, copied).
 
-    The manifest is written last, so a failure before it leaves no tag (see the module doc).
+    ``check_base`` sees the base (manifest and config) before anything is uploaded and may
+    refuse it. The manifest is written last, so a failure before it leaves no tag (see the
+    module doc).
     """
     pusher = _Pusher(progress)
     pusher.report(f"reading base image {base_ref}")
     base = read_base(registry, base_ref)
+    if check_base is not None:
+        check_base(base)
     mounted = copied = 0
     base_layers = base.manifest.get("layers", [])
     for index, layer in enumerate(base_layers, 1):
@@ -223,8 +230,8 @@ def build_and_push(config: RegistryConfig, runtime: Runtime, source: CodeSource,
                    job_id: str, work_dir: Path, progress: ProgressCallback = ignore,
                    ca_file: str | Path | None = None, size_limit: int = DEFAULT_SIZE_LIMIT,
                    output: str | None = None, runner: RunnerKind = "script",
-                   check_pull: bool = True, access: RegistryAccess | None = None
-                   ) -> BuiltImage:
+                   check_pull: bool = True, access: RegistryAccess | None = None,
+                   check_base: Callable[[BaseImage], None] | None = None) -> BuiltImage:
     """Build the job image for ``source`` on ``runtime`` and push it; the jobs service's entry.
 
     ``work_dir`` holds the code layer file (the caller may delete it afterwards). ``access``
@@ -245,12 +252,13 @@ def build_and_push(config: RegistryConfig, runtime: Runtime, source: CodeSource,
                             runner=runner)
     progress(Progress("building", f"code layer {code.layer.digest} ({code.layer.size} bytes)"))
     labels = {LABEL_SOURCE_HASH: code.source_hash, LABEL_USER: user, LABEL_JOB_ID: job_id}
-    env = {**code.env, "MLPLAT_USER": user, "MLPLAT_JOB_ID": job_id,
-           "MLPLAT_RUNTIME": runtime.name}
+    env = {**code.env, envvars.USER: user, envvars.JOB_ID: job_id,
+           envvars.RUNTIME: runtime.name}
     access = access or registry_access(config, ca_file=ca_file)
     with Registry(access) as registry:
         digest, base, moved, mounted, copied = append_layer(
-            registry, base_ref, repo, tag, code, labels=labels, env=env, progress=progress)
+            registry, base_ref, repo, tag, code, labels=labels, env=env, progress=progress,
+            check_base=check_base)
     pull_check = (check_pull_address(config, repo, digest, ca_file=ca_file) if check_pull
                   else None)
     return BuiltImage(repo=repo, tag=tag, digest=digest, media=base.media,

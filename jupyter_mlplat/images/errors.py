@@ -45,3 +45,7 @@ class RegistryAuthError(RegistryError):
 
     status = Forbidden.status
     reason = Forbidden.reason
+
+
+class RuntimeImageIncomplete(InvalidRequest):
+    """The runtime image does not declare what a job needs (Python, papermill, the kernel)."""

@@ -41,3 +41,18 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Component]:
 @pytest.fixture(scope="session")
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Component]:
     yield from _started("postgres", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def node(kube: Component, registry: Component,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Component]:
+    """The real node (kubelet + containerd + runc), registered to ``kube``, pulling from
+    ``registry``; stopped before them (it depends on both)."""
+    comp = component_class("node")(tmp_path_factory.mktemp("devcluster-node"))
+    comp.build()
+    comp.use({"kube": kube.info(), "registry": registry.info()})  # type: ignore[attr-defined]
+    try:
+        comp.start()
+        yield comp
+    finally:
+        comp.stop()

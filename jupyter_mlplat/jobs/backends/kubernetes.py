@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 #: A job still building/pushing with no one building it (the server stopped) fails after this.
 STALE_BUILD_SECONDS = 600.0
 EVENTS_KEPT = 200
+#: The label the Job controller puts on the pods of a Job (its uid).
+CONTROLLER_UID = "batch.kubernetes.io/controller-uid"
 JOB_ID_IN_NAME = re.compile(r"\A" + re.escape(mf.NAME_PREFIX) + r"(j[0-9a-f]{12})(?:-|\Z)")
 
 
@@ -139,6 +141,7 @@ class KubernetesBackend(ComputeBackend):
             pull_secret=None if registry is None else registry.pull_secret,
             kubeflow_spec=self.target.kubeflow_spec,
             client_request_id=job.spec.client_request_id,
+            pod_template=self.target.pod_template,
         )
 
     # -- submit ------------------------------------------------------------------------------
@@ -209,7 +212,7 @@ class KubernetesBackend(ComputeBackend):
             return
         ns, kind, name = ref["namespace"], ref["kind"], ref["name"]
         owner = self.api.get(kind, ns, name)
-        pods = self.api.pods(ns, job_id)
+        pods = self._pods(ref, job_id)
         observed = observe(job.spec.kind, owner, pods, operator=ref.get("operator", "kubeflow"),
                            backoff_limit=int(ref.get("backoff_limit", 0)))
         if observed is None:
@@ -221,6 +224,12 @@ class KubernetesBackend(ComputeBackend):
             store.transition(job_id, state, message=message, only_from=before(state), **extra)
         if observed.state is JobState.failed and owner is not None:
             self._clean_up_failed(kind, ns, name, pods, observed.cleanup)
+
+    def _pods(self, ref: Mapping[str, Any], job_id: str) -> list[dict[str, Any]]:
+        """The job's pods; those of a Job adopted from a CronJob by its controller uid."""
+        selector = (f"{CONTROLLER_UID}={ref['uid']}" if ref.get("kind") == "Job"
+                    and ref.get("uid") else None)
+        return self.api.pods(ref["namespace"], job_id, selector)
 
     def _clean_up_failed(self, kind: str, ns: str, name: str, pods: list[dict[str, Any]],
                          everything: bool) -> None:
@@ -341,7 +350,7 @@ class KubernetesBackend(ComputeBackend):
         if "name" not in ref:
             return LogChunk(text="", offset=offset, complete=job.state.final)
         replica = replica or replicas[0]
-        pods = sorted((p for p in self.api.pods(ref["namespace"], job.id)
+        pods = sorted((p for p in self._pods(ref, job.id)
                        if pod_replica(p) == replica),
                       key=lambda p: str(p["metadata"].get("creationTimestamp", "")))
         if not pods:

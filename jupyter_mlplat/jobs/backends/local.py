@@ -19,10 +19,13 @@ from ...config import LocalTarget
 from ..logfile import read_from
 from ..models import Job, JobState, LogChunk
 from .base import ComputeBackend
+from .pool import WarmPool
 
 CREATE_TIME_SLACK = 1.0
 #: Seconds after which a queued job whose runner was never started counts as lost.
 STALE_SUBMIT_SECONDS = 60.0
+#: The event of a job handed to a warm runner.
+WARM_EVENT = "taken by a warm runner (papermill loaded, kernel started)"
 
 
 class LocalBackend(ComputeBackend[LocalTarget]):
@@ -33,6 +36,22 @@ class LocalBackend(ComputeBackend[LocalTarget]):
 
     _children: dict[str, subprocess.Popen[bytes]] = {}
     _slots = threading.Lock()  # two submits must not both take the last free slot
+    pool: WarmPool | None = None
+
+    def warm(self) -> WarmPool | None:
+        """Start the pool of warm runners (a long-lived server does; one-shot commands such as
+        ``mlp jobs submit`` start their jobs cold and leave nothing behind)."""
+        if self.pool is None and self.target.warm_runners > 0:
+            self.pool = WarmPool(
+                self.target.warm_runners, self.ctx.config.runtime_for(None).kernel,
+                env=self.ctx.child_env, cwd=self.ctx.root_dir,
+                log_dir=self.ctx.config.resolved_data_dir() / "warm-runners")
+            self.pool.fill()
+        return self.pool
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
 
     def submit(self, job: Job) -> None:
         job.outputs.tensorboard = self.ctx.tensorboard_dir(job)
@@ -71,6 +90,12 @@ class LocalBackend(ComputeBackend[LocalTarget]):
 
     def _start(self, job: Job) -> None:
         job_dir = self.ctx.job_dir(job.id)
+        kernel = self.ctx.config.runtime_for(job.spec.runtime).kernel
+        runner = None if self.pool is None else self.pool.take(kernel)
+        if runner is not None and runner.hand(job.id):
+            self._started(job, runner.proc)
+            self.ctx.store.add_event(job.id, WARM_EVENT)
+            return
         fd = os.open(job_dir / "runner.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "ab") as out:
             proc = subprocess.Popen(
@@ -78,6 +103,9 @@ class LocalBackend(ComputeBackend[LocalTarget]):
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 env=self.ctx.child_env(job), cwd=str(self.ctx.root_dir), start_new_session=True,
             )
+        self._started(job, proc)
+
+    def _started(self, job: Job, proc: subprocess.Popen[bytes]) -> None:
         self._children[job.id] = proc
         # Reap the runner as soon as it exits: the server is its parent and would otherwise
         # keep it as a zombie until someone polled it.

@@ -254,9 +254,13 @@ class KubeApi:
                          namespace, label_selector=selector, _preload_content=False)
         return list(_decode(resp).get("items") or [])
 
-    def pods(self, namespace: str, job_id: str) -> list[dict[str, Any]]:
+    def pods(self, namespace: str, job_id: str, selector: str | None = None
+             ) -> list[dict[str, Any]]:
+        """The pods of a job: by our job label, or by ``selector`` (e.g. the controller uid of
+        a Job a CronJob made, whose pods carry the schedule's labels, not a job id)."""
         resp = self.call(f"list pods of job {job_id}", self.core.list_namespaced_pod, namespace,
-                         label_selector=f"{LABEL_JOB}={job_id}", _preload_content=False)
+                         label_selector=selector or f"{LABEL_JOB}={job_id}",
+                         _preload_content=False)
         return list(_decode(resp).get("items") or [])
 
     def pod_log(self, namespace: str, pod: str, container: str) -> bytes:

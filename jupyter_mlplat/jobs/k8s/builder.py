@@ -1,8 +1,9 @@
 """The image step of a cluster job, behind one callable so the backend does not care how.
 
 :func:`build_job_image` is the default: the append builder of :mod:`jupyter_mlplat.images`
-(code layer onto the runtime's base, pushed, pinned by digest at the pull address). Tests or a
-deployment with another builder pass any ``ImageBuilder`` to the backend instead.
+(code layer onto the runtime's base, pushed, pinned by digest at the pull address), which first
+checks that the base declares what a notebook job needs (:mod:`jupyter_mlplat.images.contract`).
+Tests or a deployment with another builder pass any ``ImageBuilder`` to the backend instead.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ...errors import InvalidRequest
-from ...images import BuiltImage, CodeSource, ProgressCallback, build_and_push
+from ...images import BuiltImage, CodeSource, ProgressCallback, build_and_push, contract
+from ...images.append import BaseImage
 from ..context import JobContext
 from ..models import Job
 
@@ -36,10 +38,14 @@ def default_builder(ctx: JobContext) -> ImageBuilder:
         work = ctx.job_dir(job.id) / "image"
         work.mkdir(parents=True, exist_ok=True)
         try:
-            runtime = ctx.config.runtime(job.spec.runtime or ctx.config.runtimes[0].name)
+            runtime = ctx.config.runtime_for(job.spec.runtime)
+
+            def runs_notebooks(base: BaseImage) -> None:
+                contract.check(str(base.ref), base.config, kernel=runtime.kernel)
+
             return build_and_push(ctx.config.registry, runtime, code_source(job, ctx.root_dir),
                                   user=job.user, job_id=job.id, work_dir=work,
-                                  progress=progress)
+                                  progress=progress, check_base=runs_notebooks)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 

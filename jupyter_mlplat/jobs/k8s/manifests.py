@@ -81,6 +81,7 @@ class Workload:
     pull_secret: str | None = None
     kubeflow_spec: Mapping[str, Any] = field(default_factory=dict)
     client_request_id: str | None = None
+    pod_template: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -155,7 +156,10 @@ def _env_list(env: Mapping[str, str]) -> list[dict[str, str]]:
 def container(w: Workload, extra_env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The one container; the image's own command runs the job (set by the append builder)."""
     body: dict[str, Any] = {"name": w.info.container, "image": w.image,
-                            "env": _env_list({**w.env, **(extra_env or {})})}
+                            "env": _env_list({**w.env, **(extra_env or {})}),
+                            # The runner writes why the notebook failed to the termination
+                            # log; a container killed before it could (OOM) leaves its log tail.
+                            "terminationMessagePolicy": "FallbackToLogsOnError"}
     res = resources(w.resources)
     if res:
         body["resources"] = res
@@ -179,7 +183,50 @@ def pod_spec(w: Workload, extra_env: Mapping[str, str] | None = None) -> dict[st
 def pod_template(w: Workload, replica: str) -> dict[str, Any]:
     meta: dict[str, Any] = {"labels": {**labels_of(w), LABEL_REPLICA: replica},
                             "annotations": {**annotations_of(w), **w.pod_annotations}}
-    return {"metadata": meta, "spec": pod_spec(w)}
+    return overlay_pod({"metadata": meta, "spec": pod_spec(w)}, w.pod_template,
+                       w.info.container)
+
+
+def _named(items: list[Any]) -> bool:
+    return bool(items) and all(isinstance(i, Mapping) and "name" in i for i in items)
+
+
+def merge_named(base: Any, extra: Any) -> Any:
+    """``extra`` over ``base``: mappings key by key, lists of named items by ``name`` (as a
+    strategic merge patch does for containers, volumes and env), anything else replaced."""
+    if isinstance(base, Mapping) and isinstance(extra, Mapping):
+        out = {k: copy.deepcopy(v) for k, v in base.items()}
+        for key, value in extra.items():
+            out[key] = merge_named(out[key], value) if key in out else copy.deepcopy(value)
+        return out
+    if isinstance(base, list) and isinstance(extra, list) and _named(base) and _named(extra):
+        merged = [copy.deepcopy(i) for i in base]
+        index = {item["name"]: n for n, item in enumerate(merged)}
+        for item in extra:
+            if item["name"] in index:
+                merged[index[item["name"]]] = merge_named(merged[index[item["name"]]], item)
+            else:
+                merged.append(copy.deepcopy(item))
+        return merged
+    return copy.deepcopy(extra)
+
+
+def overlay_pod(template: dict[str, Any], overlay: Mapping[str, Any],
+                container_name: str = "main") -> dict[str, Any]:
+    """The target's ``pod_template`` over a rendered pod template (or pod).
+
+    In the overlay the job's own container is called ``main`` whatever the kind names it
+    (``pytorch``, ``tensorflow``), so one target config fits every kind.
+    """
+    if not overlay:
+        return template
+    spec = overlay.get("spec") or {}
+    containers = spec.get("containers")
+    if container_name != "main" and isinstance(containers, list):
+        renamed = [{**c, "name": container_name} if isinstance(c, Mapping)
+                   and c.get("name") == "main" else c for c in containers]
+        overlay = {**overlay, "spec": {**spec, "containers": renamed}}
+    return merge_named(template, overlay)
 
 
 def _metadata(w: Workload) -> dict[str, Any]:
@@ -264,7 +311,8 @@ def replica_pods(w: Workload, owner: Mapping[str, Any]) -> list[dict[str, Any]]:
             meta = template["metadata"]
             meta["labels"].update({KF_JOB_NAME: w.name, KF_REPLICA_TYPE: rtype.lower(),
                                    KF_REPLICA_INDEX: str(index)})
-            spec = pod_spec(w, rendezvous_env(w, rtype, index))
+            spec = overlay_pod({"spec": pod_spec(w, rendezvous_env(w, rtype, index))},
+                               w.pod_template, w.info.container)["spec"]
             spec.update({"hostname": replica, "subdomain": w.name})
             pods.append({"apiVersion": "v1", "kind": "Pod",
                          "metadata": {"name": f"{w.name}-{replica}", "namespace": w.namespace,

@@ -1,0 +1,343 @@
+"""Jobs that really run: the real node (kubelet + containerd + runc) pulls the job image from the
+sandbox registry and papermill executes the notebook inside the container, on the sandbox's
+real runtime image (Debian's CPython, papermill, ipykernel).
+
+No log here is written by the test: every line comes from the container, through the kubelet
+and the API server's ``pods/log``. KWOK's simulated nodes (test_kube_jobs.py) keep the GPU and
+scheduling cases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from jupyter_mlplat.config import load_config
+from jupyter_mlplat.devcluster import node as devnode
+from jupyter_mlplat.devcluster import registry as devregistry
+from jupyter_mlplat.devcluster.base import Component
+from jupyter_mlplat.devcluster.base_images import seed_base_image
+from jupyter_mlplat.devcluster.runtime_images import PYTHON, seed_runtime
+from jupyter_mlplat.images.registry import RegistryAccess
+from jupyter_mlplat.jobs.k8s import manifests as mf
+from jupyter_mlplat.jobs.models import Job, JobSpec, JobState
+from jupyter_mlplat.platform import Platform
+from jupyter_mlplat.runs.models import RunState, ScheduleRequest
+from jupyter_mlplat.runs.scheduler import Scheduler
+
+from ..helpers import wait_for, write_notebook
+
+pytestmark = [pytest.mark.integration, pytest.mark.kube, pytest.mark.registry,
+              pytest.mark.node]
+
+NS = "ml-alice"
+TARGET = "kube-node"
+#: A pull that cannot succeed is reported within this many seconds (never Pending forever).
+PULL_FAILURE_BOUND = 90
+
+
+@pytest.fixture(scope="module")
+def platform_data(node: Component, registry: Component) -> dict[str, Any]:
+    info = node.info()
+    base = devnode.platform_config(info)["targets"][0]
+    return {"user": "alice", "targets": [base],
+            **devregistry.platform_config(registry.info())}
+
+
+@pytest.fixture(scope="module")
+def admin(node: Component) -> Iterator[client.ApiClient]:
+    api = config.new_client_from_config(config_file=node.info()["admin_kubeconfig"])
+    yield api
+    api.close()
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return tmp_path / "root"
+
+
+@pytest.fixture
+def platform(platform_data: dict[str, Any], root: Path, tmp_path: Path) -> Iterator[Platform]:
+    root.mkdir(parents=True, exist_ok=True)
+    plat = Platform(load_config({**platform_data, "data_dir": str(tmp_path / "data")}), root)
+    yield plat
+    plat.close()
+
+
+def _final(plat: Platform, job_id: str, timeout: float = 240) -> Job:
+    return wait_for(lambda: (j := plat.jobs.store.get(job_id)).state.final and j,
+                    timeout=timeout, interval=0.5, what=f"job {job_id} to finish")
+
+
+def _pods(api: client.ApiClient, job_id: str) -> list[Any]:
+    return list(client.CoreV1Api(api).list_namespaced_pod(
+        NS, label_selector=f"{mf.LABEL_JOB}={job_id}").items)
+
+
+def _container_ids(pod: Any) -> list[str]:
+    return [str(cs.container_id).split("://", 1)[1]
+            for cs in (pod.status.container_statuses or []) if cs.container_id]
+
+
+def _running_tasks(node: Component) -> set[str]:
+    """Container ids containerd runs right now (from its own ``ctr``, not the API server)."""
+    out = subprocess.run(["ctr", "--address", node.info()["containerd_socket"], "--namespace",
+                          "k8s.io", "tasks", "list"], capture_output=True, text=True,
+                         timeout=30, check=True).stdout
+    return {line.split()[0] for line in out.splitlines()[1:]
+            if line.split() and line.split()[-1] == "RUNNING"}
+
+
+def test_node_is_ready_and_tainted(node: Component, admin: client.ApiClient) -> None:
+    found = client.CoreV1Api(admin).read_node(devnode.REAL_NODE)
+    assert any(c.type == "Ready" and c.status == "True" for c in found.status.conditions)
+    assert ("InternalIP", "127.0.0.1") in {(a.type, a.address) for a in found.status.addresses}
+    assert found.metadata.labels["mlplat.io/node"] == "real"
+    assert [(t.key, t.effect) for t in found.spec.taints] == [("mlplat.io/dedicated",
+                                                               "NoSchedule")]
+    assert found.status.node_info.container_runtime_version.startswith("containerd://")
+
+
+# -- through the REST API ----------------------------------------------------------------------
+@pytest.fixture
+def jp_server_config(mlplat_data_dir: Path, platform_data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}},
+        "MLPlatApp": {"data_dir": str(mlplat_data_dir), **platform_data},
+    }
+
+
+async def test_rest_notebook_runs_in_its_container_and_logs_grow(
+        api: Any, jp_root_dir: Path, admin: client.ApiClient) -> None:
+    write_notebook(jp_root_dir / "nb" / "train.ipynb", "lr = 0.1\nsteps = 3",
+                   "import sys, time, platform\n"
+                   "print('python', platform.python_version(), sys.executable, flush=True)\n"
+                   "for step in range(steps):\n"
+                   "    print(f'step {step} lr {lr}', flush=True)\n"
+                   "    time.sleep(2)\n"
+                   "print('trained ✓', flush=True)")
+    status, job = await api("jobs", "POST", {"notebook": "nb/train.ipynb", "target": TARGET,
+                                             "parameters": {"lr": 0.5, "steps": 6}})
+    assert status == 201, job
+    job_id = job["id"]
+    sizes: list[int] = []
+    deadline = time.monotonic() + 240
+    while job["state"] not in ("succeeded", "failed", "cancelled"):
+        assert time.monotonic() < deadline, job
+        await asyncio.sleep(1)
+        status, job = await api(f"jobs/{job_id}")
+        if job["state"] == "running":
+            status, chunk = await api(f"jobs/{job_id}/logs")
+            assert status == 200, chunk
+            sizes.append(len(chunk["text"]))
+    assert job["state"] == "succeeded", job
+    # The log grew while the notebook ran (it was read at least twice with different sizes).
+    assert len(set(s for s in sizes if s)) >= 2, sizes
+    status, chunk = await api(f"jobs/{job_id}/logs")
+    text = chunk["text"]
+    assert "python 3.11" in text and "/opt/venv/bin/python" in text, text
+    assert "step 5 lr 0.5" in text and "trained ✓" in text, text
+    assert "[mlplat] notebook finished" in text
+    assert chunk["complete"] is True
+    pod = _pods(admin, job_id)[0]
+    assert pod.spec.node_name == devnode.REAL_NODE and pod.spec.host_network is True
+    term = pod.status.container_statuses[0].state.terminated
+    assert term.exit_code == 0 and term.reason == "Completed"
+
+
+# -- failures ------------------------------------------------------------------------------------
+def test_raising_cell_fails_with_the_exception_from_the_container(platform: Platform,
+                                                                  root: Path) -> None:
+    write_notebook(root / "bad.ipynb", "lr = 0.1",
+                   "raise ValueError(f'learning rate {lr} diverged')")
+    job = platform.jobs.submit(JobSpec(notebook="bad.ipynb", target=TARGET,
+                                       parameters={"lr": 7}), "alice")
+    done = _final(platform, job.id)
+    assert done.state is JobState.failed
+    assert done.error and "ValueError: learning rate 7 diverged" in done.error, done.error
+    assert "exited with code 1" in done.error
+    log = platform.jobs.logs(job.id).text
+    assert "ValueError" in log and "learning rate 7 diverged" in log
+
+
+def test_cancel_stops_the_container_and_deletes_the_pod(platform: Platform, root: Path,
+                                                        admin: client.ApiClient,
+                                                        node: Component) -> None:
+    write_notebook(root / "sleepy.ipynb", "seconds = 600",
+                   "import time\nprint('sleeping', flush=True)\ntime.sleep(seconds)")
+    job = platform.jobs.submit(JobSpec(notebook="sleepy.ipynb", target=TARGET), "alice")
+    wait_for(lambda: "sleeping" in platform.jobs.logs(job.id).text, timeout=240, interval=1,
+             what="the notebook to start sleeping")
+    pod = _pods(admin, job.id)[0]
+    containers = set(_container_ids(pod))
+    assert containers and containers <= _running_tasks(node)
+    started = time.monotonic()
+    assert platform.jobs.cancel(job.id).state is JobState.cancelled
+    wait_for(lambda: not _pods(admin, job.id), timeout=60, interval=0.5,
+             what="the pod to be deleted")
+    assert not containers & _running_tasks(node)
+    # The runner handles SIGTERM: well inside the 30 s grace period.
+    assert time.monotonic() - started < 25
+    assert platform.jobs.store.get(job.id).state is JobState.cancelled
+
+
+def test_memory_over_the_limit_is_oomkilled(platform: Platform, root: Path) -> None:
+    write_notebook(root / "greedy.ipynb", "mib = 1024",
+                   "blocks = []\nfor _ in range(mib // 64):\n"
+                   "    blocks.append(b'x' * (64 * 2**20))\nprint('allocated', flush=True)")
+    job = platform.jobs.submit(JobSpec(notebook="greedy.ipynb", target=TARGET,
+                                       resources={"memory": "300Mi"}), "alice")
+    done = _final(platform, job.id)
+    assert done.state is JobState.failed
+    assert done.error and "OOMKilled" in done.error, done.error
+
+
+def test_unpullable_image_fails_within_a_bound(platform_data: dict[str, Any], root: Path,
+                                               tmp_path: Path, registry: Component) -> None:
+    """The TLS registry without the pull secret: the kubelet's pull is refused (401)."""
+    info = registry.info()
+    seed_runtime(RegistryAccess(info["auth_address"], False, info["auth_user"],
+                                info["auth_password"], info["auth_ca_file"]), PYTHON)
+    data = {**platform_data, "data_dir": str(tmp_path / "data"),
+            "registry": {"push": info["auth_address"], "insecure": False,
+                         "credentials": {"file": info["docker_config"]}}}
+    write_notebook(root / "train.ipynb", "lr = 0.1", "print(lr)")
+    plat = Platform(load_config(data), root)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("REQUESTS_CA_BUNDLE", info["auth_ca_file"])
+            job = plat.jobs.submit(JobSpec(notebook="train.ipynb", target=TARGET), "alice")
+        started = time.monotonic()
+        done = _final(plat, job.id, timeout=PULL_FAILURE_BOUND + 30)
+        assert time.monotonic() - started < PULL_FAILURE_BOUND
+        assert done.state is JobState.failed
+        # The kubelet's event or the container status, whichever is seen first.
+        assert done.error and any(what in done.error for what in (
+            "Failed to pull image", "ErrImagePull", "ImagePullBackOff")), done.error
+        assert "401" in done.error or "unauthorized" in done.error.lower(), done.error
+    finally:
+        plat.close()
+
+
+def test_tls_registry_with_the_pull_secret_runs(platform_data: dict[str, Any], root: Path,
+                                                tmp_path: Path, registry: Component,
+                                                node: Component) -> None:
+    info = registry.info()
+    seed_runtime(RegistryAccess(info["auth_address"], False, info["auth_user"],
+                                info["auth_password"], info["auth_ca_file"]), PYTHON)
+    data = {**platform_data, "data_dir": str(tmp_path / "data"),
+            "registry": {"push": info["auth_address"], "insecure": False,
+                         "credentials": {"file": info["docker_config"]},
+                         "pull_secret": node.info()["pull_secret"]}}
+    write_notebook(root / "train.ipynb", "lr = 0.1", "print('private registry', lr)")
+    plat = Platform(load_config(data), root)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("REQUESTS_CA_BUNDLE", info["auth_ca_file"])
+            job = plat.jobs.submit(JobSpec(notebook="train.ipynb", target=TARGET), "alice")
+        assert job.image and job.image.startswith(info["auth_address"])
+        done = _final(plat, job.id)
+        assert done.state is JobState.succeeded, done.error
+        assert "private registry 0.1" in plat.jobs.logs(job.id).text
+    finally:
+        plat.close()
+
+
+def test_image_without_the_runtime_labels_fails_before_any_pod(
+        platform_data: dict[str, Any], root: Path, tmp_path: Path, registry: Component) -> None:
+    info = registry.info()
+    seed_base_image(info["address"], "runtimes/bare", "1")
+    data = {**platform_data, "data_dir": str(tmp_path / "data"),
+            "runtimes": [{"name": "bare", "image": "runtimes/bare:1"}]}
+    write_notebook(root / "train.ipynb", "lr = 0.1", "print(lr)")
+    plat = Platform(load_config(data), root)
+    try:
+        with pytest.raises(Exception) as raised:
+            plat.jobs.submit(JobSpec(notebook="train.ipynb", target=TARGET), "alice")
+        message = str(getattr(raised.value, "message", raised.value))
+        assert "runtimes/bare:1 cannot run notebook jobs" in message
+        assert "org.mlplat.runtime.papermill" in message and "'python3'" in message
+        assert getattr(raised.value, "status", None) == 400
+        # Refused like any other 400 of a submit: no job record, nothing pushed or created.
+        assert plat.jobs.page().total == 0
+    finally:
+        plat.close()
+
+
+# -- a schedule on the cluster -------------------------------------------------------------------
+def test_kubernetes_schedule_fires_and_runs_for_real(platform_data: dict[str, Any], root: Path,
+                                                     tmp_path: Path,
+                                                     admin: client.ApiClient) -> None:
+    write_notebook(root / "report.ipynb", "region = 'eu'", "print('report for', region)")
+    batch = client.BatchV1Api(admin)
+    first = Platform(load_config({**platform_data, "data_dir": str(tmp_path / "data")}), root)
+    try:
+        schedule = first.schedules.create(ScheduleRequest(
+            notebook="report.ipynb", cron="* * * * *", timezone="UTC", target=TARGET,
+            runtime="python", executor="kubernetes", parameters={"region": "apac"}), "alice")
+    finally:
+        first.close()  # nothing of ours runs while the CronJob fires
+    assert schedule.k8s_object is not None
+    selector = f"{mf.LABEL_SCHEDULE}={schedule.id}"
+    fired = wait_for(lambda: batch.list_namespaced_job(NS, label_selector=selector).items,
+                     timeout=100, interval=1, what="the CronJob to fire")
+    # Suspend it at once: one firing is what this test is about.
+    batch.patch_namespaced_cron_job(schedule.k8s_object.name, NS, {"spec": {"suspend": True}})
+    later = Platform(load_config({**platform_data, "data_dir": str(tmp_path / "data")}), root)
+    try:
+        Scheduler(later.schedules).tick()
+        runs = later.runs.page(schedule_id=schedule.id).runs
+        run = next(r for r in runs if r.job_id and (j := later.jobs.store.get(r.job_id))
+                   .k8s_object and j.k8s_object.name == fired[0].metadata.name)
+
+        def succeeded() -> bool:
+            later.jobs.reconcile()
+            return later.runs.get(run.id).state.final
+
+        wait_for(succeeded, timeout=240, interval=1, what="the run to finish")
+        assert later.runs.get(run.id).state is RunState.succeeded
+        job_id = later.runs.get(run.id).job_id or ""
+        pods = client.CoreV1Api(admin).list_namespaced_pod(
+            NS, label_selector=f"job-name={fired[0].metadata.name}").items
+        assert pods and pods[0].spec.node_name == devnode.REAL_NODE
+        assert "report for apac" in later.jobs.logs(job_id).text
+        later.schedules.delete(schedule.id, "alice")
+    finally:
+        later.close()
+    with pytest.raises(ApiException):
+        batch.read_namespaced_cron_job(schedule.k8s_object.name, NS)
+
+
+def test_node_stops_without_leftovers(kube: Component, registry: Component,
+                                      tmp_path: Path) -> None:
+    """A second node in its own folder: after stop, no containerd, shim, mount or bridge."""
+    import psutil
+
+    from jupyter_mlplat.devcluster.node import Node, _mounts_under, _shims
+
+    extra = Node(tmp_path)
+    extra.use({"kube": kube.info(), "registry": registry.info()})
+    # Only containerd (its node name would clash with the session's node): start, pull, stop.
+    extra._push_pause()
+    extra._start_containerd()
+    info = extra.info()
+    pulled = subprocess.run(["ctr", "--address", info["containerd_socket"], "-n", "k8s.io",
+                             "images", "pull", "--plain-http", info["pause_image"]],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert pulled.returncode == 0, pulled.stderr
+    pids = [p.pid for p in extra.processes if p.pid]
+    extra.stop()
+    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"
+                   for pid in pids)
+    assert not _shims(info["containerd_socket"]) and not _mounts_under(info["workdir"])
+    links = subprocess.run(["ip", "-j", "link"], capture_output=True, text=True, check=True)
+    assert info["bridge"] not in {x["ifname"] for x in json.loads(links.stdout)}
