@@ -27,11 +27,12 @@ import requests
 import yaml
 
 from .base import Component, ComponentError, ManagedProcess, free_port, run, wait_until
-from .base_images import seed_python_runtime
+from ..images.registry import RegistryAccess
+from . import runtime_images
 
 USER = "mlplat"
-RUNTIME_REPO = "runtimes/python"
-RUNTIME_TAG = "3.11"
+RUNTIME_REPO = runtime_images.PYTHON.repo
+RUNTIME_TAG = runtime_images.PYTHON.tag
 START_TIMEOUT = 60.0
 
 
@@ -95,7 +96,11 @@ def _v2_answers(url: str, ok_statuses: tuple[int, ...], verify: str | bool = Tru
 
 
 class Registries(Component):
-    """An open and an authenticated registry, with the python runtime image seeded."""
+    """An open and an authenticated registry, with the python runtime image seeded.
+
+    The runtime is a real one (:mod:`.runtime_images`: Debian's CPython, papermill, ipykernel
+    and the platform package in ``/opt/venv``), so the jobs that the real node runs execute.
+    """
 
     name = "registry"
 
@@ -110,12 +115,13 @@ class Registries(Component):
         self.instances: dict[str, ManagedProcess] = {}
 
     def build(self) -> None:
-        """Nothing to compile: only check that the Debian package is installed."""
+        """Check the Debian packages; build the runtime image's layers (cached by inputs)."""
         for binary, package in (("docker-registry", "docker-registry"), ("openssl", "openssl")):
             if shutil.which(binary) is None:
                 raise ComponentError(
                     f"`{binary}` not found on PATH; install it with `apt-get install {package}`"
                 )
+        runtime_images.build_runtime(runtime_images.PYTHON)
 
     def start(self) -> None:
         """Start both instances, wait for ``/v2/``, write the credentials, seed the runtime."""
@@ -134,8 +140,8 @@ class Registries(Component):
         self._wait_instance("auth")
         self.docker_config = write_docker_config(
             self.workdir / "docker-config.json", self.auth_address, USER, self.password)
-        self.runtime_digest = seed_python_runtime(self.open_address, RUNTIME_REPO,
-                                                  RUNTIME_TAG).digest
+        self.runtime_digest = runtime_images.seed_runtime(
+            RegistryAccess(self.open_address, True), runtime_images.PYTHON).digest
 
     def _spawn_instance(self, kind: str, port: int, *, with_auth: bool = False
                         ) -> ManagedProcess:
