@@ -11,7 +11,6 @@ are the cluster's, so firings that happened while no server ran show when they r
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 from collections import defaultdict
@@ -24,10 +23,11 @@ from sqlalchemy.exc import IntegrityError
 from ..db import utcnow
 from ..errors import MLPlatError
 from ..jobs.k8s import manifests as mf
-from ..jobs.models import JobSpec, JobState
+from ..jobs.k8s.states import k8s_time
+from ..jobs.models import JobSpec
 from .models import RunRequest
 from .orm import RunRow, ScheduleRow
-from .service import RunService, db_time
+from .service import RunService
 
 if TYPE_CHECKING:
     from ..jobs.backends.kubernetes import KubernetesBackend
@@ -42,16 +42,6 @@ TRIGGER = "cronjob"
 def run_id_of(uid: str) -> str:
     """The run of a Kubernetes Job: the same uid always names the same run."""
     return "r" + hashlib.sha256(uid.encode()).hexdigest()[:12]
-
-
-def k8s_time(value: Any) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
 def import_runs(cronjobs: KubeCronJobs, rows: list[ScheduleRow]) -> list[str]:
@@ -95,8 +85,8 @@ def _not_imported(runs: RunService, items: list[dict[str, Any]]) -> list[dict[st
 def import_job(runs: RunService, backend: KubernetesBackend, row: ScheduleRow,
                item: Mapping[str, Any]) -> str | None:
     """Record one CronJob-created Job as a run (and its job); None if another server did."""
-    meta, spec = item["metadata"], item.get("spec") or {}
-    uid, name, namespace = str(meta["uid"]), str(meta["name"]), str(meta["namespace"])
+    meta = item["metadata"]
+    uid, namespace = str(meta["uid"]), str(meta["namespace"])
     created = k8s_time(meta.get("creationTimestamp"))
     due = k8s_time((meta.get("annotations") or {}).get(SCHEDULED_AT))
     request = RunRequest(notebook=row.notebook, parameters=row.parameters or {},
@@ -105,54 +95,22 @@ def import_job(runs: RunService, backend: KubernetesBackend, row: ScheduleRow,
     job_spec = JobSpec(notebook=row.notebook, parameters=row.parameters or {},
                        target=row.target, runtime=row.runtime, output=row.output,
                        timeout=row.timeout, name=row.name, client_request_id=f"cronjob-{uid}")
-    store = runs.jobs.store
-    containers = (((spec.get("template") or {}).get("spec") or {}).get("containers") or [{}])
-    job = store.create(spec=job_spec, user=row.user, name=row.name, outputs={},
-                       message=f"fired by CronJob {namespace}/{mf.cron_job_name(row.id)}")
-    store.update(job.id, image=containers[0].get("image"),
-                 k8s_object={"kind": "Job", "name": name, "namespace": namespace},
-                 **({"created": db_time(created)} if created else {}))
-    store.merge_backend_ref(job.id, namespace=namespace, kind="Job", name=name,
-                            api_version="batch/v1", operator=backend.target.operator,
-                            backoff_limit=int(spec.get("backoffLimit") or 0),
-                            replicas=["main"], uid=uid)
-    store.transition(job.id, JobState.submitted, only_from={JobState.queued},
-                     message=f"Job {namespace}/{name} created by the CronJob")
+    job = backend.adopt(job_spec, row.user, row.name, item,
+                        f"fired by CronJob {namespace}/{mf.cron_job_name(row.id)}")
     run_id = run_id_of(uid)
     try:
         with runs.db.session() as s:
             s.add(RunRow(id=run_id, job_id=job.id, user=row.user, notebook=row.notebook,
                          parameters=row.parameters or {}, trigger=TRIGGER, schedule_id=row.id,
-                         due_time=db_time(due) if due else None, status="submitted",
+                         due_time=due, status="submitted",
                          warnings=[], spec=request.model_dump(mode="json"),
-                         created=db_time(created) if created else utcnow()))
+                         created=created or utcnow()))
     except IntegrityError:
         return None  # imported meanwhile (another server, or a repeated tick)
     if due is not None:
         with runs.db.session() as s:
             s.execute(update(ScheduleRow).where(
                 ScheduleRow.id == row.id,
-                (ScheduleRow.last_fire.is_(None)) | (ScheduleRow.last_fire < db_time(due)))
-                .values(last_fire=db_time(due)))
-    _catch_up(runs, backend, job.id, item)
+                (ScheduleRow.last_fire.is_(None)) | (ScheduleRow.last_fire < due))
+                .values(last_fire=due))
     return run_id
-
-
-def _catch_up(runs: RunService, backend: KubernetesBackend, job_id: str,
-              item: Mapping[str, Any]) -> None:
-    """Bring the job to the Job's state now, with the cluster's start and finish times."""
-    try:
-        backend.sync(job_id)
-    except Exception as exc:  # the reconcile loop retries; the run is recorded already
-        log.info("mlplat: syncing imported job %s: %s", job_id, exc)
-        return
-    status = item.get("status") or {}
-    job = runs.jobs.store.get(job_id)
-    times: dict[str, dt.datetime] = {}
-    started, finished = k8s_time(status.get("startTime")), k8s_time(status.get("completionTime"))
-    if started is not None and job.started is not None:
-        times["started"] = db_time(started)
-    if finished is not None and job.finished is not None:
-        times["finished"] = db_time(finished)
-    if times:
-        runs.jobs.store.update(job_id, **times)

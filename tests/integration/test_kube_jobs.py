@@ -307,6 +307,40 @@ def test_submit_with_the_same_request_id_makes_one_object(platform: Platform,
     assert _final(platform, first.id).state is JobState.succeeded
 
 
+def test_a_job_seen_running_before_its_submit_is_recorded_keeps_its_object(
+        platform: Platform, admin: client.ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between creating the object and recording `submitted`, a watcher of another target on
+    the same namespace could see the pods run and move the job on; the submit then found it
+    no longer `building` and took that for a cancel, deleting the object under a running job
+    (which then failed as "deleted outside the platform")."""
+    store = platform.jobs.store
+    merge = store.merge_backend_ref
+
+    def seen_running_meanwhile(job_id: str, **values: Any) -> None:
+        merge(job_id, **values)
+        if "name" in values:
+            store.transition(job_id, JobState.running, message="running: seen by a watcher")
+
+    monkeypatch.setattr(store, "merge_backend_ref", seen_running_meanwhile)
+    job = platform.jobs.submit(_spec(target="kube-5s"), "alice")
+    monkeypatch.setattr(store, "merge_backend_ref", merge)
+    assert len(_batch(admin).list_namespaced_job(
+        NS, label_selector=f"{mf.LABEL_JOB}={job.id}").items) == 1
+    done = _final(platform, job.id)
+    assert done.state is JobState.succeeded, done.error
+
+
+def test_a_backend_leaves_other_targets_jobs_to_their_own(platform: Platform) -> None:
+    """Two targets on one namespace both watch it; each follows only its own jobs."""
+    job = platform.jobs.submit(_spec(target="kube-slow"), "alice")
+    _until(lambda: platform.jobs.store.get(job.id).state is JobState.running, "running")
+    before = platform.jobs.store.get(job.id)
+    other: Any = platform.jobs.backend("kube-fail")
+    other.sync(job.id)
+    assert platform.jobs.store.get(job.id).events == before.events
+    platform.jobs.cancel(job.id)
+
+
 def test_a_new_server_catches_up_with_jobs_that_moved_meanwhile(
         platform: Platform, platform_data: dict[str, Any], root: Path, tmp_path: Path) -> None:
     job = platform.jobs.submit(_spec(target="kube-5s"), "alice")

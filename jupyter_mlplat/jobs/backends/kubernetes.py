@@ -28,15 +28,25 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 from kubernetes.utils import parse_quantity
 
-from ...config import ComputeTarget, Resources, Runtime, UnknownName
+from ... import envvars
+from ...config import KubernetesTarget, Resources, Runtime, UnknownName
 from ...errors import InvalidRequest, MLPlatError, NotFound, Unavailable
 from ...images import BuiltImage, Progress
+from ...images.refs import runtime_image_address
 from ...storage.env import cluster_env
 from ..context import JobContext
 from ..k8s import manifests as mf
 from ..k8s.api import KubeApi
 from ..k8s.builder import ImageBuilder, default_builder
-from ..k8s.states import before, event_failure, event_line, observe, plan, pod_replica
+from ..k8s.states import (
+    before,
+    event_failure,
+    event_line,
+    k8s_time,
+    observe,
+    plan,
+    pod_replica,
+)
 from ..k8s.watcher import NamespaceWatcher, Stream
 from ..logfile import MAX_CHUNK
 from ..models import Job, JobSpec, JobState, LogChunk
@@ -52,8 +62,10 @@ CONTROLLER_UID = "batch.kubernetes.io/controller-uid"
 JOB_ID_IN_NAME = re.compile(r"\A" + re.escape(mf.NAME_PREFIX) + r"(j[0-9a-f]{12})(?:-|\Z)")
 
 
-class KubernetesBackend(ComputeBackend):
-    def __init__(self, target: ComputeTarget, ctx: JobContext,
+class KubernetesBackend(ComputeBackend[KubernetesTarget]):
+    target_type = KubernetesTarget
+
+    def __init__(self, target: KubernetesTarget, ctx: JobContext,
                  builder: ImageBuilder | None = None, *, watch: bool = True) -> None:
         super().__init__(target, ctx)
         self.builder = builder or default_builder(ctx)
@@ -74,12 +86,11 @@ class KubernetesBackend(ComputeBackend):
         return self._api
 
     def namespace(self, user: str) -> str:
-        folded = re.sub(r"[^a-z0-9-]+", "-", user.lower()).strip("-") or "user"
-        return self.target.namespace.replace("{user}", folded)
+        return self.target.namespace_for(user)
 
     def _runtime(self, name: str | None) -> Runtime:
         try:
-            return self.ctx.config.runtime(name or self.ctx.config.runtimes[0].name)
+            return self.ctx.config.runtime_for(name)
         except UnknownName as exc:
             raise InvalidRequest(str(exc), reason="unknown runtime") from exc
 
@@ -126,9 +137,9 @@ class KubernetesBackend(ComputeBackend):
     def workload(self, job: Job, image: str) -> mf.Workload:
         runtime = self._runtime(job.spec.runtime)
         registry = self.ctx.config.registry
-        env = {**cluster_env(self.ctx.config), "MLPLAT_JOB_ID": job.id, "MLPLAT_USER": job.user,
-               "MLPLAT_TARGET": self.target.name,
-               "MLPLAT_TENSORBOARD_DIR": self.tensorboard_dir(job, runtime)}
+        env = {**cluster_env(self.ctx.config), envvars.JOB_ID: job.id, envvars.USER: job.user,
+               envvars.TARGET: self.target.name,
+               envvars.TENSORBOARD_DIR: self.tensorboard_dir(job, runtime)}
         return mf.Workload(
             job_id=job.id, user=job.user, namespace=self.namespace(job.user), image=image,
             kind=job.spec.kind, workers=job.spec.workers,
@@ -158,7 +169,7 @@ class KubernetesBackend(ComputeBackend):
         store = self.ctx.store
         runtime = self._runtime(job.spec.runtime)
         registry = self.ctx.config.registry
-        placeholder = f"{registry.pull_address if registry else 'registry'}/{runtime.image}"
+        placeholder = runtime_image_address(runtime, registry) or "registry/none"
         # Refused here means nothing was built, pushed or created.
         self.api.create(mf.primary(self.workload(job, placeholder)), dry_run=True)
         if not store.transition(job.id, JobState.building, message="building the code layer",
@@ -190,12 +201,53 @@ class KubernetesBackend(ComputeBackend):
         except BaseException:
             self.api.delete(w.info.kind, w.namespace, w.name, propagation="Background")
             raise
-        if not created:  # cancelled while we were creating: leave nothing behind
+        if not created and store.get(job.id).state is JobState.cancelled:
+            # cancelled while we were creating: leave nothing behind. (Not recording
+            # `submitted` can also mean that a watcher already saw the pods run: then the
+            # object is the job's and stays.)
             self.api.delete(w.info.kind, w.namespace, w.name)
             return
         self._ensure_watch(w.namespace)
 
     # -- state -------------------------------------------------------------------------------
+    def adopt(self, spec: JobSpec, user: str, name: str, obj: Mapping[str, Any],
+              message: str) -> Job:
+        """Record a ``batch/v1`` Job the cluster created itself (a CronJob firing) as a job of
+        ``user``, referencing that Job, and bring it to the Job's state with the cluster's
+        start and finish times."""
+        meta, body = obj["metadata"], obj.get("spec") or {}
+        namespace, object_name = str(meta["namespace"]), str(meta["name"])
+        store = self.ctx.store
+        pod = ((body.get("template") or {}).get("spec") or {})
+        created = k8s_time(meta.get("creationTimestamp"))
+        job = store.create(spec=spec, user=user, name=name, outputs={}, message=message)
+        store.update(job.id, image=(pod.get("containers") or [{}])[0].get("image"),
+                     k8s_object={"kind": "Job", "name": object_name, "namespace": namespace},
+                     **({"created": created} if created else {}))
+        store.merge_backend_ref(job.id, namespace=namespace, kind="Job", name=object_name,
+                                api_version="batch/v1", operator=self.target.operator,
+                                backoff_limit=int(body.get("backoffLimit") or 0),
+                                replicas=["main"], uid=str(meta["uid"]))
+        store.transition(job.id, JobState.submitted, only_from={JobState.queued},
+                         message=f"Job {namespace}/{object_name} created by the CronJob")
+        try:
+            self.sync(job.id)
+        except Exception as exc:  # the reconcile loop retries; the job is recorded already
+            log.info("mlplat: syncing adopted job %s: %s", job.id, exc)
+            return store.get(job.id)
+        status = obj.get("status") or {}
+        synced = store.get(job.id)
+        times = {}
+        started, finished = k8s_time(status.get("startTime")), k8s_time(
+            status.get("completionTime"))
+        if started is not None and synced.started is not None:
+            times["started"] = started
+        if finished is not None and synced.finished is not None:
+            times["finished"] = finished
+        if times:
+            store.update(job.id, **times)
+        return store.get(job.id)
+
     def sync(self, job_id: str) -> None:
         """Read the job's object and pods and move its state forward to what they show."""
         store = self.ctx.store
@@ -206,6 +258,8 @@ class KubernetesBackend(ComputeBackend):
         with self._lock:
             if job.state.final or job.id in self._inflight:
                 return
+        if job.spec.target != self.target.name:
+            return  # another target's job in a namespace both watch: its backend follows it
         ref = store.backend_ref(job_id)
         if "name" not in ref:
             self._fail_stale_build(job)
@@ -324,7 +378,7 @@ class KubernetesBackend(ComputeBackend):
             job = store.get(job_id)
         except NotFound:
             return
-        if job.state.final:
+        if job.state.final or job.spec.target != self.target.name:
             return
         seen = list(store.backend_ref(job_id).get("events_seen", []))
         self._seen_events.add(key)
