@@ -168,7 +168,7 @@ def _run_local(ctx: Any, job_id: str,
         return 1
     cwd = str(Path(source).parent) if source else str(ctx.root_dir)
     config = ctx.config
-    kernel = config.runtime(spec.runtime or config.runtimes[0].name).kernel
+    kernel = config.runtime_for(spec.runtime).kernel
     log_path = ctx.job_dir(job_id) / "job.log"
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with open(log_fd, "a", buffering=1, encoding="utf-8") as log:
@@ -185,13 +185,32 @@ def _run_local(ctx: Any, job_id: str,
     return 0
 
 
+#: Where Kubernetes reads a container's termination message (the pod's default path).
+TERMINATION_LOG = "/dev/termination-log"
+
+
+def _termination_message(text: str, path: str = TERMINATION_LOG) -> None:
+    """Tell Kubernetes why the container failed (shown in the pod status, 4 KB at most)."""
+    if not os.path.exists(path):
+        return  # not in a Kubernetes container
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text.encode("utf-8")[:4000].decode("utf-8", errors="ignore"))
+    except OSError:
+        pass
+
+
 def run_notebook(args: argparse.Namespace) -> int:
+    # The runner is the container's first process, which ignores SIGTERM unless it handles
+    # it: a cancelled job would wait out the grace period and be killed.
+    signal.signal(signal.SIGTERM, _on_sigterm)
     parameters = json.loads(args.parameters) if args.parameters else {}
     try:
         execute(args.input, args.output, parameters, log=sys.stdout, cwd=args.cwd,
                 kernel=args.kernel, code=Path(args.code).read_text() if args.code else None)
     except ExecutionFailed as exc:
         print(f"[mlplat] failed: {exc}", file=sys.stderr, flush=True)
+        _termination_message(str(exc))
         return 1
     return 0
 

@@ -22,13 +22,18 @@ import signal
 from pathlib import Path
 from typing import Any
 
-import bcrypt
 import requests
 import yaml
 
-from .base import Component, ComponentError, ManagedProcess, free_port, run, wait_until
+from ..errors import MissingExtra
 from ..images.registry import RegistryAccess
 from . import runtime_images
+from .base import Component, ComponentError, ManagedProcess, free_port, run, wait_until
+
+try:
+    import bcrypt
+except ImportError as exc:
+    raise MissingExtra("The sandbox's registry (mlp devcluster)", "devcluster") from exc
 
 USER = "mlplat"
 RUNTIME_REPO = runtime_images.PYTHON.repo

@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from ..errors import MissingExtra
 from .base import Component, ComponentError, cache_dir, stop_process_group
 
 #: component name -> "module:Class"; each module also exports ``platform_config(info)``.
@@ -51,7 +52,7 @@ def component_class(name: str) -> type[Component]:
         ) from None
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
+    except (ImportError, MissingExtra) as exc:
         raise ComponentError(f"component {name!r} is not available: {exc}") from exc
     cls: type[Component] = getattr(module, cls_name)
     return cls

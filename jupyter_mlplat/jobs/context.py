@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from .. import envvars
 from ..config import CONFIG_ENV, PlatformConfig
 from ..containment import contain, private_dirs
 from .store import JobStore
@@ -14,11 +15,9 @@ from .store import JobStore
 if TYPE_CHECKING:
     from .models import Job
 
-ROOT_ENV = "MLPLAT_ROOT_DIR"
-#: The folder a job writes TensorBoard events to (``tf.summary``/tensorboardX ``logdir``).
-TENSORBOARD_ENV = "MLPLAT_TENSORBOARD_DIR"
-#: The job's own folder for what it produces (models, files); its output notebook is there too.
-OUTPUT_ENV = "MLPLAT_OUTPUT_DIR"
+ROOT_ENV = envvars.ROOT_DIR
+TENSORBOARD_ENV = envvars.TENSORBOARD_DIR
+OUTPUT_ENV = envvars.OUTPUT_DIR
 
 
 @dataclass
