@@ -1,5 +1,6 @@
-"""Server configuration for the Galata UI tests: an open server on port 8888 with a temporary
-root folder, and the ML platform keeping its database and job files in a temporary folder too.
+"""Server configuration for the Galata UI tests: an open server on port 8888 (or
+``$MLPLAT_UI_PORT``) with a temporary root folder, and the ML platform keeping its database and
+job files in a temporary folder too.
 
 Storage: the server root as the cluster ``local``, and the two HDFS mini clusters of the
 devcluster harness (``prod-a`` with permissions on, ``prod-b`` with them off), started here and
@@ -9,6 +10,7 @@ stopped when the server exits (Playwright stops it with SIGTERM). ``prod-b:/big`
 
 import atexit
 import logging
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +21,7 @@ from jupyterlab.galata import configure_jupyter_server
 from jupyter_mlplat.devcluster.hdfs import HdfsClusters, platform_config
 
 configure_jupyter_server(c)  # noqa: F821
+c.ServerApp.port = int(os.environ.get("MLPLAT_UI_PORT", "8888"))  # noqa: F821
 c.ServerApp.allow_root = True  # noqa: F821
 c.MLPlatApp.data_dir = mkdtemp(prefix="mlplat-ui-tests-")  # noqa: F821
 c.MLPlatApp.reconcile_interval = 0.5  # noqa: F821

@@ -4,11 +4,15 @@
  */
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
+// The server's port: 8888 unless MLPLAT_UI_PORT names another (two runs on one machine).
+const port = process.env.MLPLAT_UI_PORT || '8888';
+
 module.exports = {
   ...baseConfig,
   timeout: 240 * 1000,
   use: {
     ...baseConfig.use,
+    baseURL: `http://localhost:${port}`,
     // Video needs Playwright's own ffmpeg build, which is not installed.
     video: 'off',
     launchOptions: {
@@ -26,7 +30,7 @@ module.exports = {
   },
   webServer: {
     command: 'jlpm start',
-    url: 'http://localhost:8888/lab',
+    url: `http://localhost:${port}/lab`,
     // The server starts the HDFS mini clusters first (see its config file).
     timeout: 360 * 1000,
     // SIGTERM lets the server stop the clusters it started on its way out.
