@@ -6,6 +6,7 @@ import asyncio
 import os
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,13 @@ class MLPlatApp(ExtensionApp):
                                     "TensorBoards (see the config reference).")
     reconcile_interval = Float(2.0, config=True,
                                help="Seconds between checks of active jobs against backends.")
+    event_interval = Float(0.05, config=True,
+                           help="Seconds between reads of job changes (states, events, log "
+                                "text, output notebooks) that the server pushes to the browser "
+                                "as Jupyter events (0: none are pushed; the views poll).")
+    heartbeat_interval = Float(10.0, config=True,
+                               help="Seconds after which the job feed says it is alive when "
+                                    "nothing changed (browsers poll while they miss it).")
     scheduler_interval = Float(5.0, config=True,
                                help="Seconds between scheduler ticks (0 disables the scheduler "
                                     "of `local` schedules in this server).")
@@ -108,6 +116,7 @@ class MLPlatApp(ExtensionApp):
         self.platform = Platform(config, root, config_file)
         self.settings["mlplat"] = self.platform
         self._warm_local_runners(config)
+        self._start_job_feed(config, root)
         self.log.info("jupyter_mlplat: storage %s, targets %s, database %s",
                       [c.name for c in config.storage], [t.name for t in config.targets],
                       config.resolved_database_url().split("@")[-1])
@@ -120,6 +129,51 @@ class MLPlatApp(ExtensionApp):
         from .api.contents_guard import install as guard_job_outputs
 
         guard_job_outputs(self.serverapp.contents_manager, self.platform.jobs.store)
+
+    def _start_job_feed(self, config: Any, root: Path) -> None:
+        """Push the changes of this user's jobs through Jupyter's event bus (jupyter_events):
+        the panel, the job detail and its log follow them as they happen."""
+        from .jobs.feed import SCHEMA, JobFeed, local_target_names
+
+        self._feed: JobFeed | None = None
+        self._feeder: PeriodicCallback | None = None
+        if self.event_interval <= 0:
+            return
+        assert self.serverapp is not None
+        if self.serverapp.event_logger is None:
+            return
+        self.serverapp.event_logger.register_event_schema(SCHEMA)
+        self._feed = JobFeed(self.platform.jobs.store, config.user, root,
+                             config.resolved_data_dir(), local_target_names(config))
+        self._feed_server = uuid.uuid4().hex
+        self._feed_seq = 0
+        self._feed_busy = False
+        self._feed_emitted = time.monotonic()
+        self._feeder = PeriodicCallback(self._push_job_changes, self.event_interval * 1000)
+        self._feeder.start()
+
+    async def _push_job_changes(self) -> None:
+        from .jobs.feed import SCHEMA_ID
+
+        if self._feed is None or self._feed_busy:
+            return
+        self._feed_busy = True
+        try:
+            changes = await asyncio.get_running_loop().run_in_executor(None, self._feed.changes)
+        except Exception as exc:
+            self._log_loop_error("reading job changes failed", exc)
+            return
+        finally:
+            self._feed_busy = False
+        now = time.monotonic()
+        if not changes and now - self._feed_emitted >= self.heartbeat_interval:
+            changes = [{"kind": "heartbeat"}]
+        assert self.serverapp is not None and self.serverapp.event_logger is not None
+        for data in changes:
+            self._feed_seq += 1
+            self.serverapp.event_logger.emit(schema_id=SCHEMA_ID, data={
+                **data, "seq": self._feed_seq, "server": self._feed_server})
+            self._feed_emitted = now
 
     def _warm_local_runners(self, config: Any) -> None:
         """Local targets keep runners waiting with a kernel started (``warm_runners``)."""
@@ -212,6 +266,9 @@ class MLPlatApp(ExtensionApp):
     async def stop_extension(self) -> None:
         if getattr(self, "_reconciler", None) is not None:
             self._reconciler.stop()
+        feeder = getattr(self, "_feeder", None)
+        if feeder is not None:
+            feeder.stop()
         if getattr(self, "_tb_reaper", None) is not None:
             self._tb_reaper.stop()
         ticker = getattr(self, "_schedule_ticker", None)

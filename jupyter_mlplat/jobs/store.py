@@ -228,6 +228,24 @@ class JobStore:
                               message=clip(message or to.value)))
         return True
 
+    def last_event_id(self) -> int:
+        """The id of the newest event of any job (0 if none): where a feed starts."""
+        with self.db.session() as s:
+            return int(s.scalar(select(func.max(JobEventRow.id))) or 0)
+
+    def events_after(self, event_id: int,
+                     limit: int = 500) -> list[tuple[int, str, str, str, JobEvent]]:
+        """Events newer than ``event_id``, oldest first, as ``(event id, job id, the job's
+        user, the job's state now, event)``: one range of the primary key."""
+        with self.db.session() as s:
+            rows = s.execute(
+                select(JobEventRow.id, JobEventRow.job_id, JobEventRow.time, JobEventRow.state,
+                       JobEventRow.message, JobRow.user, JobRow.state.label("job_state"))
+                .join(JobRow, JobRow.id == JobEventRow.job_id)
+                .where(JobEventRow.id > event_id).order_by(JobEventRow.id).limit(limit)).all()
+        return [(r.id, r.job_id, r.user, r.job_state,
+                 JobEvent(time=r.time, state=r.state, message=r.message)) for r in rows]
+
     def count(self, *, user: str, state: JobState) -> int:
         """Jobs of ``user`` in ``state`` (an index range: user, state)."""
         with self.db.session() as s:

@@ -1,0 +1,159 @@
+"""What changed in this user's jobs since the last look, for the server to push to its clients.
+
+States and events are written to the database by other processes (local runners, the watchers
+of cluster jobs), so the feed reads the events table forward from the last event it saw (one
+range of the primary key); the log of a local job grows in a file and is read forward from the
+last offset; its output notebook is saved by papermill after each cell, seen by its mtime.
+``changes()`` returns what happened since the previous call, oldest first, as plain dicts in the
+shape of :data:`SCHEMA` (``seq`` and ``server`` are added by the emitter).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from ..config import UnknownName
+from .logfile import read_from
+from .models import ACTIVE_STATES, JobState
+from .store import JobStore
+
+SCHEMA_ID = "https://schema.jupyter.org/jupyter_mlplat/job/v1"
+#: The jupyter_events schema of every emission: one job changed (or the feed is alive).
+SCHEMA: dict[str, Any] = {
+    "$id": SCHEMA_ID,
+    "version": "1",
+    "title": "ML Platform job change",
+    "description": "A job's state, event, log text or output notebook changed; `heartbeat` "
+                   "says the feed is alive. `seq` counts the server's emissions from 1: a gap "
+                   "or another `server` means some were missed (read the REST API again).",
+    "type": "object",
+    "required": ["kind", "seq", "server"],
+    "properties": {
+        "kind": {"enum": ["state", "event", "log", "outputs", "heartbeat"]},
+        "seq": {"type": "integer"},
+        "server": {"type": "string"},
+        "job_id": {"type": "string"},
+        "state": {"type": "string", "description": "the job's state now"},
+        "event_state": {"type": ["string", "null"], "description": "the state the event "
+                                                                  "records, if any"},
+        "message": {"type": "string"},
+        "time": {"type": "string"},
+        "offset": {"type": "integer", "description": "log: byte offset where `text` starts"},
+        "next_offset": {"type": "integer", "description": "log: offset after `text`"},
+        "text": {"type": "string"},
+        "notebook": {"type": "string"},
+    },
+}
+
+#: Log bytes pushed per job and look (more follows at the next look).
+LOG_CHUNK = 64 * 1024
+#: Seconds between re-reads of the active jobs (new ones are also seen through their events).
+ACTIVE_EVERY = 2.0
+
+
+class JobFeed:
+    """Changes of ``user``'s jobs; local jobs' logs and output notebooks too."""
+
+    def __init__(self, store: JobStore, user: str, root_dir: Path, data_dir: Path,
+                 local_targets: set[str]) -> None:
+        self.store = store
+        self.user = user
+        self.root_dir = root_dir
+        self.data_dir = data_dir
+        self.local_targets = local_targets
+        self._last_event = store.last_event_id()
+        self._since = time.time()
+        self._watched: dict[str, dict[str, Any]] = {}  # job id -> offset, notebook, mtime
+        self._active_read = 0.0
+
+    def _watch(self, job_id: str, target: str, notebook: str | None, created: float) -> None:
+        if job_id in self._watched or target not in self.local_targets:
+            return
+        log = self.data_dir / "jobs" / job_id / "job.log"
+        # a job older than the feed: its earlier log is read through the REST API
+        offset = 0 if created >= self._since else _size(log)
+        path = self.root_dir / notebook if notebook else None
+        self._watched[job_id] = {"log": log, "offset": offset, "notebook": notebook,
+                                 "path": path, "mtime": _mtime(path) if path else None,
+                                 "final": False}
+
+    def _read_active(self) -> None:
+        now = time.monotonic()
+        if now - self._active_read < ACTIVE_EVERY:
+            return
+        self._active_read = now
+        for job in self.store.active():
+            if job.user == self.user:
+                self._watch(job.id, job.spec.target, job.outputs.notebook,
+                            job.created.timestamp())
+
+    def changes(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        self._read_active()
+        for event_id, job_id, user, state, event in self.store.events_after(self._last_event):
+            self._last_event = event_id
+            if user != self.user:
+                continue
+            out.append({"kind": "state" if event.state else "event", "job_id": job_id,
+                        "state": state, "event_state": event.state and event.state.value,
+                        "message": event.message, "time": event.time.isoformat()})
+            if job_id not in self._watched and JobState(state) in ACTIVE_STATES:
+                self._watch_new(job_id)
+            elif job_id in self._watched and JobState(state).final:
+                self._watched[job_id]["final"] = True
+        for job_id, seen in list(self._watched.items()):
+            out.extend(self._files(job_id, seen))
+            if seen["final"]:
+                del self._watched[job_id]  # its last bytes were read just now
+        return out
+
+    def _watch_new(self, job_id: str) -> None:
+        try:
+            job = self.store.get(job_id)
+        except Exception:  # deleted meanwhile
+            return
+        self._watch(job.id, job.spec.target, job.outputs.notebook, job.created.timestamp())
+
+    def _files(self, job_id: str, seen: dict[str, Any]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        text, offset = read_from(seen["log"], seen["offset"], LOG_CHUNK)
+        if text:
+            out.append({"kind": "log", "job_id": job_id, "offset": seen["offset"],
+                        "next_offset": offset, "text": text})
+            seen["offset"] = offset
+        if seen["path"] is not None:
+            mtime = _mtime(seen["path"])
+            if mtime is not None and mtime != seen["mtime"]:
+                seen["mtime"] = mtime
+                out.append({"kind": "outputs", "job_id": job_id, "notebook": seen["notebook"]})
+        return out
+
+
+def local_target_names(config: Any) -> set[str]:
+    names = set()
+    for target in config.targets:
+        try:
+            if getattr(config.target(target.name), "kind", "local") == "local":
+                names.add(target.name)
+        except UnknownName:
+            continue
+    return names
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def _mtime(path: Path | None) -> float | None:
+    if path is None:
+        return None
+    try:
+        return os.stat(path).st_mtime_ns / 1e9
+    except OSError:
+        return None
