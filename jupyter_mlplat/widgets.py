@@ -226,7 +226,8 @@ class _WidgetView:
             layout=w.Layout(width="auto"),
         )
         self.cancel_button.on_click(self._on_cancel)
-        self.box = w.VBox([self.header, self.logs, w.HBox([self.cancel_button, self.status])],
+        self.actions = w.HBox([self.cancel_button, self.status])
+        self.box = w.VBox([self.header, self.logs, self.actions],
                           layout=w.Layout(border="1px solid var(--jp-border-color2, #ccc)",
                                           padding="4px 8px"))
         self.update(monitor)
@@ -253,7 +254,10 @@ class _WidgetView:
             f"{html.escape(tail) or '<i>no output yet</i>'}</pre>"
         )
         if job.state.final:
+            # An ended job has nothing to cancel: the button goes (not just greyed out).
             self.cancel_button.disabled = True
+            if self.cancel_button in self.actions.children:
+                self.actions.children = (self.status,)
             self.status.value = self._final_text(job)
 
     def _final_text(self, job: Job) -> str:

@@ -135,6 +135,14 @@ export class MlplatApi {
     });
   }
 
+  /** Delete a final job (409 while it runs); `outputs`: its folder too. */
+  deleteJob(id: string, outputs = false): Promise<void> {
+    return this._request(`jobs/${encodeURIComponent(id)}`, {
+      method: 'DELETE',
+      query: { outputs: String(outputs) }
+    });
+  }
+
   rerunJob(
     id: string,
     parameters: Record<string, unknown> | null
@@ -194,9 +202,25 @@ export class MlplatApi {
     });
   }
 
-  deleteSchedule(id: string): Promise<void> {
+  /** Delete a schedule; `runs`: its runs (and their jobs) too. */
+  deleteSchedule(
+    id: string,
+    options: { runs?: boolean; outputs?: boolean } = {}
+  ): Promise<void> {
     return this._request(`schedules/${encodeURIComponent(id)}`, {
-      method: 'DELETE'
+      method: 'DELETE',
+      query: {
+        runs: String(!!options.runs),
+        outputs: String(!!options.outputs)
+      }
+    });
+  }
+
+  /** Delete a finished run with its job; `outputs`: the job's folder too. */
+  deleteRun(id: string, outputs = false): Promise<void> {
+    return this._request(`runs/${encodeURIComponent(id)}`, {
+      method: 'DELETE',
+      query: { outputs: String(outputs) }
     });
   }
 

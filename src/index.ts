@@ -5,12 +5,7 @@ import {
   type JupyterFrontEnd,
   type JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import {
-  Dialog,
-  ICommandPalette,
-  Notification,
-  showDialog
-} from '@jupyterlab/apputils';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import {
@@ -23,6 +18,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { type IJob, type IPlatformConfig, MlplatApi } from './api';
 import { registerSubmitCommand } from './dialogs/command';
 import { registerJobCommands } from './jobs/commands';
+import { deleteJob, deleteRun, deleteSchedule } from './jobs/deleteDialog';
 import {
   openOutputNotebook,
   registerOutputNotebookFactory
@@ -145,21 +141,20 @@ async function activate(
       runNotebook: onNotebook(CommandIDs.runNotebook),
       scheduleNotebook: onNotebook(CommandIDs.scheduleNotebook),
       rerun: run => void runCommands.rerun(run),
-      confirmDelete: async schedule =>
-        (
-          await showDialog({
-            title: 'Delete schedule',
-            body: `Delete “${schedule.name}”? It will not fire again; its runs stay in the history.`,
-            buttons: [
-              Dialog.cancelButton(),
-              Dialog.warnButton({ label: 'Delete' })
-            ]
-          })
-        ).button.accept
+      deleteSchedule: schedule => deleteSchedule(api, schedule),
+      deleteRun: run => deleteRun(api, run)
     },
     jobs,
     storage,
     onOpenJob: openJob,
+    onDeleteJob: async job => {
+      const done = await deleteJob(api, job);
+      if (done) {
+        // Its tab, if open, shows a job that is gone.
+        jobTracker.find(widget => widget.content.jobId === job.id)?.dispose();
+      }
+      return done;
+    },
     onOpenCluster: cluster => {
       if (commands.hasCommand(CommandIDs.openCluster)) {
         void commands.execute(CommandIDs.openCluster, { cluster });
@@ -169,7 +164,7 @@ async function activate(
   shell.add(panel, 'left', { rank: 300 });
   restorer?.add(panel, 'jupyter-mlplat-panel');
 
-  registerJobCommands({
+  const jobTracker = registerJobCommands({
     app,
     api,
     restorer,

@@ -190,13 +190,16 @@ def test_submit_without_a_name_takes_this_notebook(kernel: BlockingKernelClient,
     job_id = JOB_ID.search(" ".join(ran.data("text/plain"))).group(0)  # type: ignore[union-attr]
     job = platform.jobs.get(job_id)
     assert (job.spec.notebook, job.spec.parameters) == ("work/train.ipynb", {"n": 6})
-    # the monitor's Cancel button stops it, and the monitor then shows it final
+    # the monitor's Cancel button stops it; the ended job's monitor has no Cancel button
     clicked = run(kernel, "\n".join([
         f"m = get_ipython().magics_manager.registry['MLPlatMagics'].monitors['{job_id}']",
+        "shown = m._view.cancel_button in m._view.actions.children",
         "m._view.cancel_button.click()",
-        "print(m.wait().state.value, m._view.cancel_button.disabled)",
+        "m.wait()",
+        "m._view.update(m)",
+        "print(m.job.state.value, shown, m._view.cancel_button in m._view.actions.children)",
     ]))
-    assert clicked.stdout.strip() == "cancelled True", clicked.stderr
+    assert clicked.stdout.strip() == "cancelled True False", clicked.stderr
     assert platform.jobs.get(job_id).state.value == "cancelled"
 
 

@@ -2,6 +2,7 @@ import React from 'react';
 
 import type { IJob } from '../api';
 import { elapsedMs, formatDuration, formatTime } from '../format';
+import { shortId } from './listing';
 import { StateChip } from './StateChip';
 
 /**
@@ -41,6 +42,9 @@ export function JobHeader(props: {
     <header className="jp-mlplat-detail-header">
       <div className="jp-mlplat-detail-title">
         <h1>{job.name}</h1>
+        <span className="jp-mlplat-job-id" title={job.id}>
+          {shortId(job.id)}
+        </span>
         <StateChip state={job.state} />
         <span className="jp-mlplat-spacer" />
         {props.actions}

@@ -5,6 +5,7 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import type { IJob } from '../api';
 import { mlplatIcon } from '../icons';
 import { type IJobDetailProps, JobDetail } from './JobDetail';
+import { jobTitle, shortId } from './listing';
 
 export type JobDetailOptions = Omit<IJobDetailProps, 'onLoaded'>;
 
@@ -15,9 +16,15 @@ export class JobDetailWidget extends ReactWidget {
   constructor(private readonly _options: JobDetailOptions) {
     super();
     this.addClass('jp-mlplat-detail-widget');
-    this.title.label = _options.jobId;
+    this.title.label = shortId(_options.jobId);
     this.title.icon = mlplatIcon;
     this.title.closable = true;
+    // A restored tab that is not shown yet is titled too (its view renders
+    // only once shown).
+    void _options.api
+      .getJob(_options.jobId)
+      .then(job => this._onLoaded(job))
+      .catch(() => undefined);
   }
 
   get jobId(): string {
@@ -31,7 +38,8 @@ export class JobDetailWidget extends ReactWidget {
   }
 
   private _onLoaded(job: IJob): void {
-    this.title.label = job.name;
+    // Two jobs of one notebook share a name: the short id tells their tabs apart.
+    this.title.label = jobTitle(job);
     this.title.caption = `Job ${job.id} — ${job.state}`;
   }
 }

@@ -1,6 +1,6 @@
 import React from 'react';
 
-import type { IPlatformConfig } from '../api';
+import type { IJob, IPlatformConfig } from '../api';
 import { usePromise } from '../hooks';
 import type { JobsModel } from '../jobs/model';
 import {
@@ -24,6 +24,7 @@ export interface IPanelViewProps {
   jobs: JobsModel;
   storage: StorageModel;
   onOpenJob: (id: string) => void;
+  onDeleteJob: (job: IJob) => Promise<boolean>;
   onOpenCluster: (name: string) => void;
   runs: Omit<IRunsSectionProps, 'api'>;
   models: Omit<IModelsSectionProps, 'api'>;
@@ -59,8 +60,11 @@ function PanelContent(props: IPanelViewProps): JSX.Element {
     <>
       <JobsSection
         model={props.jobs}
+        api={props.api}
+        interval={props.runs.interval}
         targets={config.targets.map(t => t.name)}
         onOpen={props.onOpenJob}
+        onDelete={props.onDeleteJob}
       />
       <StorageSection
         clusters={config.storage}

@@ -28,7 +28,10 @@ export interface IRunsSectionProps {
   /** "Schedule…" on the current notebook. */
   scheduleNotebook: () => void;
   rerun: (run: IRun) => void;
-  confirmDelete: (schedule: ISchedule) => Promise<boolean>;
+  /** Confirm and delete a schedule (with or without its runs); true once gone. */
+  deleteSchedule: (schedule: ISchedule) => Promise<boolean>;
+  /** Confirm and delete a finished run with its job; true once gone. */
+  deleteRun: (run: IRun) => Promise<boolean>;
 }
 
 /**
@@ -63,7 +66,12 @@ export function RunsSection(props: IRunsSectionProps): JSX.Element {
         />
       }
     >
-      <RunHistory {...props} runs={runs.data?.runs} error={runs.error} />
+      <RunHistory
+        {...props}
+        runs={runs.data?.runs}
+        error={runs.error}
+        refresh={runs.refresh}
+      />
       <Schedules
         {...props}
         schedules={schedules.data?.schedules}
@@ -75,7 +83,11 @@ export function RunsSection(props: IRunsSectionProps): JSX.Element {
 }
 
 function RunHistory(
-  props: IRunsSectionProps & { runs?: IRun[]; error: string | null }
+  props: IRunsSectionProps & {
+    runs?: IRun[];
+    error: string | null;
+    refresh: () => void;
+  }
 ): JSX.Element {
   const { runs, api } = props;
   const [selected, setSelected] = useState<string[]>([]);
@@ -153,6 +165,9 @@ function RunHistory(
               onToggle={() => toggle(run.id)}
               openPath={props.openPath}
               openJob={props.openJob}
+              onDelete={() =>
+                void props.deleteRun(run).then(done => done && props.refresh())
+              }
             />
           ))}
         </ul>
@@ -175,6 +190,7 @@ function RunRow(props: {
   onToggle: () => void;
   openPath: (path: string) => void;
   openJob: (id: string) => void;
+  onDelete: () => void;
 }): JSX.Element {
   const { run } = props;
   const name = run.notebook.slice(run.notebook.lastIndexOf('/') + 1);
@@ -242,6 +258,19 @@ function RunRow(props: {
               Job
             </button>
           )
+        )}
+        {(run.state === 'succeeded' ||
+          run.state === 'failed' ||
+          run.state === 'cancelled' ||
+          run.state === 'skipped') && (
+          <button
+            className="jp-mlplat-link jp-mlplat-danger"
+            aria-label={`Delete run ${run.id}`}
+            title="Delete this run and its job…"
+            onClick={props.onDelete}
+          >
+            Delete
+          </button>
         )}
       </div>
       {run.error && <div className="jp-mlplat-field-error">{run.error}</div>}
@@ -379,13 +408,7 @@ function Schedules(
                 </button>
                 <button
                   className="jp-mlplat-link jp-mlplat-danger"
-                  onClick={() =>
-                    void act(async () => {
-                      if (await props.confirmDelete(schedule)) {
-                        await api.deleteSchedule(schedule.id);
-                      }
-                    })
-                  }
+                  onClick={() => void act(() => props.deleteSchedule(schedule))}
                 >
                   Delete
                 </button>

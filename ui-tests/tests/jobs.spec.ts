@@ -151,7 +151,7 @@ test('submit a notebook as a job and follow it to its log', async ({
   );
 
   // Rerun from the detail view: the dialog comes prefilled with n = 5.
-  await page.getByRole('tab', { name: 'params', exact: true }).click();
+  await page.getByRole('tab', { name: /^params · j[0-9a-f]{6}$/ }).click();
   await detail.getByRole('button', { name: 'Rerun' }).click();
   const rerun = page.locator('.jp-mlplat-submit-dialog');
   await expect(rerun.locator('input[name="param-n"]')).toHaveValue('5');
