@@ -4,6 +4,8 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ISignal } from '@lumino/signaling';
 
+import { fallbackPoll, type IJobChange, type JobFeed } from './jobs/feed';
+
 /**
  * The current time, ticking every second while `active`.
  */
@@ -60,11 +62,15 @@ export interface IPolled<T> {
 
 /**
  * `fetch()` now and every `interval` ms while mounted (sections of the
- * sidebar mount their body only while open).
+ * sidebar mount their body only while open), through the views' one polling
+ * primitive (backs off on errors, stands by while the tab is hidden); with a
+ * `feed`, also as soon as a job's state changes, and rarely while the feed is
+ * live.
  */
 export function usePolled<T>(
   fetch: () => Promise<T>,
-  interval: number
+  interval: number,
+  feed: JobFeed | null = null
 ): IPolled<T> {
   const [data, setData] = useState<T>();
   const [error, setError] = useState<string | null>(null);
@@ -73,29 +79,37 @@ export function usePolled<T>(
   fetchRef.current = fetch;
   useEffect(() => {
     let live = true;
-    let timer = 0;
-    const run = async () => {
-      try {
-        const next = await fetchRef.current();
-        if (live) {
-          setData(() => next);
-          setError(null);
+    const poll = fallbackPoll({
+      factory: async () => {
+        try {
+          const next = await fetchRef.current();
+          if (live) {
+            setData(() => next);
+            setError(null);
+          }
+        } catch (err) {
+          if (live) {
+            setError((err as Error).message);
+          }
+          throw err;
         }
-      } catch (err) {
-        if (live) {
-          setError((err as Error).message);
-        }
-      }
-      if (live) {
-        timer = window.setTimeout(run, interval);
+      },
+      interval,
+      feed,
+      name: 'jupyter-mlplat:section'
+    });
+    const onChange = (_: JobFeed, change: IJobChange) => {
+      if (change.kind === 'state') {
+        void poll.refresh();
       }
     };
-    void run();
+    feed?.changed.connect(onChange);
     return () => {
       live = false;
-      window.clearTimeout(timer);
+      feed?.changed.disconnect(onChange);
+      poll.dispose();
     };
-  }, [interval, tick]);
+  }, [interval, tick, feed]);
   const refresh = useCallback(() => setTick(t => t + 1), []);
   return { data, error, refresh };
 }

@@ -18,6 +18,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { type IJob, type IPlatformConfig, MlplatApi } from './api';
 import { registerSubmitCommand } from './dialogs/command';
 import { registerJobCommands } from './jobs/commands';
+import { JobFeed } from './jobs/feed';
 import { deleteJob, deleteRun, deleteSchedule } from './jobs/deleteDialog';
 import {
   openOutputNotebook,
@@ -75,7 +76,11 @@ async function activate(
   let current = readSettings(settings);
 
   const config = fetchConfig(api);
-  const jobs = new JobsModel(api, current.pollInterval);
+  const jobs = new JobsModel(
+    api,
+    current.pollInterval,
+    JobFeed.of(app.serviceManager.events)
+  );
   const storage = new StorageModel(api);
   void config.then(answer => {
     if (answer) {

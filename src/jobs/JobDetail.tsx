@@ -6,6 +6,7 @@ import { isFinal } from '../format';
 import { useNow } from '../hooks';
 import { JobHeader } from './JobHeader';
 import { LogView } from './LogView';
+import type { JobFeed } from './feed';
 import { EventsTable, ParametersTable } from './tables';
 import { Timeline } from './Timeline';
 import { usePolledJob } from './usePolledJob';
@@ -14,6 +15,8 @@ export interface IJobDetailProps {
   api: MlplatApi;
   jobId: string;
   pollInterval: number;
+  /** Job changes pushed by the server (null: poll only). */
+  feed?: JobFeed | null;
   onLoaded: (job: IJob) => void;
   openNotebook: (path: string) => Promise<void>;
   rerun: (job: IJob) => Promise<void>;
@@ -29,7 +32,8 @@ type Tab = (typeof TABS)[number];
  */
 export function JobDetail(props: IJobDetailProps): JSX.Element {
   const { api, jobId, pollInterval } = props;
-  const { job, error, update } = usePolledJob(api, jobId, pollInterval);
+  const feed = props.feed ?? null;
+  const { job, error, update } = usePolledJob(api, jobId, pollInterval, feed);
   const [tab, setTab] = useState<Tab>('Logs');
   const [actionError, setActionError] = useState<string | null>(null);
   const live = job !== null && !isFinal(job.state);
@@ -114,6 +118,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             replicas={job.replicas}
             live={live}
             interval={pollInterval}
+            feed={feed}
           />
         )}
         {tab === 'Parameters' && (

@@ -1,6 +1,7 @@
 import React, { useEffect, useLayoutEffect, useRef, useState } from 'react';
 
 import type { MlplatApi } from '../api';
+import { fallbackPoll, type IJobChange, type JobFeed } from './feed';
 
 export interface ILogViewProps {
   api: MlplatApi;
@@ -8,7 +9,9 @@ export interface ILogViewProps {
   replicas: string[];
   /** Whether the job can still write (keep following after `complete`). */
   live: boolean;
+  /** Milliseconds between reads while no change is pushed. */
   interval: number;
+  feed?: JobFeed | null;
 }
 
 /**
@@ -67,14 +70,16 @@ export function LogView(props: ILogViewProps): JSX.Element {
 }
 
 /**
- * Poll `jobs/{id}/logs?offset=N`, appending each chunk, until the log is
- * complete and the job is no longer live.
+ * Follow a job's log: text the server pushes is appended as it comes (when it
+ * starts where the view stands); `jobs/{id}/logs?offset=N` is read at first,
+ * after a gap, at the end, and as the fallback poll while the feed is silent,
+ * until the log is complete and the job is no longer live.
  */
 function useFollowedLog(
   props: ILogViewProps,
   replica: string
 ): { text: string; error: string | null } {
-  const { api, jobId, live, interval } = props;
+  const { api, jobId, live, interval, feed } = props;
   const [text, setText] = useState('');
   const [error, setError] = useState<string | null>(null);
   const offset = useRef(0);
@@ -87,18 +92,20 @@ function useFollowedLog(
   }, [jobId, replica]);
 
   useEffect(() => {
+    if (done.current) {
+      return;
+    }
     let active = true;
-    let timer = 0;
-    const tick = async () => {
+    const read = async () => {
       try {
         while (active) {
-          const chunk = await api.getLogs(
-            jobId,
-            offset.current,
-            replica || undefined
-          );
+          const from = offset.current;
+          const chunk = await api.getLogs(jobId, from, replica || undefined);
           if (!active) {
             return;
+          }
+          if (offset.current !== from) {
+            continue; // pushed text came meanwhile: read on from where it ends
           }
           offset.current = chunk.offset;
           if (chunk.text) {
@@ -114,17 +121,38 @@ function useFollowedLog(
         if (active) {
           setError((err as Error).message);
         }
+        throw err;
       }
-      if (active && !done.current) {
-        timer = window.setTimeout(tick, interval);
+      if (done.current) {
+        // Nothing more will come: stop polling once this read has settled.
+        window.setTimeout(() => poll.dispose());
       }
     };
-    void tick();
+    const poll = fallbackPoll({
+      factory: read,
+      interval,
+      feed: feed ?? null,
+      name: `jupyter-mlplat:log-${jobId}`
+    });
+    const onChange = (_: JobFeed, change: IJobChange) => {
+      if (change.job_id !== jobId || change.kind !== 'log' || replica) {
+        return;
+      }
+      if (change.offset === offset.current && change.text) {
+        offset.current = change.next_offset ?? offset.current;
+        const pushed = change.text;
+        setText(previous => previous + pushed);
+      } else if ((change.offset ?? 0) > offset.current) {
+        void poll.refresh(); // some text was missed: read it
+      }
+    };
+    feed?.changed.connect(onChange);
     return () => {
       active = false;
-      window.clearTimeout(timer);
+      feed?.changed.disconnect(onChange);
+      poll.dispose();
     };
-  }, [api, jobId, replica, live, interval]);
+  }, [api, jobId, replica, live, interval, feed]);
 
   return { text, error };
 }

@@ -10,6 +10,7 @@ import {
 
 import type { IJob, MlplatApi } from '../api';
 import { CommandIDs } from '../tokens';
+import { JobFeed } from './feed';
 import { createJobDetail, type JobDetailWidget } from './widget';
 
 export interface IJobCommandsOptions {
@@ -65,6 +66,7 @@ export function registerJobCommands(
         api,
         jobId: id,
         pollInterval: options.pollInterval(),
+        feed: JobFeed.of(app.serviceManager.events),
         openNotebook,
         rerun: options.rerun,
         openTensorBoard: options.openTensorBoard,

@@ -1,10 +1,18 @@
 /**
- * The job list shown in the sidebar: polled, diff-updated, filtered.
+ * The job list shown in the sidebar: updated as the server pushes job changes
+ * (polled as a fallback), diff-updated, filtered.
  */
-import { Poll } from '@lumino/polling';
+import { Debouncer, type Poll } from '@lumino/polling';
 import { type ISignal, Signal } from '@lumino/signaling';
 
 import type { IJob, JobState, MlplatApi } from '../api';
+import {
+  fallbackPoll,
+  type IFallbackPollOptions,
+  type IJobChange,
+  type JobFeed,
+  refreshStarted
+} from './feed';
 import { mergeJobs } from './merge';
 
 /**
@@ -27,15 +35,19 @@ export interface IJobFilter {
 export class JobsModel {
   constructor(
     private readonly _api: MlplatApi,
-    interval: number
+    interval: number,
+    private readonly _feed: JobFeed | null = null
   ) {
-    this._poll = new Poll({
+    this._pollOptions = {
       auto: false,
       factory: () => this._fetch(),
-      frequency: { interval, backoff: true, max: 60_000 },
-      standby: 'when-hidden',
+      interval,
+      feed: _feed,
       name: 'jupyter-mlplat:jobs'
-    });
+    };
+    this._poll = fallbackPoll(this._pollOptions);
+    this._reread = new Debouncer(() => refreshStarted(this._poll), 50);
+    _feed?.changed.connect(this._onChange, this);
   }
 
   /** Emitted when the jobs, the total, the filter or the error changed. */
@@ -70,7 +82,10 @@ export class JobsModel {
   }
 
   set interval(interval: number) {
-    this._poll.frequency = { ...this._poll.frequency, interval };
+    this._pollOptions.interval = interval;
+    if (!this._feed?.live) {
+      this._poll.frequency = { ...this._poll.frequency, interval };
+    }
   }
 
   setFilter(filter: IJobFilter): void {
@@ -89,8 +104,29 @@ export class JobsModel {
   }
 
   dispose(): void {
+    this._feed?.changed.disconnect(this._onChange, this);
+    this._reread.dispose();
     this._poll.dispose();
     Signal.clearData(this);
+  }
+
+  /**
+   * A pushed change: a listed job's new state shows at once; the list is read
+   * again (shortly, once for a burst) for what the event does not carry.
+   */
+  private _onChange(_: JobFeed, change: IJobChange): void {
+    if (change.kind !== 'state' && change.kind !== 'event') {
+      return;
+    }
+    const { job_id: id, state } = change;
+    const listed = this._jobs.find(job => job.id === id);
+    if (listed && state && listed.state !== state) {
+      this._jobs = this._jobs.map(job =>
+        job.id === id ? { ...job, state } : job
+      );
+      this._changed.emit();
+    }
+    void this._reread.invoke();
   }
 
   private async _fetch(): Promise<void> {
@@ -130,6 +166,8 @@ export class JobsModel {
   }
 
   private readonly _poll: Poll;
+  private readonly _pollOptions: IFallbackPollOptions;
+  private readonly _reread: Debouncer;
   private readonly _changed = new Signal<this, void>(this);
   private _jobs: readonly IJob[] = [];
   private _total = 0;

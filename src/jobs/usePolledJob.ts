@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 
 import type { IJob, MlplatApi } from '../api';
 import { isFinal } from '../format';
+import { fallbackPoll, type IJobChange, type JobFeed } from './feed';
 
 export interface IPolledJob {
   job: IJob | null;
@@ -11,12 +12,15 @@ export interface IPolledJob {
 }
 
 /**
- * A job fetched every `interval` ms until it reaches a final state.
+ * A job, read again as soon as the server pushes a change of it (its new
+ * state shows at once), and polled every `interval` ms while the feed is
+ * silent, until it reaches a final state.
  */
 export function usePolledJob(
   api: MlplatApi,
   id: string,
-  interval: number
+  interval: number,
+  feed: JobFeed | null = null
 ): IPolledJob {
   const [job, setJob] = useState<IJob | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -26,33 +30,51 @@ export function usePolledJob(
     if (final) {
       return;
     }
-    let timer = 0;
     let live = true;
-    const tick = async () => {
-      try {
-        const next = await api.getJob(id);
-        if (!live) {
-          return;
+    const poll = fallbackPoll({
+      factory: async () => {
+        try {
+          const next = await api.getJob(id);
+          if (live) {
+            setJob(next);
+            setError(null);
+          }
+        } catch (err) {
+          if (live) {
+            setError((err as Error).message);
+          }
+          throw err;
         }
-        setJob(next);
-        setError(null);
-        if (isFinal(next.state)) {
-          return;
-        }
-      } catch (err) {
-        if (!live) {
-          return;
-        }
-        setError((err as Error).message);
+      },
+      interval,
+      feed,
+      name: `jupyter-mlplat:job-${id}`
+    });
+    const onChange = (_: JobFeed, change: IJobChange) => {
+      if (
+        change.job_id !== id ||
+        (change.kind !== 'state' && change.kind !== 'event')
+      ) {
+        return;
       }
-      timer = window.setTimeout(tick, interval);
+      const state = change.state;
+      // A final state comes with the job read again (its end time, its error).
+      if (state && !isFinal(state)) {
+        setJob(previous =>
+          previous && previous.state !== state
+            ? { ...previous, state }
+            : previous
+        );
+      }
+      void poll.refresh();
     };
-    void tick();
+    feed?.changed.connect(onChange);
     return () => {
       live = false;
-      window.clearTimeout(timer);
+      feed?.changed.disconnect(onChange);
+      poll.dispose();
     };
-  }, [api, id, interval, final]);
+  }, [api, id, interval, feed, final]);
 
   const update = useCallback((next: IJob) => setJob(next), []);
   return { job, error, update };
