@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from pydantic import BaseModel, ValidationError
-from tornado.web import HTTPError
+from tornado.web import HTTPError, stream_request_body
 
 from ..db import is_disconnect
 from ..errors import MLPlatError, TooLarge
@@ -30,27 +30,53 @@ def validation_message(exc: ValidationError) -> str:
     return "invalid request: " + "; ".join(parts)
 
 
+BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+@stream_request_body
 class MLPlatHandler(ExtensionHandlerMixin, APIHandler):
-    """Every route of the extension derives from this class."""
+    """Every route of the extension derives from this class.
+
+    Bodies are streamed in and kept only up to the route's limit: a body declared larger is
+    answered 413 before any of it is read, and one that grows larger while it arrives
+    (chunked) is dropped as it comes, so no request can make the server hold more than the
+    limit.
+    """
 
     #: The field of ``limits`` that bounds this route's request bodies.
     body_limit = "max_body_bytes"
 
     async def prepare(self) -> None:  # type: ignore[override]
+        self._body = bytearray()
+        self._body_size = 0
         await super().prepare()
-        if self.current_user:  # without credentials the answer is 403, whatever the body
-            self._check_body_size()
+        if self.current_user and self.request.method in BODY_METHODS:
+            declared = self.request.headers.get("Content-Length", "")
+            if declared.isdigit():
+                self._refuse_over(int(declared))
 
-    def _check_body_size(self) -> None:
-        """413 naming the limit for a body over it (declared or, when chunked, as read)."""
-        if self.request.method not in ("POST", "PUT", "PATCH", "DELETE"):
-            return
-        limit = getattr(self.platform.config.limits, self.body_limit)
-        declared = self.request.headers.get("Content-Length", "")
-        size = max(len(self.request.body or b""), int(declared) if declared.isdigit() else 0)
+    def _limit(self) -> int:
+        return int(getattr(self.platform.config.limits, self.body_limit))
+
+    def _refuse_over(self, size: int) -> None:
+        """413 naming the limit for a body over it."""
+        limit = self._limit()
         if size > limit:
             raise TooLarge(f"request body is {human_bytes(size)}; this route takes at most "
                            f"{human_bytes(limit)} (limits.{self.body_limit})")
+
+    def data_received(self, chunk: bytes) -> None:
+        self._body_size += len(chunk)
+        if self.current_user and self._body_size <= self._limit():
+            self._body.extend(chunk)
+        else:  # over the limit, or nobody to act for: keep nothing (the method answers)
+            self._body.clear()
+
+    @property
+    def body(self) -> bytes:
+        """The request body (what a route reads instead of ``request.body``)."""
+        self._refuse_over(self._body_size)
+        return bytes(self._body)
 
     @property
     def platform(self) -> Platform:
@@ -66,7 +92,7 @@ class MLPlatHandler(ExtensionHandlerMixin, APIHandler):
         return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
 
     def body_as(self, model: type[M]) -> M:
-        raw = self.request.body or b"{}"
+        raw = self.body or b"{}"
         try:
             return model.model_validate_json(raw)
         except ValidationError as exc:
