@@ -28,6 +28,10 @@ TOTAL_CAP = 10_000
 
 #: Characters kept of an error or event message (listings carry no unbounded field).
 MESSAGE_MAX = 4000
+#: Notes (events without a state: Kubernetes events, build progress) kept per job; a pod that
+#: crash-loops for days would otherwise grow its job's timeline without end. State changes are
+#: always recorded.
+NOTES_MAX = 500
 
 
 def clip(text: str, limit: int = MESSAGE_MAX) -> str:
@@ -279,6 +283,14 @@ class JobStore:
             # the row's lock first, then the time: events stay in time order (see transition)
             s.execute(update(JobRow).where(JobRow.id == job_id).values(state=JobRow.state)
                       .execution_options(synchronize_session=False))
+            if state is None:
+                notes = s.scalar(select(func.count()).select_from(JobEventRow).where(
+                    JobEventRow.job_id == job_id, JobEventRow.state.is_(None))) or 0
+                if notes > NOTES_MAX:
+                    return
+                if notes == NOTES_MAX:
+                    message = (f"(further notes of this job are not recorded: {NOTES_MAX} "
+                               "kept; its log has everything)")
             s.add(JobEventRow(job_id=job_id, time=utcnow(),
                               state=None if state is None else state.value,
                               message=clip(message)))
