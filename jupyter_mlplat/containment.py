@@ -23,10 +23,10 @@ from __future__ import annotations
 import contextlib
 import re
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote
 
 from .errors import InvalidRequest
 from .pathtext import check_path_text
+from .storage.paths import percent_decoded
 
 #: Characters a reduced file name keeps; everything else becomes ``-``.
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -37,15 +37,6 @@ class PathOutside(InvalidRequest):
     """A path that is not allowed or leads outside its root (400, reason ``path``)."""
 
     reason = "path"
-
-
-def _decoded(segment: str) -> str:
-    for _ in range(4):  # enough for any sane number of encoding layers
-        decoded = unquote(segment)
-        if decoded == segment:
-            break
-        segment = decoded
-    return segment
 
 
 def shown(path: str) -> str:
@@ -63,7 +54,7 @@ def check_text(path: str, field: str) -> str:
     except ValueError as exc:
         raise PathOutside(f"{field}: {exc}") from None
     pieces = (piece.strip() for part in path.replace("\\", "/").split("/")
-              for piece in _decoded(part).replace("\\", "/").split("/"))
+              for piece in percent_decoded(part).replace("\\", "/").split("/"))
     if any(piece == ".." for piece in pieces):
         raise PathOutside(f"{field}: {shown(path)} may not contain '..'; give a path inside "
                           "the Jupyter root")

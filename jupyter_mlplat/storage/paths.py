@@ -17,7 +17,8 @@ class PathOutsideRoot(ValueError):
     """A path that would leave the cluster's base path; ``str()`` says which and why."""
 
 
-def _decoded(segment: str) -> str:
+def percent_decoded(segment: str) -> str:
+    """A path segment with every layer of percent-encoding undone (``%252e`` -> ``.``)."""
     for _ in range(4):  # enough for any sane number of encoding layers
         decoded = unquote(segment)
         if decoded == segment:
@@ -39,7 +40,7 @@ def confine(path: str, base_path: str = "/") -> str:
         raise PathOutsideRoot(f"path {path!r} contains a NUL character")
     norm = normalize(path)
     decoded = (piece.strip() for part in norm.split("/")[1:]
-               for piece in _decoded(part).replace("\\", "/").split("/"))
+               for piece in percent_decoded(part).replace("\\", "/").split("/"))
     if any(piece == ".." for piece in decoded):
         raise PathOutsideRoot(f"path {path!r} may not contain '..' segments")
     base = normalize(base_path)
