@@ -111,16 +111,6 @@ async function activate(
     fileBrowser,
     defaultTarget: () => current.defaultTarget
   });
-  const onNotebook = (command: string) => () => {
-    if (commands.isEnabled(command)) {
-      void commands.execute(command);
-    } else {
-      Notification.info(
-        'Open a notebook, or select one in the file browser, first.',
-        { autoClose: 4000 }
-      );
-    }
-  };
 
   const tensorboards = registerTensorBoardCommands(app, api);
   const openPath = (path: string) => void docManager.openOrReveal(path);
@@ -143,9 +133,13 @@ async function activate(
       changed: runCommands.changed,
       openPath: path => void openOutput(path),
       openJob,
-      runNotebook: onNotebook(CommandIDs.runNotebook),
-      scheduleNotebook: onNotebook(CommandIDs.scheduleNotebook),
+      // From the panel: ask which notebook (the selected one proposed).
+      runNotebook: () =>
+        void commands.execute(CommandIDs.runNotebook, { pick: true }),
+      scheduleNotebook: () =>
+        void commands.execute(CommandIDs.scheduleNotebook, { pick: true }),
       rerun: run => void runCommands.rerun(run),
+      editSchedule: schedule => void runCommands.editSchedule(schedule),
       deleteSchedule: schedule => deleteSchedule(api, schedule),
       deleteRun: run => deleteRun(api, run)
     },

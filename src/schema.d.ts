@@ -1129,13 +1129,13 @@ export interface components {
         Resources: {
             /**
              * Cpu
-             * @description Kubernetes quantity, e.g. `2` or `500m`.
+             * @description CPU request: a Kubernetes quantity, e.g. `2` or `500m`.
              * @default null
              */
             cpu: string | null;
             /**
              * Memory
-             * @description Kubernetes quantity, e.g. `4Gi`.
+             * @description Memory request: a Kubernetes quantity, e.g. `4Gi`.
              * @default null
              */
             memory: string | null;
@@ -1311,6 +1311,8 @@ export interface components {
              * @default null
              */
             timeout: number | null;
+            /** @description CPU, memory and GPUs of the run's job (unset: the runtime's). */
+            resources?: components["schemas"]["Resources"];
         };
         /** RunRerunRequest */
         RunRerunRequest: {
@@ -1376,6 +1378,17 @@ export interface components {
             target: string;
             /** Runtime */
             runtime: string;
+            /**
+             * Output
+             * @default null
+             */
+            output: string | null;
+            /**
+             * Timeout
+             * @default null
+             */
+            timeout: number | null;
+            resources?: components["schemas"]["Resources"];
             /** Cron */
             cron: string;
             /** Timezone */
@@ -1504,6 +1517,8 @@ export interface components {
              * @default null
              */
             timeout: number | null;
+            /** @description CPU, memory and GPUs of each run's job (unset: the runtime's). */
+            resources?: components["schemas"]["Resources"];
             /**
              * Executor
              * @description `local`: the Jupyter server's scheduler loop; `kubernetes`: a CronJob that keeps firing without the server.
@@ -1533,9 +1548,23 @@ export interface components {
         };
         /**
          * ScheduleUpdate
-         * @description Edit a schedule; `paused` pauses and resumes it. Absent fields are kept.
+         * @description Edit a schedule (it is a job definition: what runs, where, with what, and when);
+         *     `paused` pauses and resumes it. Absent fields are kept.
          */
         ScheduleUpdate: {
+            /**
+             * Notebook
+             * @description Another notebook (its parameters are checked against the schedule's).
+             * @default null
+             */
+            notebook: string | null;
+            /**
+             * Output
+             * @default null
+             */
+            output: string | null;
+            /** @default null */
+            resources: components["schemas"]["Resources"] | null;
             /**
              * Cron
              * @default null

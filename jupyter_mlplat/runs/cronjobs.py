@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import envvars
+from ..config import Resources
 from ..db import utcnow
 from ..errors import InvalidRequest
 from ..jobs.k8s import manifests as mf
@@ -78,7 +79,8 @@ class KubeCronJobs:
         """The schedule seen as a job, which is what the backend renders pod templates of."""
         spec = JobSpec(notebook=row.notebook, parameters=row.parameters or {},
                        target=row.target, runtime=row.runtime, timeout=row.timeout,
-                       name=row.name, output=row.output)
+                       name=row.name, output=row.output,
+                       resources=Resources.model_validate(row.resources or {}))
         return Job(id=row.id, name=row.name, user=row.user, state=JobState.queued, spec=spec,
                    created=utcnow())
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..config import Resources
 from ..parameters import Parameters
 from ..pathtext import DisplayName, PathText
 
@@ -54,6 +55,8 @@ class RunRequest(BaseModel):
     output: PathText | None = Field(
         None, description="Output folder (default: <notebook folder>/mlplat-outputs/runs).")
     timeout: int | None = Field(None, gt=0, description="Seconds before the run is stopped.")
+    resources: Resources = Field(default_factory=Resources, description=(
+        "CPU, memory and GPUs of the run's job (unset: the runtime's)."))
 
 
 class Run(BaseModel):
@@ -124,6 +127,8 @@ class ScheduleRequest(BaseModel):
         None, description="Runtime name from the platform config (default: the first one).")
     output: PathText | None = None
     timeout: int | None = Field(None, gt=0)
+    resources: Resources = Field(default_factory=Resources, description=(
+        "CPU, memory and GPUs of each run's job (unset: the runtime's)."))
     executor: Executor = Field("local", description=(
         "`local`: the Jupyter server's scheduler loop; `kubernetes`: a CronJob that keeps "
         "firing without the server."))
@@ -136,10 +141,15 @@ class ScheduleRequest(BaseModel):
 
 
 class ScheduleUpdate(BaseModel):
-    """Edit a schedule; `paused` pauses and resumes it. Absent fields are kept."""
+    """Edit a schedule (it is a job definition: what runs, where, with what, and when);
+    `paused` pauses and resumes it. Absent fields are kept."""
 
     model_config = ConfigDict(extra="forbid")
 
+    notebook: PathText | None = Field(None, min_length=1, description=(
+        "Another notebook (its parameters are checked against the schedule's)."))
+    output: PathText | None = None
+    resources: Resources | None = None
     cron: str | None = Field(None, min_length=1, max_length=200)
     timezone: str | None = Field(None, min_length=1, max_length=100)
     name: DisplayName | None = Field(None, max_length=200)
@@ -166,6 +176,9 @@ class Schedule(BaseModel):
     parameters: dict[str, Any]
     target: str
     runtime: str
+    output: str | None = None
+    timeout: int | None = None
+    resources: Resources = Field(default_factory=Resources)
     cron: str
     timezone: str
     description: str = Field(..., description="The cron expression in words.")

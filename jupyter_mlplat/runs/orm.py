@@ -39,6 +39,8 @@ class ScheduleRow(Base):
     runtime: Mapped[str] = mapped_column(String(100))
     output: Mapped[str | None] = mapped_column(String(1000))
     timeout: Mapped[int | None] = mapped_column()
+    #: cpu, memory, gpu of the jobs it starts (null: the runtime's)
+    resources: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     cron: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(100))
     executor: Mapped[str] = mapped_column(String(20))

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import func, select
 
+from ..config import Resources
 from ..db import Database, utcnow
 from ..errors import Conflict, InvalidRequest, LimitExceeded, NotFound
 from .cron import Cron, describe, parse, preview
@@ -61,7 +62,9 @@ def to_schedule(row: ScheduleRow, now: dt.datetime | None = None) -> Schedule:
                     *cron.next_times(next_fire, PREVIEW_COUNT - 1)]
     return Schedule(
         id=row.id, name=row.name, user=row.user, notebook=row.notebook,
-        parameters=row.parameters or {}, target=row.target, runtime=row.runtime, cron=row.cron,
+        parameters=row.parameters or {}, target=row.target, runtime=row.runtime,
+        output=row.output, timeout=row.timeout,
+        resources=Resources.model_validate(row.resources or {}), cron=row.cron,
         timezone=row.timezone, description=describe(cron.expr),
         executor=row.executor,
         misfire_policy=row.misfire_policy,
@@ -114,7 +117,8 @@ class ScheduleService:
     def _request(self, row: ScheduleRow) -> RunRequest:
         return RunRequest(notebook=row.notebook, parameters=row.parameters or {},
                           target=row.target, runtime=row.runtime, output=row.output,
-                          timeout=row.timeout, name=row.name)
+                          timeout=row.timeout, name=row.name,
+                          resources=Resources.model_validate(row.resources or {}))
 
     # -- API -------------------------------------------------------------------------------
     def preview(self, cron: str, timezone: str = "UTC", count: int = PREVIEW_COUNT,
@@ -130,13 +134,15 @@ class ScheduleService:
         self._check_count(user)
         spec, _warnings = self.runs.check(RunRequest(
             notebook=req.notebook, parameters=req.parameters, target=req.target,
-            runtime=req.runtime, output=req.output, timeout=req.timeout))
+            runtime=req.runtime, output=req.output, timeout=req.timeout,
+            resources=req.resources))
         now = now or utcnow()
         notebook = spec.notebook or req.notebook
         row = ScheduleRow(
             id=new_schedule_id(), name=req.name or PurePosixPath(notebook).stem, user=user,
             notebook=notebook, parameters=req.parameters, target=req.target,
-            runtime=spec.runtime or "", output=req.output, timeout=req.timeout, cron=cron.expr,
+            runtime=spec.runtime or "", output=req.output, timeout=req.timeout,
+            resources=req.resources.model_dump(), cron=cron.expr,
             timezone=req.timezone, executor=req.executor, misfire_policy=req.misfire_policy,
             concurrency_policy=req.concurrency_policy, paused=req.paused,
             next_fire=None if req.paused else cron.next_times(now, 1)[0],
@@ -184,7 +190,8 @@ class ScheduleService:
         fields = change.model_dump(exclude_unset=True)
         fields = {k: v for k, v in fields.items() if v is not None or k in ("timeout",)}
         merged = {c: getattr(row, c) for c in ("cron", "timezone", "parameters", "target",
-                                               "runtime", "timeout", "paused")}
+                                               "runtime", "timeout", "paused", "notebook",
+                                               "output", "resources")}
         merged.update(fields)
         cron = (self.cron_of(merged["cron"], merged["timezone"], row.executor)
                 if {"cron", "timezone"} & set(fields)
@@ -192,10 +199,15 @@ class ScheduleService:
                            allow_seconds=row.executor == "local"))
         if row.executor == "kubernetes":
             self._check_executor(row.executor, merged["target"])
-        if {"parameters", "target", "runtime", "timeout"} & set(fields):
-            self.runs.check(RunRequest(notebook=row.notebook, parameters=merged["parameters"],
-                                       target=merged["target"], runtime=merged["runtime"],
-                                       output=row.output, timeout=merged["timeout"]))
+        if {"parameters", "target", "runtime", "timeout", "notebook", "output",
+                "resources"} & set(fields):
+            spec, _warnings = self.runs.check(RunRequest(
+                notebook=merged["notebook"], parameters=merged["parameters"],
+                target=merged["target"], runtime=merged["runtime"], output=merged["output"],
+                timeout=merged["timeout"],
+                resources=Resources.model_validate(merged["resources"] or {})))
+            if "notebook" in fields:  # stored as the jobs service names it (root-relative)
+                fields["notebook"] = spec.notebook or merged["notebook"]
         now = now or utcnow()
         values: dict[str, Any] = {**fields, "cron": cron.expr, "updated": now}
         recompute = {"cron", "timezone"} & set(fields) or (

@@ -108,7 +108,7 @@ class RunService:
             raise InvalidRequest(str(exc), reason="unknown runtime") from exc
         spec = JobSpec(notebook=notebook, parameters=request.parameters, target=request.target,
                        runtime=runtime, name=request.name, output=output,
-                       timeout=request.timeout)
+                       timeout=request.timeout, resources=request.resources)
         self.jobs.backend(spec.target).validate(spec)
         return spec, warnings
 
@@ -244,7 +244,7 @@ class RunService:
         spec = dict(row.spec)
         request = RunRequest.model_validate({
             **{k: spec[k] for k in ("notebook", "target", "runtime", "name", "output",
-                                    "timeout") if spec.get(k) is not None},
+                                    "timeout", "resources") if spec.get(k) is not None},
             "notebook": run.notebook,
             "parameters": {**run.parameters, **(parameters or {})},
         })

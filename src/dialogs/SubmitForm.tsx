@@ -53,7 +53,14 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
       </p>
       <fieldset>
         <legend>Parameters</legend>
-        <ParameterFields {...props} set={set} />
+        <ParameterFields
+          parameters={props.parameters}
+          parametersError={props.parametersError}
+          hasParametersCell={props.hasParametersCell}
+          texts={values.texts}
+          errors={errors}
+          onTexts={texts => set({ texts })}
+        />
       </fieldset>
       {props.mode === 'submit' ? (
         <fieldset>
@@ -145,10 +152,25 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
   );
 }
 
-function ParameterFields(
-  props: ISubmitFormProps & { set: (patch: Partial<IFormValues>) => void }
-): JSX.Element {
-  const { parameters, values, errors, set } = props;
+export interface IParameterFieldsProps {
+  /** Null while the notebook's parameters are being read. */
+  parameters: IParameter[] | null;
+  parametersError: string | null;
+  hasParametersCell: boolean;
+  /** What the user typed, by parameter name (absent: the default). */
+  texts: Record<string, string>;
+  /** Messages by `param:<name>`. */
+  errors: Record<string, string>;
+  onTexts: (texts: Record<string, string>) => void;
+}
+
+/**
+ * The generated form of a notebook's parameters: one field per parameter,
+ * typed by its annotation or default, the default as placeholder.
+ */
+export function ParameterFields(props: IParameterFieldsProps): JSX.Element {
+  const { parameters, errors } = props;
+  const values = { texts: props.texts };
   if (parameters === null) {
     return <p className="jp-mlplat-hint">Reading the notebook’s parameters…</p>;
   }
@@ -163,7 +185,7 @@ function ParameterFields(
     );
   }
   const setText = (name: string, text: string) =>
-    set({ texts: { ...values.texts, [name]: text } });
+    props.onTexts({ ...values.texts, [name]: text });
   return (
     <>
       {props.parametersError && (

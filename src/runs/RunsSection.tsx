@@ -28,6 +28,8 @@ export interface IRunsSectionProps {
   /** "Schedule…" on the current notebook. */
   scheduleNotebook: () => void;
   rerun: (run: IRun) => void;
+  /** Edit every part of a schedule (notebook, parameters, where, when). */
+  editSchedule: (schedule: ISchedule) => void;
   /** Confirm and delete a schedule (with or without its runs); true once gone. */
   deleteSchedule: (schedule: ISchedule) => Promise<boolean>;
   /** Confirm and delete a finished run with its job; true once gone. */
@@ -405,6 +407,13 @@ function Schedules(
                   }
                 >
                   {schedule.paused ? 'Resume' : 'Pause'}
+                </button>
+                <button
+                  className="jp-mlplat-link"
+                  aria-label={`Edit schedule ${schedule.name}`}
+                  onClick={() => props.editSchedule(schedule)}
+                >
+                  Edit…
                 </button>
                 <button
                   className="jp-mlplat-link jp-mlplat-danger"

@@ -3,13 +3,17 @@
  * context menu, the command palette and the Runs & Schedules section.
  */
 import type { JupyterFrontEnd } from '@jupyterlab/application';
-import { Notification, showErrorMessage } from '@jupyterlab/apputils';
+import {
+  InputDialog,
+  Notification,
+  showErrorMessage
+} from '@jupyterlab/apputils';
 import type { IDocumentManager } from '@jupyterlab/docmanager';
 import type { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import type { INotebookTracker } from '@jupyterlab/notebook';
 import { Signal } from '@lumino/signaling';
 
-import type { IPlatformConfig, IRun, MlplatApi } from '../api';
+import type { IPlatformConfig, IRun, ISchedule, MlplatApi } from '../api';
 import { showSubmitDialog } from '../dialogs/submit';
 import { SERVER_MISSING_MESSAGE } from '../panel/PanelView';
 import { CommandIDs } from '../tokens';
@@ -30,6 +34,8 @@ export interface IRunCommands {
   changed: Signal<object, void>;
   /** The rerun dialog of a run, prefilled with its parameters. */
   rerun: (run: IRun) => Promise<void>;
+  /** Edit every part of a schedule's definition. */
+  editSchedule: (schedule: ISchedule) => Promise<void>;
 }
 
 export function registerRunCommands(
@@ -56,6 +62,40 @@ export function registerRunCommands(
     return notebooks?.currentWidget?.context.path ?? selected();
   };
 
+  /**
+   * Ask which notebook (`pick: true`): the notebooks of the file browser's
+   * folder and the open ones, the selected (or current) one first; any path
+   * can be typed.
+   */
+  const pickNotebook = async (title: string): Promise<string | null> => {
+    const preferred =
+      notebookPath({ origin: 'filebrowser' }) ?? notebookPath({});
+    const candidates = new Set<string>(preferred ? [preferred] : []);
+    for (const item of fileBrowser?.model.items() ?? []) {
+      if (item.type === 'notebook') {
+        candidates.add(item.path);
+      }
+    }
+    notebooks?.forEach(widget => void candidates.add(widget.context.path));
+    const answer = await InputDialog.getItem({
+      title,
+      label: 'Notebook (path from the Jupyter root)',
+      items: [...candidates],
+      current: preferred ?? '',
+      editable: true,
+      placeholder: 'folder/notebook.ipynb'
+    });
+    const path = answer.button.accept ? (answer.value ?? '').trim() : '';
+    return path || null;
+  };
+
+  /** The notebook a command is for: asked when `pick`, else from context. */
+  const target = async (
+    args: Record<string, unknown>,
+    title: string
+  ): Promise<string | null> =>
+    args.pick === true ? pickNotebook(title) : notebookPath(args);
+
   /** The config, or null after telling the user why there is none. */
   const ready = async (path: string): Promise<IPlatformConfig | null> => {
     const config = await options.config;
@@ -79,6 +119,10 @@ export function registerRunCommands(
         origin: {
           type: 'string',
           description: '"filebrowser" to use the selected notebook'
+        },
+        pick: {
+          type: 'boolean',
+          description: 'Ask which notebook (the selected one proposed)'
         }
       }
     }
@@ -88,9 +132,9 @@ export function registerRunCommands(
     label: 'Run with Parameters…',
     caption: 'Run this notebook with papermill, with other parameters',
     describedBy,
-    isEnabled: args => notebookPath(args) !== null,
+    isEnabled: args => args.pick === true || notebookPath(args) !== null,
     execute: async args => {
-      const path = notebookPath(args);
+      const path = await target(args, 'Run which notebook?');
       const config = path && (await ready(path));
       if (!path || !config) {
         return;
@@ -124,9 +168,9 @@ export function registerRunCommands(
     label: 'Schedule Notebook…',
     caption: 'Run this notebook on a cron schedule',
     describedBy,
-    isEnabled: args => notebookPath(args) !== null,
+    isEnabled: args => args.pick === true || notebookPath(args) !== null,
     execute: async args => {
-      const path = notebookPath(args);
+      const path = await target(args, 'Schedule which notebook?');
       const config = path && (await ready(path));
       if (!path || !config) {
         return;
@@ -171,5 +215,19 @@ export function registerRunCommands(
     }
   };
 
-  return { changed, rerun };
+  const editSchedule = async (schedule: ISchedule): Promise<void> => {
+    const config = await options.config;
+    if (!config) {
+      return;
+    }
+    const edited = await showScheduleDialog({ api, config, schedule });
+    if (edited) {
+      changed.emit();
+      Notification.success(`Saved ${edited.name}: ${edited.description}`, {
+        autoClose: 4000
+      });
+    }
+  };
+
+  return { changed, rerun, editSchedule };
 }

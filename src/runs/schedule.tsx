@@ -8,6 +8,7 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import type { Message } from '@lumino/messaging';
 
 import type {
+  IParameter,
   IPlatformConfig,
   ISchedule,
   ISchedulePreview,
@@ -15,32 +16,57 @@ import type {
   ScheduleRequest
 } from '../api';
 import { Field } from '../dialogs/Field';
+import { ParameterFields } from '../dialogs/SubmitForm';
+import {
+  collectParameters,
+  gpuError,
+  quantityError,
+  valueToText
+} from '../params';
 import { cronShapeError, formatFireTime, timeZones } from './format';
 
 export interface IScheduleOptions {
   api: MlplatApi;
   config: IPlatformConfig;
-  notebook: string;
+  /** The notebook of a new schedule. */
+  notebook?: string;
+  /** Edit this schedule (every part of its definition) instead. */
+  schedule?: ISchedule;
 }
 
 /**
- * Resolves with the created schedule, or null when cancelled.
+ * The browser's own time zone (a new schedule's default), UTC if unknown.
+ */
+export function browserTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+/**
+ * Resolves with the created (or edited) schedule, or null when cancelled.
  */
 export async function showScheduleDialog(
   options: IScheduleOptions
 ): Promise<ISchedule | null> {
   const body = new ScheduleBody(options);
-  const dialog = new ScheduleDialog(body);
+  const dialog = new ScheduleDialog(body, options);
   const result = await dialog.launch();
   return result.button.accept ? result.value : null;
 }
 
 class ScheduleDialog extends Dialog<ISchedule | null> {
-  constructor(private readonly _scheduleBody: ScheduleBody) {
+  constructor(
+    private readonly _scheduleBody: ScheduleBody,
+    options: IScheduleOptions
+  ) {
     super({
-      title: 'Schedule notebook',
+      title: options.schedule
+        ? `Edit schedule ${options.schedule.name}`
+        : 'Schedule notebook',
       body: _scheduleBody,
-      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Schedule' })],
+      buttons: [
+        Dialog.cancelButton(),
+        Dialog.okButton({ label: options.schedule ? 'Save' : 'Schedule' })
+      ],
       defaultButton: 1,
       focusNodeSelector: 'input[name="cron"]'
     });
@@ -65,6 +91,7 @@ class ScheduleDialog extends Dialog<ISchedule | null> {
 }
 
 interface IValues {
+  notebook: string;
   name: string;
   cron: string;
   timezone: string;
@@ -72,6 +99,13 @@ interface IValues {
   concurrency_policy: NonNullable<ScheduleRequest['concurrency_policy']>;
   executor: NonNullable<ScheduleRequest['executor']>;
   target: string;
+  runtime: string;
+  texts: Record<string, string>;
+  cpu: string;
+  memory: string;
+  gpu: string;
+  output: string;
+  timeout: string;
 }
 
 class ScheduleBody
@@ -81,16 +115,30 @@ class ScheduleBody
   constructor(private readonly _options: IScheduleOptions) {
     super();
     this.addClass('jp-mlplat-submit-body');
+    const { config, schedule } = _options;
+    const texts: Record<string, string> = {};
+    for (const [name, value] of Object.entries(schedule?.parameters ?? {})) {
+      texts[name] = valueToText(value);
+    }
     this._values = {
-      name: '',
-      cron: '0 6 * * 1-5',
-      timezone: timeZones()[1] ?? 'UTC',
-      misfire_policy: 'run_once',
-      concurrency_policy: 'forbid',
-      executor: 'local',
-      target: _options.config.targets[0]?.name ?? 'local'
+      notebook: schedule?.notebook ?? _options.notebook ?? '',
+      name: schedule?.name ?? '',
+      cron: schedule?.cron ?? '0 6 * * 1-5',
+      timezone: schedule?.timezone ?? browserTimeZone(),
+      misfire_policy: schedule?.misfire_policy ?? 'run_once',
+      concurrency_policy: schedule?.concurrency_policy ?? 'forbid',
+      executor: schedule?.executor ?? 'local',
+      target: schedule?.target ?? config.targets[0]?.name ?? 'local',
+      runtime: schedule?.runtime ?? config.runtimes[0]?.name ?? 'default',
+      texts,
+      cpu: schedule?.resources.cpu ?? '',
+      memory: schedule?.resources.memory ?? '',
+      gpu: schedule?.resources.gpu ? String(schedule.resources.gpu) : '',
+      output: schedule?.output ?? '',
+      timeout: schedule?.timeout ? String(schedule.timeout) : ''
     };
     this._schedulePreview();
+    this._loadParameters();
   }
 
   onReadyChanged: (ready: boolean) => void = () => undefined;
@@ -104,21 +152,43 @@ class ScheduleBody
       return false;
     }
     const v = this._values;
+    const { api, schedule } = this._options;
+    const parameters = collectParameters(
+      this._parameters ?? [],
+      v.texts
+    ).values;
+    const resources = {
+      cpu: v.cpu.trim() || null,
+      memory: v.memory.trim() || null,
+      gpu: v.gpu.trim() ? Number(v.gpu) : 0
+    };
+    const common = {
+      notebook: v.notebook.trim(),
+      cron: v.cron.trim(),
+      timezone: v.timezone.trim(),
+      misfire_policy: v.misfire_policy,
+      concurrency_policy: v.concurrency_policy,
+      target: v.target,
+      runtime: v.runtime,
+      parameters,
+      resources,
+      output: v.output.trim() || null,
+      timeout: v.timeout.trim() ? Number(v.timeout) : null
+    };
     this._busy = true;
     this._serverError = null;
     this._changed();
     try {
-      this._schedule = await this._options.api.createSchedule({
-        notebook: this._options.notebook,
-        name: v.name.trim() || null,
-        cron: v.cron.trim(),
-        timezone: v.timezone.trim(),
-        misfire_policy: v.misfire_policy,
-        concurrency_policy: v.concurrency_policy,
-        executor: v.executor,
-        target: v.target,
-        runtime: this._options.config.runtimes[0]?.name ?? 'default'
-      });
+      this._schedule = schedule
+        ? await api.updateSchedule(schedule.id, {
+            ...common,
+            name: v.name.trim() || schedule.name
+          })
+        : await api.createSchedule({
+            ...common,
+            name: v.name.trim() || null,
+            executor: v.executor
+          });
       return true;
     } catch (error) {
       this._serverError = (error as Error).message;
@@ -136,6 +206,7 @@ class ScheduleBody
 
   protected render(): JSX.Element {
     const v = this._values;
+    const { config, schedule } = this._options;
     const set = (patch: Partial<IValues>) => {
       const cronChanged =
         patch.cron !== undefined || patch.timezone !== undefined;
@@ -144,18 +215,43 @@ class ScheduleBody
       if (cronChanged) {
         this._schedulePreview();
       }
+      if (patch.notebook !== undefined) {
+        this._loadParameters();
+      }
       this._changed();
     };
     const errors = this._errors();
     const preview = this._preview;
+    const runtime = config.runtimes.find(r => r.name === v.runtime);
     return (
       <form
         className="jp-mlplat-form"
         onSubmit={event => event.preventDefault()}
       >
-        <p className="jp-mlplat-form-source">
-          <code>{this._options.notebook}</code>
-        </p>
+        <fieldset>
+          <legend>What</legend>
+          <Field
+            label="Notebook"
+            error={errors.notebook}
+            hint="path from the Jupyter root"
+          >
+            <input
+              className="jp-mod-styled"
+              name="notebook"
+              value={v.notebook}
+              spellCheck={false}
+              onChange={event => set({ notebook: event.target.value })}
+            />
+          </Field>
+          <ParameterFields
+            parameters={this._parameters}
+            parametersError={null}
+            hasParametersCell={this._hasParametersCell}
+            texts={v.texts}
+            errors={errors}
+            onTexts={texts => set({ texts })}
+          />
+        </fieldset>
         <fieldset>
           <legend>When</legend>
           <Field
@@ -202,13 +298,93 @@ class ScheduleBody
           </div>
         </fieldset>
         <fieldset>
+          <legend>Where</legend>
+          <Field label="Target">
+            <select
+              className="jp-mod-styled"
+              name="target"
+              value={v.target}
+              onChange={event => set({ target: event.target.value })}
+            >
+              {config.targets.map(t => (
+                <option key={t.name} value={t.name}>
+                  {t.name} ({t.kind})
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field label="Runtime">
+            <select
+              className="jp-mod-styled"
+              name="runtime"
+              value={v.runtime}
+              onChange={event => set({ runtime: event.target.value })}
+            >
+              {config.runtimes.map(r => (
+                <option key={r.name} value={r.name}>
+                  {r.image ? `${r.name} (${r.image})` : r.name}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <div className="jp-mlplat-resources">
+            <Field label="CPU" error={errors.cpu}>
+              <input
+                className="jp-mod-styled"
+                name="cpu"
+                value={v.cpu}
+                placeholder={runtime?.resources.cpu ?? 'default'}
+                onChange={event => set({ cpu: event.target.value })}
+              />
+            </Field>
+            <Field label="Memory" error={errors.memory}>
+              <input
+                className="jp-mod-styled"
+                name="memory"
+                value={v.memory}
+                placeholder={runtime?.resources.memory ?? 'default'}
+                onChange={event => set({ memory: event.target.value })}
+              />
+            </Field>
+            <Field label="GPU" error={errors.gpu}>
+              <input
+                className="jp-mod-styled"
+                name="gpu"
+                inputMode="numeric"
+                value={v.gpu}
+                placeholder={String(runtime?.resources.gpu ?? 0)}
+                onChange={event => set({ gpu: event.target.value })}
+              />
+            </Field>
+          </div>
+          <Field label="Output folder" hint="optional">
+            <input
+              className="jp-mod-styled"
+              name="output"
+              value={v.output}
+              placeholder="beside the notebook: mlplat-outputs/runs"
+              onChange={event => set({ output: event.target.value })}
+            />
+          </Field>
+          <Field label="Time limit (s)" hint="optional" error={errors.timeout}>
+            <input
+              className="jp-mod-styled"
+              name="timeout"
+              inputMode="numeric"
+              value={v.timeout}
+              placeholder="none"
+              onChange={event => set({ timeout: event.target.value })}
+            />
+          </Field>
+        </fieldset>
+        <fieldset>
           <legend>How</legend>
           <Field label="Name" hint="optional">
             <input
               className="jp-mod-styled"
               name="name"
               value={v.name}
-              placeholder={this._options.notebook
+              placeholder={v.notebook
                 .replace(/^.*\//, '')
                 .replace(/\.ipynb$/, '')}
               onChange={event => set({ name: event.target.value })}
@@ -253,28 +429,19 @@ class ScheduleBody
               <option value="replace">Replace the previous run</option>
             </select>
           </Field>
-          <Field label="Target">
-            <select
-              className="jp-mod-styled"
-              name="target"
-              value={v.target}
-              onChange={event => set({ target: event.target.value })}
-            >
-              {this._options.config.targets.map(t => (
-                <option key={t.name} value={t.name}>
-                  {t.name} ({t.kind})
-                </option>
-              ))}
-            </select>
-          </Field>
           <Field
             label="Fired by"
-            hint="Kubernetes keeps firing when JupyterLab is stopped"
+            hint={
+              schedule
+                ? 'Fixed once created: delete and schedule again to change it'
+                : 'Kubernetes keeps firing when JupyterLab is stopped'
+            }
           >
             <select
               className="jp-mod-styled"
               name="executor"
               value={v.executor}
+              disabled={!!schedule}
               onChange={event =>
                 set({ executor: event.target.value as IValues['executor'] })
               }
@@ -291,6 +458,36 @@ class ScheduleBody
         )}
       </form>
     );
+  }
+
+  /** Read the notebook's parameters, 400 ms after the last key. */
+  private _loadParameters(): void {
+    window.clearTimeout(this._paramsTimer);
+    this._parameters = null;
+    this._parametersError = null;
+    const notebook = this._values.notebook.trim();
+    if (!notebook) {
+      this._parametersError = 'Enter the path of a notebook';
+      return;
+    }
+    const request = ++this._paramsRequest;
+    this._paramsTimer = window.setTimeout(async () => {
+      try {
+        const answer = await this._options.api.getParameters(notebook);
+        if (request === this._paramsRequest) {
+          this._parameters = answer.parameters as IParameter[];
+          this._hasParametersCell = answer.has_parameters_cell;
+        }
+      } catch (error) {
+        if (request === this._paramsRequest) {
+          this._parametersError = (error as Error).message;
+        }
+      } finally {
+        if (request === this._paramsRequest) {
+          this._changed();
+        }
+      }
+    }, 400);
   }
 
   /** Ask the server for the next fire times, 300 ms after the last key. */
@@ -328,21 +525,50 @@ class ScheduleBody
     }, 300);
   }
 
-  private _errors(): { cron?: string; timezone?: string } {
-    const shape = cronShapeError(this._values.cron);
-    if (shape) {
-      return { cron: shape };
+  private _errors(): Record<string, string> {
+    const v = this._values;
+    const errors: Record<string, string> = {};
+    if (this._parametersError) {
+      errors.notebook = this._parametersError;
     }
-    if (!this._values.timezone.trim()) {
-      return { timezone: 'Enter a time zone, e.g. Europe/Paris or UTC' };
+    const params = collectParameters(this._parameters ?? [], v.texts);
+    for (const [name, message] of Object.entries(params.errors)) {
+      errors[`param:${name}`] = message;
+    }
+    for (const [name, message] of [
+      ['cpu', quantityError(v.cpu)],
+      ['memory', quantityError(v.memory)],
+      ['gpu', gpuError(v.gpu)],
+      [
+        'timeout',
+        v.timeout.trim() && !/^[1-9]\d*$/.test(v.timeout.trim())
+          ? 'must be a whole number of seconds'
+          : null
+      ]
+    ] as [string, string | null][]) {
+      if (message) {
+        errors[name] = message;
+      }
+    }
+    const shape = cronShapeError(v.cron);
+    if (shape) {
+      return { ...errors, cron: shape };
+    }
+    if (!v.timezone.trim()) {
+      return {
+        ...errors,
+        timezone: 'Enter a time zone, e.g. Europe/Paris or UTC'
+      };
     }
     const message = this._previewError;
-    if (!message) {
-      return {};
+    if (message) {
+      if (/^\s*time ?zone/i.test(message)) {
+        errors.timezone = message;
+      } else {
+        errors.cron = message;
+      }
     }
-    return /^\s*time ?zone/i.test(message)
-      ? { timezone: message }
-      : { cron: message };
+    return errors;
   }
 
   private _ready(): boolean {
@@ -350,6 +576,7 @@ class ScheduleBody
       !this._busy &&
       !this._previewPending &&
       this._preview !== null &&
+      this._parameters !== null &&
       Object.keys(this._errors()).length === 0
     );
   }
@@ -368,4 +595,9 @@ class ScheduleBody
   private _busy = false;
   private _serverError: string | null = null;
   private _schedule: ISchedule | null = null;
+  private _parameters: IParameter[] | null = null;
+  private _parametersError: string | null = null;
+  private _hasParametersCell = true;
+  private _paramsRequest = 0;
+  private _paramsTimer = 0;
 }
