@@ -154,6 +154,24 @@ async def test_rest_notebook_runs_in_its_container_and_logs_grow(
     assert term.exit_code == 0 and term.reason == "Completed"
 
 
+def test_job_timeline_and_log_offsets(platform: Platform, root: Path) -> None:
+    write_notebook(root / "train.ipynb", "lr = 0.1", "print('training', lr)",
+                   "print('épochs done ✓')")
+    job = platform.jobs.submit(JobSpec(notebook="train.ipynb", target=TARGET,
+                                       resources={"cpu": "500m", "memory": "512Mi"}), "alice")
+    done = _final(platform, job.id)
+    assert done.state is JobState.succeeded, done.error
+    states = [e.state.value for e in done.events if e.state is not None]
+    assert states[:4] == ["queued", "building", "pushing", "submitted"]
+    assert states[-2:] == ["running", "succeeded"]
+    assert done.started and done.finished and done.started < done.finished
+    chunk = platform.jobs.logs(job.id)
+    assert "training 0.1\n" in chunk.text and "épochs done ✓\n" in chunk.text
+    assert chunk.complete and chunk.offset == len(chunk.text.encode())
+    again = platform.jobs.logs(job.id, offset=chunk.offset)
+    assert again.text == "" and again.offset == chunk.offset
+
+
 # -- failures ------------------------------------------------------------------------------------
 def test_raising_cell_fails_with_the_exception_from_the_container(platform: Platform,
                                                                   root: Path) -> None:
