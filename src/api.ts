@@ -54,6 +54,8 @@ export type IDeployment = Answered<Schemas['Deployment']>;
 export type PublishRequest = Partial<Schemas['PublishRequest']> &
   Pick<Schemas['PublishRequest'], 'path' | 'name'>;
 export type ModelStage = IModelVersion['stage'];
+export type DeployRequest = Partial<Schemas['DeployRequest']> &
+  Pick<Schemas['DeployRequest'], 'target'>;
 
 /** What a submit may send: the server fills in what is left out. */
 export type JobSubmission = Partial<Schemas['JobSpec']>;
@@ -276,6 +278,20 @@ export class MlplatApi {
       {
         method: 'POST',
         body: { stage }
+      }
+    );
+  }
+
+  deployModel(
+    name: string,
+    version: number,
+    request: DeployRequest
+  ): Promise<IDeployment> {
+    return this._request(
+      `models/${modelPath(name)}/versions/${version}/deploy`,
+      {
+        method: 'POST',
+        body: request
       }
     );
   }

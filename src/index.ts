@@ -7,7 +7,10 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
-import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import {
+  IDefaultFileBrowser,
+  IFileBrowserFactory
+} from '@jupyterlab/filebrowser';
 import {
   INotebookTracker,
   INotebookWidgetFactory,
@@ -31,6 +34,7 @@ import { SERVER_MISSING_MESSAGE } from './panel/PanelView';
 import { MlplatPanel } from './panel/widget';
 import { readSettings } from './settings';
 import { StorageModel } from './storage/model';
+import { hdfsUrl } from './storage/paths';
 import { storagePlugin } from './storage/plugin';
 import { COMMAND_CATEGORY, CommandIDs, IMlplat, PLUGIN_ID } from './tokens';
 
@@ -50,7 +54,8 @@ const plugin: JupyterFrontEndPlugin<IMlplat> = {
     ICommandPalette,
     INotebookTracker,
     IDefaultFileBrowser,
-    INotebookWidgetFactory
+    INotebookWidgetFactory,
+    IFileBrowserFactory
   ],
   activate
 };
@@ -63,7 +68,8 @@ async function activate(
   palette: ICommandPalette | null,
   notebooks: INotebookTracker | null,
   fileBrowser: IDefaultFileBrowser | null,
-  notebookFactory: NotebookWidgetFactory.IFactory | null
+  notebookFactory: NotebookWidgetFactory.IFactory | null,
+  browserFactory: IFileBrowserFactory | null
 ): Promise<IMlplat> {
   const { commands, shell } = app;
   const api = new MlplatApi();
@@ -122,7 +128,7 @@ async function activate(
   const panel = new MlplatPanel({
     api,
     config,
-    models: { interval: current.pollInterval, openJob, openPath },
+    models: { config, interval: current.pollInterval, openJob, openPath },
     tensorboards: {
       interval: current.pollInterval,
       changed: tensorboards.changed,
@@ -210,6 +216,43 @@ async function activate(
     submitted
   });
 
+  commands.addCommand(CommandIDs.publishModel, {
+    label: 'Publish as Model…',
+    caption:
+      'Publish this folder (or file) as the next version of a model in the model store',
+    describedBy: {
+      args: {
+        type: 'object',
+        properties: {
+          path: {
+            type: 'string',
+            description: 'A path under the Jupyter root or hdfs://cluster/path'
+          }
+        }
+      }
+    },
+    execute: async args => {
+      const path =
+        typeof args.path === 'string' && args.path
+          ? args.path
+          : selectedInBrowser(app, browserFactory, fileBrowser, storage);
+      if (!path) {
+        Notification.info('Select a folder in a file browser first.', {
+          autoClose: 4000
+        });
+        return;
+      }
+      const { showPublishDialog } = await import('./models/publish');
+      const version = await showPublishDialog(api, null, path);
+      if (version) {
+        Notification.success(
+          `Published ${version.name} version ${version.version}`,
+          { autoClose: 4000 }
+        );
+      }
+    }
+  });
+
   commands.addCommand(CommandIDs.openPanel, {
     label: 'Show ML Platform Panel',
     caption: 'Jobs, storage, runs, models and TensorBoards',
@@ -235,6 +278,37 @@ async function activate(
   }
 
   return { api, config, storage };
+}
+
+/**
+ * The item the context menu was opened on (or selected) in any file browser,
+ * as a path the server takes: root-relative, or `hdfs://cluster/path` for a
+ * cluster's browser (`prod-a:/data` → `hdfs://prod-a/data`).
+ */
+function selectedInBrowser(
+  app: JupyterFrontEnd,
+  factory: IFileBrowserFactory | null,
+  fallback: IDefaultFileBrowser | null,
+  storage: StorageModel
+): string | null {
+  const hit = app.contextMenuHitTest(node =>
+    node.classList.contains('jp-FileBrowser')
+  );
+  const browser =
+    (hit && factory?.tracker.find(b => b.node === hit)) ||
+    factory?.tracker.currentWidget ||
+    fallback;
+  const item = browser?.selectedItems().next();
+  if (!item || item.done) {
+    return null;
+  }
+  const path = item.value.path;
+  const colon = path.indexOf(':');
+  if (colon < 0) {
+    return path;
+  }
+  const cluster = path.slice(0, colon);
+  return hdfsUrl(storage.url(cluster), path.slice(colon + 1));
 }
 
 /**

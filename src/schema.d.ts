@@ -574,6 +574,8 @@ export interface components {
              * @default tensorflow/serving:2.14.1
              */
             image: string;
+            /** @description CPU and memory requests and GPUs of each serving replica (unset: none asked). */
+            resources?: components["schemas"]["Resources"];
         };
         /** Deployment */
         Deployment: {

@@ -24,7 +24,8 @@ def apply_serving(config: PlatformConfig, target: KubernetesTarget, model: str, 
                   base_path: str, req: DeployRequest) -> str:
     """Create or replace the Deployment and Service; returns their (shared) name."""
     spec = ServingSpec(model=model, namespace=namespace, base_path=base_path, image=req.image,
-                       replicas=req.replicas,
+                       replicas=req.replicas, cpu=req.resources.cpu,
+                       memory=req.resources.memory, gpu=req.resources.gpu,
                        sync_image=runtime_image_address(config.runtime_for(None), config.registry),
                        sync_env=tuple(sorted(cluster_env(config).items())))
     name = object_name(model)

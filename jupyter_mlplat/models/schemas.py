@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..config import Resources
 from ..pathtext import PathText
 
 
@@ -101,6 +102,8 @@ class DeployRequest(BaseModel):
     replicas: int = Field(1, ge=1, le=20)
     image: str = Field("tensorflow/serving:2.14.1", min_length=1,
                        description="TF Serving image.")
+    resources: Resources = Field(default_factory=Resources, description=(
+        "CPU and memory requests and GPUs of each serving replica (unset: none asked)."))
 
 
 class Deployment(BaseModel):

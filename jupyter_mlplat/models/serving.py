@@ -28,6 +28,9 @@ class ServingSpec:
     replicas: int = 1
     sync_image: str | None = None  # the runtime image running the mirror sidecar (HDFS)
     sync_env: tuple[tuple[str, str], ...] = ()
+    cpu: str | None = None
+    memory: str | None = None
+    gpu: int = 0
 
 
 def object_name(model: str) -> str:
@@ -61,6 +64,12 @@ def render(spec: ServingSpec) -> tuple[dict[str, Any], dict[str, Any]]:
                                        "port": 8501}, "periodSeconds": 5},
         "volumeMounts": [{"name": "model", "mountPath": model_dir, "readOnly": True}],
     }
+    requests = {k: v for k, v in (("cpu", spec.cpu), ("memory", spec.memory)) if v}
+    if requests or spec.gpu:
+        serving["resources"] = {
+            "requests": requests,
+            "limits": {"nvidia.com/gpu": str(spec.gpu)} if spec.gpu else {},
+        }
     containers = [serving]
     if spec.base_path.startswith("hdfs://"):
         volume: dict[str, Any] = {"name": "model", "emptyDir": {}}

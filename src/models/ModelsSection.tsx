@@ -6,8 +6,11 @@ import {
   ToolbarButtonComponent
 } from '@jupyterlab/ui-components';
 
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+
 import type {
   IModelSummary,
+  IPlatformConfig,
   IModelVersion,
   MlplatApi,
   ModelStage
@@ -15,13 +18,18 @@ import type {
 import { formatTime } from '../format';
 import { usePolled } from '../hooks';
 import { EmptyState, Section } from '../panel/Section';
-import { formatMetrics } from './format';
+import { showDeployDialog } from './deploy';
+import { formatMetrics, stageConsequences } from './format';
 
 const STAGES: ModelStage[] = ['none', 'staging', 'production', 'archived'];
 
 export interface IModelsSectionProps {
   api: MlplatApi;
+  /** The platform config (the targets a version can be deployed to). */
+  config: Promise<IPlatformConfig | null>;
   interval: number;
+  /** Called after a deploy (the list shows which models are deployed). */
+  onChanged?: () => void;
   openJob: (id: string) => void;
   openPath: (path: string) => void;
 }
@@ -58,7 +66,12 @@ export function ModelsSection(props: IModelsSectionProps): JSX.Element {
       )}
       <ul className="jp-mlplat-model-list" aria-label="Models">
         {models.data?.models.map(model => (
-          <ModelRow key={model.name} {...props} model={model} />
+          <ModelRow
+            key={model.name}
+            {...props}
+            onChanged={models.refresh}
+            model={model}
+          />
         ))}
       </ul>
       {models.data && (
@@ -108,6 +121,41 @@ function ModelRow(
   );
 }
 
+/**
+ * Ask before a stage change, saying what else changes (the version that held
+ * staging or production is archived); true to go ahead.
+ */
+async function confirmStage(
+  model: string,
+  versions: readonly IModelVersion[],
+  version: IModelVersion,
+  next: ModelStage
+): Promise<boolean> {
+  const others = stageConsequences(versions, version.version, next);
+  if (
+    others.length === 0 &&
+    next !== 'production' &&
+    version.stage !== 'production'
+  ) {
+    return true; // nothing else changes, and production is not involved
+  }
+  const result = await showDialog({
+    title: `Move ${model} v${version.version} to ${next}?`,
+    body: [
+      `v${version.version}: ${version.stage} → ${next}.`,
+      ...others.map(text => `Also: ${text}.`),
+      others.length === 0 ? 'No other version changes.' : ''
+    ]
+      .filter(Boolean)
+      .join(' '),
+    buttons: [
+      Dialog.cancelButton(),
+      Dialog.warnButton({ label: `Move to ${next}` })
+    ]
+  });
+  return result.button.accept;
+}
+
 function ModelDetail(
   props: IModelsSectionProps & { model: IModelSummary }
 ): JSX.Element {
@@ -124,6 +172,17 @@ function ModelDetail(
   const [error, setError] = useState<string | null>(null);
   const stage = async (version: IModelVersion, next: ModelStage) => {
     setError(null);
+    if (
+      !(await confirmStage(
+        model.name,
+        versions.data?.versions ?? [],
+        version,
+        next
+      ))
+    ) {
+      versions.refresh(); // the select shows the stage it has
+      return;
+    }
     try {
       await api.setStage(model.name, version.version, next);
       versions.refresh();
@@ -131,12 +190,32 @@ function ModelDetail(
       setError((err as Error).message);
     }
   };
+  const deploy = async (version: IModelVersion) => {
+    const config = await props.config;
+    if (!config) {
+      return;
+    }
+    const done = await showDeployDialog({
+      api,
+      config,
+      model: model.name,
+      version: version.version
+    });
+    if (done) {
+      deployment.refresh();
+      props.onChanged?.();
+    }
+  };
   const serving = deployment.data;
   return (
     <div className="jp-mlplat-model-detail">
       {serving && (
-        <p className="jp-mlplat-serving" data-serving={serving.serving_version}>
-          Serving version {serving.serving_version ?? '—'} on {serving.target}/
+        <p
+          className="jp-mlplat-serving"
+          data-serving={serving.serving_version}
+          data-ready={serving.ready_replicas ?? ''}
+        >
+          Serving v{serving.serving_version ?? '—'} on {serving.target}/
           {serving.namespace}
           {serving.ready_replicas !== null &&
             ` · ${serving.ready_replicas} ready`}
@@ -148,49 +227,57 @@ function ModelDetail(
         </p>
       )}
       {versions.data && (
-        <table
-          className="jp-mlplat-table jp-mlplat-model-versions"
+        <ul
+          className="jp-mlplat-model-versions"
           aria-label={`Versions of ${model.name}`}
         >
-          <thead>
-            <tr>
-              <th>v</th>
-              <th>Stage</th>
-              <th>Metrics</th>
-              <th>From</th>
-            </tr>
-          </thead>
-          <tbody>
-            {versions.data.versions.map(version => (
-              <tr key={version.version} data-version={version.version}>
-                <td title={`${formatTime(version.created)} by ${version.user}`}>
-                  {version.version}
+          {versions.data.versions.map(version => (
+            <li
+              key={version.version}
+              className="jp-mlplat-model-version"
+              data-version={version.version}
+              data-stage={version.stage}
+            >
+              <div className="jp-mlplat-job-line">
+                <span
+                  className="jp-mlplat-version-number"
+                  title={`${formatTime(version.created)} by ${version.user}`}
+                >
+                  v{version.version}
                   {serving?.serving_version === version.version && ' ●'}
-                </td>
-                <td>
-                  <select
-                    className="jp-mlplat-stage-select"
-                    aria-label={`Stage of version ${version.version}`}
-                    value={version.stage}
-                    onChange={event =>
-                      void stage(version, event.target.value as ModelStage)
-                    }
-                  >
-                    {STAGES.map(s => (
-                      <option key={s} value={s}>
-                        {s}
-                      </option>
-                    ))}
-                  </select>
-                </td>
-                <td>{formatMetrics(version.metrics) || '—'}</td>
-                <td>
-                  <Lineage {...props} version={version} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                </span>
+                <select
+                  className="jp-mlplat-stage-select"
+                  aria-label={`Stage of version ${version.version}`}
+                  value={version.stage}
+                  onChange={event =>
+                    void stage(version, event.target.value as ModelStage)
+                  }
+                >
+                  {STAGES.map(s => (
+                    <option key={s} value={s}>
+                      {s}
+                    </option>
+                  ))}
+                </select>
+                <span className="jp-mlplat-spacer" />
+                <button
+                  className="jp-mlplat-link"
+                  aria-label={`Deploy version ${version.version}`}
+                  onClick={() => void deploy(version)}
+                >
+                  Deploy…
+                </button>
+              </div>
+              <div className="jp-mlplat-version-metrics">
+                {formatMetrics(version.metrics) || 'no metrics'}
+              </div>
+              <div className="jp-mlplat-job-meta">
+                <Lineage {...props} version={version} />
+              </div>
+            </li>
+          ))}
+        </ul>
       )}
     </div>
   );

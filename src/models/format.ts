@@ -69,3 +69,20 @@ export function nameFromPath(path: string): string {
     stem.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'model'
   );
 }
+
+/**
+ * What else a stage change does, in words: staging and production hold one
+ * version each, so the version there before is archived.
+ */
+export function stageConsequences(
+  versions: readonly { version: number; stage: string }[],
+  version: number,
+  next: string
+): string[] {
+  if (next !== 'staging' && next !== 'production') {
+    return [];
+  }
+  return versions
+    .filter(v => v.version !== version && v.stage === next)
+    .map(v => `v${v.version} leaves ${next} and is archived`);
+}

@@ -9,11 +9,16 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import type { IJob, IModelVersion, MlplatApi } from '../api';
 import { folderOf, modelNameError, nameFromPath, parseMetrics } from './format';
 
+/**
+ * Publish a model: from a finished job (its lineage), or from a folder or
+ * file (`job` null, `path` given) picked in a file browser.
+ */
 export async function showPublishDialog(
   api: MlplatApi,
-  job: IJob
+  job: IJob | null,
+  path?: string
 ): Promise<IModelVersion | null> {
-  const body = new PublishBody(api, job);
+  const body = new PublishBody(api, job, path);
   const dialog = new PublishDialog(body);
   const result = await dialog.launch();
   return result.button.accept ? result.value : null;
@@ -46,15 +51,21 @@ class PublishBody
 {
   constructor(
     private readonly _api: MlplatApi,
-    private readonly _job: IJob
+    private readonly _job: IJob | null,
+    path?: string
   ) {
     super();
     this.addClass('jp-mlplat-submit-body');
     // The job's own output folder (MLPLAT_OUTPUT_DIR), else its notebook's.
     this._path =
-      _job.outputs.folder ??
-      folderOf(_job.outputs.notebook ?? _job.spec.notebook ?? '');
-    this._name = nameFromPath(_job.spec.notebook ?? _job.name);
+      path ??
+      (_job
+        ? (_job.outputs.folder ??
+          folderOf(_job.outputs.notebook ?? _job.spec.notebook ?? ''))
+        : '');
+    this._name = nameFromPath(
+      path ?? _job?.spec.notebook ?? _job?.name ?? 'model'
+    );
   }
 
   getValue(): IModelVersion | null {
@@ -74,8 +85,8 @@ class PublishBody
         path: this._path.trim(),
         name: this._name.trim(),
         metrics: metrics.values,
-        parameters: this._job.spec.parameters,
-        job_id: this._job.id
+        parameters: this._job?.spec.parameters ?? {},
+        job_id: this._job?.id ?? null
       });
       return true;
     } catch (error) {
@@ -101,9 +112,11 @@ class PublishBody
         onSubmit={event => event.preventDefault()}
         aria-busy={this._busy}
       >
-        <p className="jp-mlplat-form-source">
-          From job <code>{this._job.id}</code> ({this._job.name})
-        </p>
+        {this._job && (
+          <p className="jp-mlplat-form-source">
+            From job <code>{this._job.id}</code> ({this._job.name})
+          </p>
+        )}
         <label className="jp-mlplat-field">
           <span className="jp-mlplat-field-label">Artifact</span>
           <input

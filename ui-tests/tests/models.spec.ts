@@ -207,7 +207,7 @@ test('open TensorBoard from a job, publish a model, see it in the Models view', 
   const model = models.locator(`.jp-mlplat-model[data-model="fit-${stamp}"]`);
   await expect(model).toBeVisible({ timeout: 30_000 });
   await model.locator('.jp-mlplat-model-name').click();
-  const version = model.locator('tr[data-version="1"]');
+  const version = model.locator('[data-version="1"]');
   await expect(version).toContainText('accuracy 0.91');
   await expect(version.getByRole('button', { name: 'job' })).toBeVisible();
   await version.locator('select').selectOption('staging');
