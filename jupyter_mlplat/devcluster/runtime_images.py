@@ -341,12 +341,24 @@ def seed_runtime(access: RegistryAccess, spec: RuntimeSpec = PYTHON) -> SeededIm
 
 
 def main(argv: list[str]) -> int:
-    """``python -m jupyter_mlplat.devcluster.runtime_images [NAME...]`` builds into the cache."""
+    """``python -m jupyter_mlplat.devcluster.runtime_images [NAME...] [--push HOST:PORT]``
+    builds runtimes into the cache and pushes them to a plain-HTTP registry (the sandbox's
+    open one) if asked."""
+    push = None
+    if "--push" in argv:
+        at = argv.index("--push")
+        push, argv = argv[at + 1], argv[:at] + argv[at + 2:]
     for name in argv or ["python"]:
+        if name not in RUNTIMES:
+            print(f"unknown runtime {name!r}; valid: {', '.join(RUNTIMES)}", file=sys.stderr)
+            return 2
         spec = RUNTIMES[name]
         built = build_runtime(spec)
         sizes = ", ".join(f"{x.path.name} {x.size / 2**20:.0f} MiB" for x in built.layers)
         print(f"{name}: {built.build_seconds or 'cached'} s; {sizes}; {built.versions}")
+        if push:
+            image = seed_runtime(RegistryAccess(push, True), spec)
+            print(f"pushed {image.pinned_ref}")
     return 0
 
 
