@@ -56,6 +56,7 @@ BUSYBOX = Path("/bin/busybox")
 TOOLS = {"containerd": "containerd", "containerd-shim-runc-v2": "containerd", "ctr": "containerd",
          "runc": "runc", "mount": "mount", "ip": "iproute2"}
 CNI_BIN = Path("/usr/lib/cni")
+CGROUP_V1 = Path("/sys/fs/cgroup")
 START_TIMEOUT = 120.0
 
 
@@ -77,6 +78,9 @@ class Node(Component):
         self.bridge = ""
         self.subnet = ""
         self.pause_image = ""
+        # The node's own cgroup root: a kubelet removes pod cgroups it does not know under its
+        # root, so two sandboxes on one machine (two test sessions) must not share /kubepods.
+        self.cgroup_root = f"/mlplat-{secrets.token_hex(4)}"
         self.start_seconds: dict[str, float] = {}
 
     def use(self, infos: dict[str, dict[str, Any]]) -> None:
@@ -234,6 +238,7 @@ state = {_toml_str(str(self.workdir / "containerd-state"))}
             "containerRuntimeEndpoint": f"unix://{self.socket}",
             "cgroupDriver": "cgroupfs", "failCgroupV1": False, "failSwapOn": False,
             "enforceNodeAllocatable": [], "evictionHard": {},
+            "cgroupRoot": self.cgroup_root,
             "imageGCHighThresholdPercent": 100, "imageGCLowThresholdPercent": 99,
             "podLogsDir": str(self.workdir / "pod-logs"),
             "serializeImagePulls": False, "maxPods": 50,
@@ -251,6 +256,7 @@ state = {_toml_str(str(self.workdir / "containerd-state"))}
 
     def _start_kubelet(self) -> None:
         config, kubeconfig = self._write_kubelet_files()
+        make_cgroup_root(self.cgroup_root)
         key, value = NODE_LABEL
         self.spawn("kubelet", [
             str(kube_build.binary("kubelet")), f"--config={config}",
@@ -321,6 +327,7 @@ state = {_toml_str(str(self.workdir / "containerd-state"))}
             "pause_image": self.pause_image,
             "pull_secret": PULL_SECRET,
             "bridge": self.bridge,
+            "cgroup_root": self.cgroup_root,
             "subnet": self.subnet,
             "kubeconfig": (kube.get("users", {}).get(kube.get("user", ""), {})
                            .get("kubeconfig")),
@@ -421,6 +428,41 @@ def cleanup(info: dict[str, Any]) -> None:
     bridge = info.get("bridge")
     if bridge:
         subprocess.run(["ip", "link", "delete", bridge], capture_output=True, check=False)
+    if info.get("cgroup_root"):
+        remove_cgroup_root(info["cgroup_root"])
+
+
+def _hierarchies() -> list[Path]:
+    """The cgroup v1 hierarchies (one per controller, and systemd's named one)."""
+    if not CGROUP_V1.is_dir():
+        return []
+    return sorted(p for p in CGROUP_V1.iterdir()
+                  if p.is_dir() and p.name != "unified" and (p / "cgroup.procs").exists())
+
+
+def make_cgroup_root(root: str) -> None:
+    """Create ``root`` in every hierarchy (the kubelet requires it to exist); a cpuset cgroup
+    starts without CPUs or memory nodes, so it gets its parent's."""
+    for hierarchy in _hierarchies():
+        folder = hierarchy / root.strip("/")
+        folder.mkdir(exist_ok=True)
+        for name in ("cpuset.cpus", "cpuset.mems"):
+            parent = hierarchy / name
+            if parent.exists() and not (folder / name).read_text().strip():
+                (folder / name).write_text(parent.read_text())
+
+
+def remove_cgroup_root(root: str) -> None:
+    """Remove ``root`` and the cgroups under it, deepest first (they are empty by now)."""
+    for hierarchy in _hierarchies():
+        top = hierarchy / root.strip("/")
+        if not top.is_dir():
+            continue
+        below = sorted((p for p in top.rglob("*") if p.is_dir()),
+                       key=lambda p: len(p.parts), reverse=True)
+        for folder in [*below, top]:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def _mounts_under(folder: str) -> list[str]:
