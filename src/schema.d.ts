@@ -1257,6 +1257,38 @@ export interface components {
             unchanged?: {
                 [key: string]: unknown;
             };
+            /**
+             * Used A
+             * @description The values run a ran with: its parameters, and the notebook's defaults for those not given (when the notebook can still be read).
+             */
+            used_a?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Used B
+             * @description The same for run b.
+             */
+            used_b?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Defaulted A
+             * @description Names in `used_a` that took the notebook's default.
+             */
+            defaulted_a?: string[];
+            /** Defaulted B */
+            defaulted_b?: string[];
+            /**
+             * Metrics A
+             * @description What run a's job wrote to `metrics.json` in its output folder (MLPLAT_OUTPUT_DIR).
+             */
+            metrics_a?: {
+                [key: string]: number;
+            };
+            /** Metrics B */
+            metrics_b?: {
+                [key: string]: number;
+            };
         };
         /** RunPage */
         RunPage: {

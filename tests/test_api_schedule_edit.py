@@ -80,3 +80,35 @@ async def test_edit_every_part_of_a_schedule(api: Any, jp_root_dir: Path) -> Non
     assert job["spec"]["resources"] == {"cpu": "500m", "memory": "1Gi", "gpu": 0}
     assert job["spec"]["timeout"] == 600
     assert "weekly n=7 label=edited" in (jp_root_dir / run["output"]).read_text()
+
+
+async def test_compare_shows_values_used_and_metrics(api: Any, jp_root_dir: Path) -> None:
+    write_notebook(
+        jp_root_dir / "fit.ipynb", "n: int = 3\nlr = 0.5\nmsg = 'hi'",
+        "import json, os\n"
+        "out = os.environ['MLPLAT_OUTPUT_DIR']\n"
+        "json.dump({'auc': 0.5 + n / 100, 'loss': lr, 'note': 'text'},"
+        " open(os.path.join(out, 'metrics.json'), 'w'))")
+    runs = []
+    for parameters in ({}, {"n": 9, "lr": 0.1}):
+        status, run = await api("runs", "POST", {"notebook": "fit.ipynb",
+                                                 "parameters": parameters})
+        assert status == 201, run
+        runs.append(run["id"])
+    for run_id in runs:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            _, run = await api(f"runs/{run_id}")
+            if run["state"] in FINAL:
+                break
+            await asyncio.sleep(0.3)
+        assert run["state"] == "succeeded", run["error"]
+    status, diff = await api("runs/diff", params={"a": runs[0], "b": runs[1]})
+    assert status == 200, diff
+    assert diff["used_a"] == {"n": 3, "lr": 0.5, "msg": "hi"}
+    assert diff["defaulted_a"] == ["lr", "msg", "n"]
+    assert diff["used_b"] == {"n": 9, "lr": 0.1, "msg": "hi"}
+    assert diff["defaulted_b"] == ["msg"]
+    assert diff["metrics_a"] == {"auc": 0.53, "loss": 0.5}  # numbers only
+    assert diff["metrics_b"] == {"auc": 0.59, "loss": 0.1}
+    assert diff["added"] == {"lr": 0.1, "n": 9}  # the given parameters, as before

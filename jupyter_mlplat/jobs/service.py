@@ -6,6 +6,7 @@ backend directly.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import threading
@@ -28,6 +29,9 @@ from .store import JobStore
 log = logging.getLogger(__name__)
 
 OUTPUT_DIR = "mlplat-outputs"
+#: What a job writes to its own folder for the runs' Compare: ``{"name": number}``.
+METRICS_FILE = "metrics.json"
+METRICS_MAX_BYTES = 256 * 1024
 
 
 class JobService:
@@ -235,6 +239,22 @@ class JobService:
         if path == self.ctx.root_dir.resolve():
             return None
         return path
+
+    def metrics(self, job_id: str, user: str | None = None) -> dict[str, float]:
+        """The numbers a job wrote to ``metrics.json`` in its own folder (``MLPLAT_OUTPUT_DIR``):
+        ``{"auc": 0.91, "loss": 0.2}``; empty when it wrote none (or none readable here)."""
+        folder = self._own_folder(self.get(job_id, user))
+        path = folder / METRICS_FILE if folder is not None else None
+        if path is None or not path.is_file() or path.stat().st_size > METRICS_MAX_BYTES:
+            return {}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {str(k): float(v) for k, v in data.items()
+                if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
     def rerun(self, job_id: str, parameters: dict[str, Any] | None = None,
               user: str | None = None) -> Job:

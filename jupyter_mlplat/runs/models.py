@@ -101,6 +101,16 @@ class RunDiff(BaseModel):
     removed: dict[str, Any] = Field(default_factory=dict, description="In a only.")
     changed: dict[str, ParameterChange] = Field(default_factory=dict)
     unchanged: dict[str, Any] = Field(default_factory=dict)
+    used_a: dict[str, Any] = Field(default_factory=dict, description=(
+        "The values run a ran with: its parameters, and the notebook's defaults for those not "
+        "given (when the notebook can still be read)."))
+    used_b: dict[str, Any] = Field(default_factory=dict, description="The same for run b.")
+    defaulted_a: list[str] = Field(default_factory=list, description=(
+        "Names in `used_a` that took the notebook's default."))
+    defaulted_b: list[str] = Field(default_factory=list)
+    metrics_a: dict[str, float] = Field(default_factory=dict, description=(
+        "What run a's job wrote to `metrics.json` in its output folder (MLPLAT_OUTPUT_DIR)."))
+    metrics_b: dict[str, float] = Field(default_factory=dict)
 
 
 class RunRerunRequest(BaseModel):

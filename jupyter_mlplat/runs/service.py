@@ -9,8 +9,10 @@ another one recovering the run) returns the same job instead of a second one.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import datetime as dt
+import json
 import secrets
 import time
 from pathlib import PurePosixPath
@@ -232,9 +234,46 @@ class RunService:
         return pure.as_posix()
 
     def diff(self, a: str, b: str, user: str | None = None) -> RunDiff:
+        """Parameters of b against a, the values each ran with (defaults filled in) and the
+        metrics each one's job wrote."""
         ra, rb = self.get(a, user), self.get(b, user)
-        return RunDiff.model_validate({"a": ra.id, "b": rb.id,
-                                       **diff_parameters(ra.parameters, rb.parameters)})
+        used_a, defaulted_a = self._values_used(ra)
+        used_b, defaulted_b = self._values_used(rb)
+        return RunDiff.model_validate({
+            "a": ra.id, "b": rb.id, **diff_parameters(ra.parameters, rb.parameters),
+            "used_a": used_a, "used_b": used_b,
+            "defaulted_a": defaulted_a, "defaulted_b": defaulted_b,
+            "metrics_a": self._metrics(ra), "metrics_b": self._metrics(rb)})
+
+    def _values_used(self, run: Run) -> tuple[dict[str, Any], list[str]]:
+        """The run's parameters over its notebook's defaults (as literals), and which names
+        took a default."""
+        try:
+            declared = self.jobs.inspect(run.notebook).parameters
+        except MLPlatError:  # moved or deleted since: only what was given is known
+            declared = []
+        used: dict[str, Any] = {}
+        defaulted: list[str] = []
+        for param in declared:
+            if param.name in run.parameters or param.default is None:
+                continue
+            try:
+                value = ast.literal_eval(param.default)
+                json.dumps(value)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                value = param.default  # an expression (or no JSON value): shown as written
+            used[param.name] = value
+            defaulted.append(param.name)
+        used.update(run.parameters)
+        return dict(sorted(used.items())), sorted(defaulted)
+
+    def _metrics(self, run: Run) -> dict[str, float]:
+        if run.job_id is None:
+            return {}
+        try:
+            return self.jobs.metrics(run.job_id)
+        except NotFound:
+            return {}
 
     def rerun(self, run_id: str, parameters: dict[str, Any] | None = None,
               user: str | None = None) -> Run:

@@ -3,6 +3,7 @@ import {
   cronShapeError,
   diffRows,
   durationBars,
+  metricRows,
   formatFireTime,
   parameterSummary,
   runTone
@@ -48,7 +49,13 @@ describe('diffRows', () => {
       added: { seed: 1 },
       removed: { debug: true },
       changed: { lr: { a: 0.1, b: 0.01 }, epochs: { a: 3, b: 5 } },
-      unchanged: { name: 'x' }
+      unchanged: { name: 'x' },
+      used_a: {},
+      used_b: {},
+      defaulted_a: [],
+      defaulted_b: [],
+      metrics_a: {},
+      metrics_b: {}
     };
     expect(diffRows(diff)).toEqual([
       { name: 'epochs', kind: 'changed', a: '3', b: '5' },
@@ -61,6 +68,38 @@ describe('diffRows', () => {
         a: valueToText('x'),
         b: valueToText('x')
       }
+    ]);
+  });
+
+  it('shows the values used, defaults marked, and metrics side by side', () => {
+    const diff = {
+      a: 'r1',
+      b: 'r2',
+      added: { lr: 0.1 },
+      removed: {},
+      changed: {},
+      unchanged: {},
+      used_a: { lr: 0.5, n: 3 },
+      used_b: { lr: 0.1, n: 3 },
+      defaulted_a: ['lr', 'n'],
+      defaulted_b: ['n'],
+      metrics_a: { auc: 0.8, loss: 0.3 },
+      metrics_b: { auc: 0.9 }
+    };
+    expect(diffRows(diff)).toEqual([
+      { name: 'lr', kind: 'added', a: '0.5', b: '0.1', defaultA: true },
+      {
+        name: 'n',
+        kind: 'defaults',
+        a: '3',
+        b: '3',
+        defaultA: true,
+        defaultB: true
+      }
+    ]);
+    expect(metricRows(diff)).toEqual([
+      { name: 'auc', a: 0.8, b: 0.9 },
+      { name: 'loss', a: 0.3, b: null }
     ]);
   });
 

@@ -11,6 +11,7 @@ import {
   durationBars,
   formatFireTime,
   formatSeconds,
+  metricRows,
   parameterSummary,
   runSeconds,
   runTone
@@ -282,10 +283,18 @@ function RunRow(props: {
 
 function DiffTable(props: { diff: IRunDiff; runs: IRun[] }): JSX.Element {
   const rows = diffRows(props.diff);
+  const metrics = metricRows(props.diff);
+  // Two runs often start in the same minute: the short id tells them apart.
   const label = (id: string) => {
     const run = props.runs.find(r => r.id === id);
-    return run ? formatTime(run.created) : id;
+    return run ? `${id.slice(0, 7)} · ${formatTime(run.created)}` : id;
   };
+  const value = (text: string, isDefault?: true) => (
+    <>
+      <code>{text || '—'}</code>
+      {isDefault && <span className="jp-mlplat-default"> default</span>}
+    </>
+  );
   return (
     <table
       className="jp-mlplat-table jp-mlplat-diff"
@@ -293,7 +302,7 @@ function DiffTable(props: { diff: IRunDiff; runs: IRun[] }): JSX.Element {
     >
       <thead>
         <tr>
-          <th>Parameter</th>
+          <th>Values used</th>
           <th title={props.diff.a}>{label(props.diff.a)}</th>
           <th title={props.diff.b}>{label(props.diff.b)}</th>
         </tr>
@@ -309,14 +318,32 @@ function DiffTable(props: { diff: IRunDiff; runs: IRun[] }): JSX.Element {
             key={row.name}
             className={`jp-mlplat-diff-${row.kind}`}
             data-kind={row.kind}
+            data-name={row.name}
           >
             <td>{row.name}</td>
-            <td>
-              <code>{row.a || '—'}</code>
+            <td>{value(row.a, row.defaultA)}</td>
+            <td>{value(row.b, row.defaultB)}</td>
+          </tr>
+        ))}
+      </tbody>
+      <tbody className="jp-mlplat-metrics">
+        <tr>
+          <th colSpan={3}>
+            Metrics <span className="jp-mlplat-hint">(metrics.json)</span>
+          </th>
+        </tr>
+        {metrics.length === 0 && (
+          <tr>
+            <td colSpan={3}>
+              Neither run wrote metrics.json to its MLPLAT_OUTPUT_DIR.
             </td>
-            <td>
-              <code>{row.b || '—'}</code>
-            </td>
+          </tr>
+        )}
+        {metrics.map(row => (
+          <tr key={row.name} data-metric={row.name}>
+            <td>{row.name}</td>
+            <td>{row.a ?? '—'}</td>
+            <td>{row.b ?? '—'}</td>
           </tr>
         ))}
       </tbody>

@@ -6,25 +6,73 @@ import type { IRun, IRunDiff, JobState, RunState } from '../api';
 import { formatDuration, parseTime, stateTone, type Tone } from '../format';
 import { valueToText } from '../params';
 
-export type DiffKind = 'changed' | 'added' | 'removed' | 'unchanged';
+export type DiffKind =
+  'changed' | 'added' | 'removed' | 'unchanged' | 'defaults';
 
 export interface IDiffRow {
   name: string;
+  /** Of the given parameters; `defaults` when neither run gave it. */
   kind: DiffKind;
-  /** The value in run a (empty when added). */
+  /** The value run a ran with (empty when unknown). */
   a: string;
-  /** The value in run b (empty when removed). */
+  /** The value run b ran with (empty when unknown). */
   b: string;
+  /** Run a took the notebook's default (not given). */
+  defaultA?: true;
+  defaultB?: true;
 }
 
-const KIND_ORDER: DiffKind[] = ['changed', 'added', 'removed', 'unchanged'];
+const KIND_ORDER: DiffKind[] = [
+  'changed',
+  'added',
+  'removed',
+  'unchanged',
+  'defaults'
+];
+
+type DiffInput = Pick<
+  IRunDiff,
+  'a' | 'b' | 'changed' | 'added' | 'removed' | 'unchanged'
+> &
+  Partial<Pick<IRunDiff, 'used_a' | 'used_b' | 'defaulted_a' | 'defaulted_b'>>;
 
 /**
- * One row per parameter: what changed first, then added, removed, same;
- * by name within each group.
+ * One row per parameter with the values each run used (the notebook's
+ * default where one was not given): what changed first, then added, removed,
+ * same, defaults of both; by name within each group.
  */
-export function diffRows(diff: IRunDiff): IDiffRow[] {
+export function diffRows(diff: DiffInput): IDiffRow[] {
   const rows: IDiffRow[] = [];
+  const usedA = diff.used_a ?? {};
+  const usedB = diff.used_b ?? {};
+  const defaultedA = new Set(diff.defaulted_a ?? []);
+  const defaultedB = new Set(diff.defaulted_b ?? []);
+  const given = new Set([
+    ...Object.keys(diff.changed),
+    ...Object.keys(diff.added),
+    ...Object.keys(diff.removed),
+    ...Object.keys(diff.unchanged)
+  ]);
+  const fill = (row: IDiffRow): IDiffRow => {
+    if (!row.a && row.name in usedA) {
+      row.a = valueToText(usedA[row.name]);
+    }
+    if (!row.b && row.name in usedB) {
+      row.b = valueToText(usedB[row.name]);
+    }
+    if (defaultedA.has(row.name)) {
+      row.defaultA = true;
+    }
+    if (defaultedB.has(row.name)) {
+      row.defaultB = true;
+    }
+    return row;
+  };
+  for (const name of new Set([...Object.keys(usedA), ...Object.keys(usedB)])) {
+    if (!given.has(name)) {
+      rows.push(fill({ name, kind: 'defaults', a: '', b: '' }));
+    }
+  }
   for (const [name, change] of Object.entries(diff.changed)) {
     rows.push({
       name,
@@ -34,10 +82,10 @@ export function diffRows(diff: IRunDiff): IDiffRow[] {
     });
   }
   for (const [name, value] of Object.entries(diff.added)) {
-    rows.push({ name, kind: 'added', a: '', b: valueToText(value) });
+    rows.push(fill({ name, kind: 'added', a: '', b: valueToText(value) }));
   }
   for (const [name, value] of Object.entries(diff.removed)) {
-    rows.push({ name, kind: 'removed', a: valueToText(value), b: '' });
+    rows.push(fill({ name, kind: 'removed', a: valueToText(value), b: '' }));
   }
   for (const [name, value] of Object.entries(diff.unchanged)) {
     const text = valueToText(value);
@@ -48,6 +96,26 @@ export function diffRows(diff: IRunDiff): IDiffRow[] {
       KIND_ORDER.indexOf(x.kind) - KIND_ORDER.indexOf(y.kind) ||
       x.name.localeCompare(y.name)
   );
+}
+
+export interface IMetricRow {
+  name: string;
+  a: number | null;
+  b: number | null;
+}
+
+/**
+ * The metrics of two runs side by side (from each job's `metrics.json`), by
+ * name; null where a run wrote none of that name.
+ */
+export function metricRows(
+  diff: Partial<Pick<IRunDiff, 'metrics_a' | 'metrics_b'>>
+): IMetricRow[] {
+  const a = diff.metrics_a ?? {};
+  const b = diff.metrics_b ?? {};
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])]
+    .sort()
+    .map(name => ({ name, a: a[name] ?? null, b: b[name] ?? null }));
 }
 
 /**
