@@ -15,6 +15,14 @@ export interface IFormValues {
   cpu: string;
   memory: string;
   gpu: string;
+  /** Output folder (empty: beside the notebook). */
+  output: string;
+  /** Seconds (empty: no limit). */
+  timeout: string;
+  /** Globs of files to ship along, one per line or comma-separated. */
+  files: string;
+  kind: 'job' | 'pytorch' | 'tf';
+  workers: string;
 }
 
 export interface ISubmitFormProps {
@@ -105,36 +113,104 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
             </select>
           </Field>
           {props.resources !== false && (
-            <div className="jp-mlplat-resources">
-              <Field label="CPU" error={errors['cpu']}>
+            <>
+              <div className="jp-mlplat-resources">
+                <Field label="CPU" error={errors['cpu']}>
+                  <input
+                    className="jp-mod-styled"
+                    name="cpu"
+                    value={values.cpu}
+                    placeholder={runtime?.resources.cpu ?? 'default'}
+                    onChange={event => set({ cpu: event.target.value })}
+                  />
+                </Field>
+                <Field label="Memory" error={errors['memory']}>
+                  <input
+                    className="jp-mod-styled"
+                    name="memory"
+                    value={values.memory}
+                    placeholder={runtime?.resources.memory ?? 'default'}
+                    onChange={event => set({ memory: event.target.value })}
+                  />
+                </Field>
+                <Field label="GPU" error={errors['gpu']}>
+                  <input
+                    className="jp-mod-styled"
+                    name="gpu"
+                    inputMode="numeric"
+                    value={values.gpu}
+                    placeholder={String(runtime?.resources.gpu ?? 0)}
+                    onChange={event => set({ gpu: event.target.value })}
+                  />
+                </Field>
+              </div>
+              {config.targets.find(t => t.name === values.target)?.kind ===
+                'kubernetes' && (
+                <div className="jp-mlplat-resources">
+                  <Field label="Kind">
+                    <select
+                      className="jp-mod-styled"
+                      name="kind"
+                      value={values.kind}
+                      onChange={event =>
+                        set({ kind: event.target.value as IFormValues['kind'] })
+                      }
+                    >
+                      <option value="job">Job</option>
+                      <option value="pytorch">PyTorchJob</option>
+                      <option value="tf">TFJob</option>
+                    </select>
+                  </Field>
+                  <Field label="Workers" error={errors['workers']}>
+                    <input
+                      className="jp-mod-styled"
+                      name="workers"
+                      inputMode="numeric"
+                      value={values.workers}
+                      placeholder="0"
+                      disabled={values.kind === 'job'}
+                      onChange={event => set({ workers: event.target.value })}
+                    />
+                  </Field>
+                </div>
+              )}
+              <Field label="Output folder" hint="optional">
                 <input
                   className="jp-mod-styled"
-                  name="cpu"
-                  value={values.cpu}
-                  placeholder={runtime?.resources.cpu ?? 'default'}
-                  onChange={event => set({ cpu: event.target.value })}
+                  name="output"
+                  value={values.output}
+                  placeholder="beside the notebook: mlplat-outputs"
+                  onChange={event => set({ output: event.target.value })}
                 />
               </Field>
-              <Field label="Memory" error={errors['memory']}>
+              <Field
+                label="Time limit (s)"
+                hint="optional"
+                error={errors['timeout']}
+              >
                 <input
                   className="jp-mod-styled"
-                  name="memory"
-                  value={values.memory}
-                  placeholder={runtime?.resources.memory ?? 'default'}
-                  onChange={event => set({ memory: event.target.value })}
-                />
-              </Field>
-              <Field label="GPU" error={errors['gpu']}>
-                <input
-                  className="jp-mod-styled"
-                  name="gpu"
+                  name="timeout"
                   inputMode="numeric"
-                  value={values.gpu}
-                  placeholder={String(runtime?.resources.gpu ?? 0)}
-                  onChange={event => set({ gpu: event.target.value })}
+                  value={values.timeout}
+                  placeholder="none"
+                  onChange={event => set({ timeout: event.target.value })}
                 />
               </Field>
-            </div>
+              <Field
+                label="Included files"
+                hint="globs relative to the notebook's folder, one per line"
+              >
+                <textarea
+                  className="jp-mod-styled"
+                  name="files"
+                  rows={2}
+                  value={values.files}
+                  placeholder="data/*.csv"
+                  onChange={event => set({ files: event.target.value })}
+                />
+              </Field>
+            </>
           )}
         </fieldset>
       ) : (

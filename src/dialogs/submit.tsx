@@ -4,7 +4,13 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import { UUID } from '@lumino/coreutils';
 import type { Message } from '@lumino/messaging';
 
-import type { IJob, IParameter, IPlatformConfig, MlplatApi } from '../api';
+import type {
+  IJob,
+  IParameter,
+  IPlatformConfig,
+  JobSubmission,
+  MlplatApi
+} from '../api';
 import {
   collectParameters,
   gpuError,
@@ -13,6 +19,14 @@ import {
   valueToText
 } from '../params';
 import { type IFormValues, SubmitForm } from './SubmitForm';
+
+/** `data/*.csv, model/**` or one per line → the globs. */
+export function splitGlobs(text: string): string[] {
+  return text
+    .split(/[\n,]/)
+    .map(glob => glob.trim())
+    .filter(Boolean);
+}
 
 export interface ISubmitOptions<T = IJob> {
   api: MlplatApi;
@@ -137,7 +151,12 @@ class SubmitBody<T>
       runtime: spec?.runtime ?? config.runtimes[0]?.name ?? 'default',
       cpu: '',
       memory: '',
-      gpu: ''
+      gpu: '',
+      output: '',
+      timeout: '',
+      files: '',
+      kind: 'job',
+      workers: ''
     };
     void this._loadParameters();
   }
@@ -186,6 +205,7 @@ class SubmitBody<T>
                   memory: v.memory.trim() || null,
                   gpu: v.gpu.trim() ? Number(v.gpu) : 0
                 },
+                ...this._options_of(v),
                 client_request_id: this._requestId
               })) as T);
       return true;
@@ -195,6 +215,23 @@ class SubmitBody<T>
     } finally {
       this._setState({ busy: false });
     }
+  }
+
+  /** What the CLI's options set: output, time limit, files, kind, workers. */
+  private _options_of(v: IFormValues): JobSubmission {
+    const kubernetes =
+      this._options.config.targets.find(t => t.name === v.target)?.kind ===
+      'kubernetes';
+    return {
+      output: v.output.trim() || null,
+      timeout: v.timeout.trim() ? Number(v.timeout) : null,
+      files: splitGlobs(v.files),
+      kind: kubernetes ? v.kind : 'job',
+      workers:
+        kubernetes && v.kind !== 'job' && v.workers.trim()
+          ? Number(v.workers)
+          : 0
+    };
   }
 
   protected render(): JSX.Element {
@@ -257,7 +294,20 @@ class SubmitBody<T>
     const checks: [string, string | null][] = [
       ['cpu', quantityError(this._values.cpu)],
       ['memory', quantityError(this._values.memory)],
-      ['gpu', gpuError(this._values.gpu)]
+      ['gpu', gpuError(this._values.gpu)],
+      [
+        'timeout',
+        /^(|[1-9]\d*)$/.test(this._values.timeout.trim())
+          ? null
+          : 'must be a whole number of seconds'
+      ],
+      [
+        'workers',
+        /^(|\d{1,3})$/.test(this._values.workers.trim()) &&
+        Number(this._values.workers || 0) <= 256
+          ? null
+          : 'must be a whole number from 0 to 256'
+      ]
     ];
     for (const [name, message] of checks) {
       if (message) {
