@@ -25,7 +25,8 @@ CREATE_TIME_SLACK = 1.0
 #: Seconds after which a queued job whose runner was never started counts as lost.
 STALE_SUBMIT_SECONDS = 60.0
 #: The event of a job handed to a warm runner.
-WARM_EVENT = "taken by a warm runner (papermill loaded, kernel started)"
+WARM_EVENT = "taken by a warm runner (started ahead of the job: papermill imported, a kernel " \
+             "started)"
 
 
 class LocalBackend(ComputeBackend[LocalTarget]):

@@ -1,9 +1,10 @@
 """A pool of warm local runners: papermill imported and a fresh kernel started, waiting for work.
 
-A job takes a ready runner (``take``) and the pool starts another in the background; a runner
-that is not ready yet is never waited for: the job starts cold instead. A runner serves one job
-and exits. An idle runner reads its stdin, which is this process's end of a pipe, so it exits
-(stopping its kernel) when the server stops, however the server stops.
+A job takes a ready runner (``take``), else the one that has started longest ago (it is further
+on than a runner started now), and the pool starts another in the background; with no runner at
+all the job starts cold at once. A runner serves one job and exits. An idle runner reads its
+stdin, which is this process's end of a pipe, so it exits (stopping its kernel) when the server
+stops, however the server stops.
 """
 
 from __future__ import annotations
@@ -70,12 +71,17 @@ class WarmPool:
 
     # -- use -------------------------------------------------------------------------------
     def take(self, kernel: str) -> WarmRunner | None:
-        """A ready runner of ``kernel`` (removed from the pool), or None at once."""
+        """A runner of ``kernel`` (removed from the pool): a ready one, else the one started
+        first (it takes the job once its kernel is up, sooner than a runner started now);
+        None at once when the pool has none."""
         if kernel != self.kernel:
             return None
         with self._lock:
-            ready = [r for r in self._runners if r.ready.is_set() and r.proc.poll() is None]
-            runner = ready[0] if ready else None
+            alive = [r for r in self._runners if r.proc.poll() is None]
+            ready = [r for r in alive if r.ready.is_set()]
+            starting = sorted((r for r in alive if not r.ready.is_set()),
+                              key=lambda r: r.started)
+            runner = (ready or starting or [None])[0]
             if runner is not None:
                 self._runners.remove(runner)
         self.fill()
