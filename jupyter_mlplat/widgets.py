@@ -1,8 +1,10 @@
 """What ``%mlp_submit`` shows: a live monitor of one job, and HTML for job tables.
 
-The monitor polls the store (the same database the panel reads) from a background thread, so
-the notebook stays usable while the job runs; ipywidgets may be updated from any thread. In a
-frontend without widgets (terminal IPython, papermill) it falls back to plain text.
+The monitor reads the store (the same database the panel reads) from a background thread, so
+the notebook stays usable while the job runs: as soon as the Jupyter server pushes a change of
+the job (``entry.pushed``), and at ``poll`` intervals only without one; ipywidgets may be
+updated from any thread. In a frontend without widgets (terminal IPython, papermill) it falls
+back to plain text.
 """
 
 from __future__ import annotations
@@ -146,7 +148,20 @@ class JobMonitor:
     def done(self) -> bool:
         return self.job.state.final and self._complete
 
+    def _waker(self) -> Any:
+        from .entry.pushed import JobWaker
+
+        return JobWaker(self.job.id).start()
+
     def _loop(self) -> None:
+        assert self._view is not None
+        waker = self._waker()
+        try:
+            self._follow(waker)
+        finally:
+            waker.close()
+
+    def _follow(self, waker: Any) -> None:
         assert self._view is not None
         while True:
             try:
@@ -159,7 +174,7 @@ class JobMonitor:
                 self._view.message(f"cannot read the job: {exc}")
             if self.done:
                 return
-            time.sleep(self.poll)
+            waker.wait(self.poll)
 
     # -- showing ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -185,6 +200,13 @@ class JobMonitor:
         return self._wait_text()
 
     def _wait_text(self) -> Job:
+        waker = self._waker()
+        try:
+            return self._follow_text(waker)
+        finally:
+            waker.close()
+
+    def _follow_text(self, waker: Any) -> Job:
         state = self.job.state
         while True:
             text = self.refresh()
@@ -195,7 +217,7 @@ class JobMonitor:
                 self._print(f"[{elapsed_text(self.job)}] job {self.job.id} {state.value}")
             if self.done:
                 return self.job
-            time.sleep(self.poll)
+            waker.wait(self.poll)
 
     def cancel(self) -> None:
         self.jobs.cancel(self.job.id)

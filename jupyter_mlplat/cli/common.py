@@ -4,7 +4,6 @@ parameter and wait options, and following a job until it ends."""
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -67,9 +66,13 @@ def _progress_bar(job: Job) -> Any:
 
 
 def follow(jobs: JobService, job: Job, on_text: Callable[[str], None] | None) -> Job:
-    """Poll the store until the job is final (and, with ``on_text``, its log is fully read)."""
+    """Read the store until the job is final (and, with ``on_text``, its log is fully read):
+    as soon as the Jupyter server pushes a change of it, or every ``POLL`` seconds without."""
+    from ..entry.pushed import JobWaker
+
     bar = _progress_bar(job)
     offset = 0
+    waker = JobWaker(job.id).start()
     try:
         while True:
             jobs.reconcile(job.id)
@@ -87,8 +90,9 @@ def follow(jobs: JobService, job: Job, on_text: Callable[[str], None] | None) ->
                     bar.refresh()
             if job.state.final and complete:
                 return job
-            time.sleep(POLL)
+            waker.wait(POLL)
     finally:
+        waker.close()
         bar.close()
 
 

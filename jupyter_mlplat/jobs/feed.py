@@ -17,10 +17,10 @@ from typing import Any
 
 from ..config import UnknownName
 from .logfile import read_from
-from .models import ACTIVE_STATES, JobState
+from .models import ACTIVE_STATES, EVENTS_SCHEMA_ID, JobState
 from .store import JobStore
 
-SCHEMA_ID = "https://schema.jupyter.org/jupyter_mlplat/job/v1"
+SCHEMA_ID = EVENTS_SCHEMA_ID
 #: The jupyter_events schema of every emission: one job changed (or the feed is alive).
 SCHEMA: dict[str, Any] = {
     "$id": SCHEMA_ID,

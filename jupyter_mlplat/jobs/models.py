@@ -69,6 +69,10 @@ class JobSpec(BaseModel):
         return self
 
 
+#: The jupyter_events schema of job changes the server pushes (see ``jobs.feed``).
+EVENTS_SCHEMA_ID = "https://schema.jupyter.org/jupyter_mlplat/job/v1"
+
+
 class JobEvent(BaseModel):
     time: dt.datetime
     state: JobState | None = None
