@@ -93,10 +93,15 @@ class LocalBackend(ComputeBackend[LocalTarget]):
         job_dir = self.ctx.job_dir(job.id)
         kernel = self.ctx.config.runtime_for(job.spec.runtime).kernel
         runner = None if self.pool is None else self.pool.take(kernel)
-        if runner is not None and runner.hand(job.id):
+        if runner is not None and runner.proc.poll() is None:
+            # Recorded before the runner has the job, so that its own first write (``running``)
+            # never waits for these on the database's write lock.
             self._started(job, runner.proc)
             self.ctx.store.add_event(job.id, WARM_EVENT)
-            return
+            if runner.hand(job.id):
+                return
+            self.ctx.store.add_event(job.id, "the warm runner ended before it took the job; "
+                                             "starting a runner for it")
         fd = os.open(job_dir / "runner.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "ab") as out:
             proc = subprocess.Popen(
