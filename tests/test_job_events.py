@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import json
 import time
 from pathlib import Path
@@ -73,7 +74,7 @@ def test_states_log_and_outputs_of_a_job_arrive_as_they_happen(tmp_path: Path) -
         log = "".join(e["text"] for e in mine if e["kind"] == "log")
         assert "hello from 5" in log and "bye" in log, mine
         offsets = [(e["offset"], e["next_offset"]) for e in mine if e["kind"] == "log"]
-        assert all(a[1] == b[0] for a, b in zip(offsets, offsets[1:])), offsets
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(offsets)), offsets
         assert any(e["kind"] == "outputs" and e["notebook"] == job["outputs"]["notebook"]
                    for e in mine), mine
         seqs = [e["seq"] for e in events]

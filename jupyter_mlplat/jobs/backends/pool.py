@@ -81,7 +81,8 @@ class WarmPool:
             ready = [r for r in alive if r.ready.is_set()]
             starting = sorted((r for r in alive if not r.ready.is_set()),
                               key=lambda r: r.started)
-            runner = (ready or starting or [None])[0]
+            first = ready or starting
+            runner = first[0] if first else None
             if runner is not None:
                 self._runners.remove(runner)
         self.fill()
