@@ -132,6 +132,8 @@ test('the job list tells jobs apart, searches, filters across reloads and delete
   await search.fill(tmpPath);
   await panel.getByLabel('Filter by state').selectOption('failed');
   await expect(rows).toHaveCount(1);
+  // (Galata's reload waits for the Launcher to be the active tab.)
+  await page.activity.activateTab('Launcher');
   await page.reload();
   await page.sidebar.openTab('jp-mlplat-panel');
   await expect(search).toHaveValue(tmpPath);
