@@ -206,12 +206,41 @@ class KubernetesTarget(TargetBase):
         "job's own container is `main` here, whatever the job kind calls it.")
     tensorboard_dir: str = Field(
         "{workdir}/mlplat-outputs/tensorboard/{job_id}",
-        description="per-job TensorBoard log dir ({workdir}, {user}, {job_id}).")
+        description="per-job TensorBoard log dir ({workdir}, {user}, {job_id}) when the "
+        "target has no `outputs` (then it lives in the pod only).")
+    outputs: str | None = Field(
+        None, description="shared output location of this target's jobs on a storage "
+        "cluster, `hdfs://<cluster>/<path>` with `{job_id}` (and optionally `{user}`), e.g. "
+        "`hdfs://prod-b/user/{user}/mlplat-jobs/{job_id}`: each job's `MLPLAT_OUTPUT_DIR`. "
+        "The pod writes its output notebook there while it runs, TensorBoard events under "
+        "`tensorboard/` and its log (`job.log`) when it ends, so they outlive the pod. A "
+        "job's `output` (an hdfs:// folder) overrides it. The cluster must be in `storage`.")
+
+    @field_validator("outputs")
+    @classmethod
+    def _outputs_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.fullmatch(r"hdfs://[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?/\S*", value):
+            raise ValueError(f"{value!r} must be hdfs://<cluster>/<path>")
+        if "{job_id}" not in value:
+            raise ValueError(f"{value!r} must contain {{job_id}}: each job needs a folder of "
+                             "its own")
+        unknown = set(re.findall(r"\{([^}]*)\}", value)) - {"user", "job_id"}
+        if unknown:
+            raise ValueError(f"{value!r}: unknown placeholder(s) "
+                             f"{', '.join(sorted(unknown))}; valid: {{user}}, {{job_id}}")
+        return value
 
     def namespace_for(self, user: str) -> str:
         """The user's namespace: the template with ``{user}`` folded into a valid DNS label."""
         folded = re.sub(r"[^a-z0-9-]+", "-", user.lower()).strip("-") or "user"
         return self.namespace.replace("{user}", folded)
+
+
+def output_cluster(url: str) -> str:
+    """The storage cluster of an ``hdfs://<cluster>/path`` URL."""
+    return url.split("://", 1)[1].split("/", 1)[0]
 
 
 class PluginTarget(TargetBase):
@@ -315,6 +344,14 @@ class PlatformConfig(Model):
                     f"installed: {', '.join(sorted(installed_target_kinds()))}")
         if any(t.kind == "kubernetes" for t in self.targets) and self.registry is None:
             raise ValueError("a kubernetes target needs `registry` (push/pull addresses)")
+        clusters = [c.name for c in self.storage]
+        for t in self.targets:
+            if isinstance(t, KubernetesTarget) and t.outputs:
+                cluster = output_cluster(t.outputs)
+                if cluster not in clusters:
+                    raise ValueError(
+                        f"targets: {t.name}.outputs names storage cluster {cluster!r}, which "
+                        f"is not in `storage`; valid: {', '.join(clusters)}")
         return self
 
     # -- look-ups with errors that list the valid names ----------------------------------------

@@ -15,10 +15,19 @@ ROOT_DIR = "MLPLAT_ROOT_DIR"
 USER = "MLPLAT_USER"
 #: The storage clusters (names, addresses, secret *references*) as JSON, for ``hdfs://`` in jobs.
 STORAGE = "MLPLAT_STORAGE"
+#: In a job pod, ``<prefix><CLUSTER>`` holds the token of a cluster whose token is a
+#: ``{k8s_secret: …}`` reference (the kubelet reads it from the Secret; MLPLAT_STORAGE names
+#: the variable instead of the Secret).
+TOKEN_PREFIX = "MLPLAT_HDFS_TOKEN_"
 #: The running Jupyter server's URL, for ``mlp tensorboard`` in its terminals.
 SERVER_URL = "MLPLAT_SERVER_URL"
 #: The job's own folder for what it produces (models, files); its output notebook is there too.
 OUTPUT_DIR = "MLPLAT_OUTPUT_DIR"
+#: A cluster job's output notebook and log copy when its outputs live on a storage cluster
+#: (``hdfs://…``): the runner in the pod writes them there (``runner.py`` names them too, as it
+#: also runs as a script without this package).
+OUTPUT_NOTEBOOK = "MLPLAT_OUTPUT_NOTEBOOK"
+OUTPUT_LOG = "MLPLAT_OUTPUT_LOG"
 #: The folder a job writes TensorBoard events to (``tf.summary``/tensorboardX ``logdir``).
 TENSORBOARD_DIR = "MLPLAT_TENSORBOARD_DIR"
 #: The job's id, target and runtime, in its container.

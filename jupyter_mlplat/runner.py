@@ -200,17 +200,87 @@ def _termination_message(text: str, path: str = TERMINATION_LOG) -> None:
         pass
 
 
+#: ``envvars.OUTPUT_DIR``/``TENSORBOARD_DIR``/``OUTPUT_NOTEBOOK``/``OUTPUT_LOG``, named here
+#: again because this file also runs as a script in job images (a unit test holds them equal).
+OUTPUT_DIR_ENV = "MLPLAT_OUTPUT_DIR"
+TENSORBOARD_DIR_ENV = "MLPLAT_TENSORBOARD_DIR"
+OUTPUT_NOTEBOOK_ENV = "MLPLAT_OUTPUT_NOTEBOOK"
+OUTPUT_LOG_ENV = "MLPLAT_OUTPUT_LOG"
+
+
+class Tee:
+    """A text stream that writes to ``stream`` and keeps a copy in a temporary file."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.copy = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed at exit)
+
+    def write(self, text: str) -> int:
+        self.copy.write(text)
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.copy.flush()
+        self.stream.flush()
+
+    def text(self) -> bytes:
+        self.copy.flush()
+        self.copy.seek(0)
+        return self.copy.read().encode("utf-8")
+
+
+def _remote_makedirs(*urls: str) -> None:
+    """Create the job's output folders on their storage cluster (fails early if it cannot)."""
+    import fsspec
+
+    for url in urls:
+        if url and "://" in url:
+            fs, path = fsspec.core.url_to_fs(url)
+            fs.makedirs(path, exist_ok=True)
+
+
+def _remote_write(url: str, data: bytes) -> None:
+    import fsspec
+
+    with fsspec.open(url, "wb") as handle:
+        handle.write(data)
+
+
 def run_notebook(args: argparse.Namespace) -> int:
+    """Run the notebook in a job's container. When its outputs live on a storage cluster
+    (``MLPLAT_OUTPUT_NOTEBOOK``), papermill writes the output notebook there at each cell's
+    start and end, and the runner's own output (what the pod log shows) is copied to
+    ``MLPLAT_OUTPUT_LOG`` when it ends, so both outlive the pod. A write that fails fails the
+    job with that error."""
     # The runner is the container's first process, which ignores SIGTERM unless it handles
     # it: a cancelled job would wait out the grace period and be killed.
     signal.signal(signal.SIGTERM, _on_sigterm)
     parameters = json.loads(args.parameters) if args.parameters else {}
+    output = os.environ.get(OUTPUT_NOTEBOOK_ENV) or args.output
+    log_url = os.environ.get(OUTPUT_LOG_ENV)
+    log: Any = Tee(sys.stdout) if log_url else sys.stdout
+    failure = None
     try:
-        execute(args.input, args.output, parameters, log=sys.stdout, cwd=args.cwd,
-                kernel=args.kernel, code=Path(args.code).read_text() if args.code else None)
+        _remote_makedirs(os.environ.get(OUTPUT_DIR_ENV, ""),
+                         os.environ.get(TENSORBOARD_DIR_ENV, ""))
+        execute(args.input, output, parameters, log=log, cwd=args.cwd, kernel=args.kernel,
+                code=Path(args.code).read_text() if args.code else None)
     except ExecutionFailed as exc:
-        print(f"[mlplat] failed: {exc}", file=sys.stderr, flush=True)
-        _termination_message(str(exc))
+        failure = str(exc)
+    except Exception as exc:  # the output folder could not be made
+        failure = f"writing the job's outputs to {os.environ.get(OUTPUT_DIR_ENV)}: " \
+                  f"{type(exc).__name__}: {exc}"
+    if failure is not None:
+        print(f"[mlplat] failed: {failure}", file=log, flush=True)
+    if log_url:
+        try:
+            _remote_write(log_url, log.text())
+        except Exception as exc:
+            message = f"writing the log to {log_url}: {type(exc).__name__}: {exc}"
+            print(f"[mlplat] failed: {message}", file=sys.stdout, flush=True)
+            failure = failure or message
+    if failure is not None:
+        _termination_message(failure)
         return 1
     return 0
 

@@ -295,7 +295,9 @@ def platform_layer(version: str) -> Layer:
                                  f"Version: {version}\n")
     files[f"{dist}/entry_points.txt"] = (
         "[fsspec.specs]\nhdfs = jupyter_mlplat.storage.filesystem:ClusterFileSystem\n\n"
-        '[papermill.io]\n"hdfs://" = jupyter_mlplat.storage.papermill_io:HDFSHandler\n')
+        # entry_points.txt is INI: the name is the text before " = ", unquoted (a quoted
+        # name is the quotes too, and papermill would never match "hdfs://" paths to it)
+        "[papermill.io]\nhdfs:// = jupyter_mlplat.storage.papermill_io:HDFSHandler\n")
     files[f"{dist}/INSTALLER"] = "mlplat-sandbox\n"
     key = hashlib.sha256(canonical_json({k: v if isinstance(v, str) else v.hex()
                                          for k, v in files.items()})).hexdigest()[:16]

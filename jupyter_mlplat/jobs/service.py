@@ -32,6 +32,8 @@ OUTPUT_DIR = "mlplat-outputs"
 #: What a job writes to its own folder for the runs' Compare: ``{"name": number}``.
 METRICS_FILE = "metrics.json"
 METRICS_MAX_BYTES = 256 * 1024
+#: A job's log file, in its data folder (local jobs) or its output location (cluster jobs).
+JOB_LOG = "job.log"
 
 
 class JobService:
@@ -137,11 +139,17 @@ class JobService:
             spec = spec.model_copy(update={"notebook": self.relative(nb_path)})
             warnings = params.validate(spec.parameters, params.inspect(nb_path, spec.notebook),
                                        self.ctx.config.limits.max_parameters_bytes)
-        folder = self._output_folder(spec)
         self._check_files(spec)
         backend = self.backend(spec.target)
         backend.validate(spec)
         name = spec.name or (PurePosixPath(spec.notebook).stem if spec.notebook else "cell")
+        # On a storage cluster (checked reachable and writable now), or under the root.
+        location = backend.output_location(spec, name)
+        if location is None and spec.output and "://" in spec.output:
+            raise InvalidRequest(f"output: target {spec.target!r} keeps a job's outputs in a "
+                                 "folder under the Jupyter root; an hdfs:// output needs a "
+                                 "kubernetes target", reason="output")
+        folder = self._output_folder(spec) if location is None else ""
         with self._submit_lock:  # the queued count and the new row, one at a time
             if not (spec.client_request_id and
                     self.store.find_by_request(user, spec.client_request_id)):
@@ -153,12 +161,18 @@ class JobService:
         if job.events and len(job.events) > 1:
             return job  # an idempotent retry of a submit that already happened
         try:
-            notebook = self._output_path(folder, name, job.id)
-            self.store.update(job.id, outputs={
-                "notebook": notebook,
-                "folder": str(PurePosixPath(notebook).parent),
-                "log": f"jobs/{job.id}/job.log",
-            })
+            if location is not None:
+                own = location.replace("{job_id}", job.id).rstrip("/")
+                self.store.update(job.id, outputs={
+                    "notebook": f"{own}/{safe_name(name)}.ipynb", "folder": own,
+                    "log": f"{own}/{JOB_LOG}", "tensorboard": f"{own}/tensorboard"})
+            else:
+                notebook = self._output_path(folder, name, job.id)
+                self.store.update(job.id, outputs={
+                    "notebook": notebook,
+                    "folder": str(PurePosixPath(notebook).parent),
+                    "log": f"jobs/{job.id}/{JOB_LOG}",
+                })
             for warning in warnings:
                 self.store.add_event(job.id, warning)
             backend.submit(self.store.get(job.id))

@@ -27,6 +27,31 @@ def cluster_env(config: PlatformConfig) -> dict[str, str]:
     return {STORAGE_ENV: json.dumps(clusters, separators=(",", ":")), USER_ENV: config.user}
 
 
+#: The key of a Secret named by ``{k8s_secret: NAME}`` without ``/KEY``.
+DEFAULT_SECRET_KEY = "token"
+
+
+def pod_cluster_env(config: PlatformConfig) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """:func:`cluster_env` for a job pod, and the variables the kubelet fills from Secrets.
+
+    A token given as ``{k8s_secret: NAME[/KEY]}`` becomes ``{env: MLPLAT_HDFS_TOKEN_<CLUSTER>}``
+    in ``MLPLAT_STORAGE``, and that variable comes from the Secret (``secretKeyRef``): the
+    manifest names the Secret, never its value.
+    """
+    clusters: list[dict[str, object]] = []
+    secrets: dict[str, tuple[str, str]] = {}
+    for cluster in config.storage:
+        data = cluster.model_dump(mode="json", exclude_none=True)
+        if cluster.token is not None and cluster.token.k8s_secret:
+            name, _, key = cluster.token.k8s_secret.partition("/")
+            var = envvars.TOKEN_PREFIX + cluster.name.upper().replace("-", "_")
+            data["token"] = {"env": var}
+            secrets[var] = (name, key or DEFAULT_SECRET_KEY)
+        clusters.append(data)
+    env = {STORAGE_ENV: json.dumps(clusters, separators=(",", ":")), USER_ENV: config.user}
+    return env, secrets
+
+
 @lru_cache(maxsize=16)
 def _load(config_file: str | None, mtime_ns: int, storage: str | None, user: str | None
           ) -> tuple[tuple[StorageCluster, ...], str]:

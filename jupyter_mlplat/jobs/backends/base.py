@@ -26,6 +26,13 @@ class ComputeBackend(abc.ABC, Generic[T]):
     def validate(self, spec: JobSpec) -> None:
         """Refuse a spec this target cannot run, before anything is created."""
 
+    def output_location(self, spec: JobSpec, name: str) -> str | None:
+        """Where a job of ``spec`` named ``name`` keeps its outputs when not under the Jupyter
+        root: a URL with ``{job_id}`` (e.g. ``hdfs://prod-b/user/alice/jobs/{job_id}``),
+        checked reachable and writable before the job is recorded. None (the default): the
+        job's own folder is under the root."""
+        return None
+
     @abc.abstractmethod
     def submit(self, job: Job) -> None:
         """Start the job; states after ``queued`` are recorded by the backend or its runner."""

@@ -18,9 +18,11 @@ cluster holds and catches up.
 from __future__ import annotations
 
 import logging
+import posixpath
 import re
 import threading
 import time
+import uuid
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
@@ -30,10 +32,14 @@ from kubernetes.utils import parse_quantity
 
 from ... import envvars
 from ...config import KubernetesTarget, Resources, Runtime, UnknownName
-from ...errors import InvalidRequest, MLPlatError, NotFound, Unavailable
+from ...containment import safe_name
+from ...errors import Forbidden, InvalidRequest, MLPlatError, NotFound, Unavailable
 from ...images import BuiltImage, Progress
 from ...images.refs import runtime_image_address
-from ...storage.env import cluster_env
+from ...storage.env import pod_cluster_env
+from ...storage.errors import NameNodesUnavailable
+from ...storage.filesystem import ClusterFileSystem
+from ...storage.paths import PathOutsideRoot
 from ..context import JobContext
 from ..k8s import manifests as mf
 from ..k8s.api import KubeApi
@@ -53,6 +59,10 @@ from ..models import Job, JobSpec, JobState, LogChunk
 from .base import ComputeBackend
 
 log = logging.getLogger(__name__)
+
+
+def is_url(path: str) -> bool:
+    return "://" in path
 
 #: A job still building/pushing with no one building it (the server stopped) fails after this.
 STALE_BUILD_SECONDS = 600.0
@@ -134,12 +144,32 @@ class KubernetesBackend(ComputeBackend[KubernetesTarget]):
         return (self.target.tensorboard_dir.replace("{workdir}", runtime.workdir.rstrip("/"))
                 .replace("{user}", job.user).replace("{job_id}", job.id))
 
+    def tensorboard_of(self, job: Job, runtime: Runtime) -> str:
+        """The job's TensorBoard dir: under its output location on a cluster, if it has one."""
+        if job.outputs.tensorboard and is_url(job.outputs.tensorboard):
+            return job.outputs.tensorboard
+        return self.tensorboard_dir(job, runtime)
+
+    def output_env(self, job: Job) -> dict[str, str]:
+        """Where the pod writes the job's outputs, when they live on a storage cluster."""
+        out = job.outputs
+        if not (out.folder and is_url(out.folder)):
+            return {}
+        env = {envvars.OUTPUT_DIR: out.folder}
+        if out.notebook:
+            env[envvars.OUTPUT_NOTEBOOK] = out.notebook
+        if out.log and is_url(out.log):
+            env[envvars.OUTPUT_LOG] = out.log
+        return env
+
     def workload(self, job: Job, image: str) -> mf.Workload:
         runtime = self._runtime(job.spec.runtime)
         registry = self.ctx.config.registry
-        env = {**cluster_env(self.ctx.config), envvars.JOB_ID: job.id, envvars.USER: job.user,
+        storage_env, secret_env = pod_cluster_env(self.ctx.config)
+        env = {**storage_env, envvars.JOB_ID: job.id, envvars.USER: job.user,
                envvars.TARGET: self.target.name,
-               envvars.TENSORBOARD_DIR: self.tensorboard_dir(job, runtime)}
+               envvars.TENSORBOARD_DIR: self.tensorboard_of(job, runtime),
+               **self.output_env(job)}
         return mf.Workload(
             job_id=job.id, user=job.user, namespace=self.namespace(job.user), image=image,
             kind=job.spec.kind, workers=job.spec.workers,
@@ -153,7 +183,58 @@ class KubernetesBackend(ComputeBackend[KubernetesTarget]):
             kubeflow_spec=self.target.kubeflow_spec,
             client_request_id=job.spec.client_request_id,
             pod_template=self.target.pod_template,
+            secret_env=secret_env,
         )
+
+    # -- outputs on a storage cluster --------------------------------------------------------
+    def output_location(self, spec: JobSpec, name: str) -> str | None:
+        """``spec.output`` when it is an hdfs:// folder (the job's folder is
+        ``<output>/<name>-<job id>``), else the target's ``outputs``; checked now: a cluster
+        that is down answers 503 and a folder the user may not write 403, before anything is
+        recorded or built."""
+        user = self.ctx.config.user
+        if spec.output and is_url(spec.output):
+            base = spec.output.rstrip("/")
+            location = f"{base}/{safe_name(name)}-{{job_id}}"
+        elif self.target.outputs and not spec.output:
+            location = self.target.outputs.replace("{user}", user)
+        else:
+            return None
+        self.check_writable(location)
+        return location
+
+    def check_writable(self, location: str) -> None:
+        """MKDIRS of the location's fixed part and a probe write there, as the user."""
+        scheme, _, rest = location.partition("://")
+        cluster, _, path = rest.partition("/")
+        if scheme != "hdfs":
+            raise InvalidRequest(f"output {location!r}: cluster outputs are "
+                                 "hdfs://<cluster>/<path>", reason="output")
+        try:
+            spec = self.ctx.config.cluster(cluster)
+        except UnknownName as exc:
+            raise InvalidRequest(f"output: {exc}", reason="unknown cluster") from exc
+        fixed = "/" + path.split("{job_id}", 1)[0]
+        folder = fixed if fixed.endswith("/") else posixpath.dirname(fixed)
+        fs = ClusterFileSystem(cluster, spec=spec, user=self.ctx.config.user,
+                               skip_instance_cache=True)
+        probe = posixpath.join(folder, f".mlplat-probe-{uuid.uuid4().hex[:12]}")
+        try:
+            fs.makedirs(folder, exist_ok=True)
+            fs.pipe_file(probe, b"")
+            fs.rm_file(probe)
+        except NameNodesUnavailable as exc:
+            raise Unavailable(f"the output cluster {cluster!r} is unavailable, so the job "
+                              f"cannot keep its outputs there: {exc}",
+                              reason="output cluster down") from None
+        except PermissionError as exc:
+            raise Forbidden(f"you may not write the output folder hdfs://{cluster}{folder}: "
+                            f"{exc}", reason="output permission denied") from None
+        except PathOutsideRoot as exc:
+            raise InvalidRequest(f"output: {exc}", reason="output") from None
+        except OSError as exc:
+            raise Unavailable(f"the output folder hdfs://{cluster}{folder} cannot be "
+                              f"written: {exc}", reason="output unavailable") from None
 
     # -- submit ------------------------------------------------------------------------------
     def submit(self, job: Job) -> None:
@@ -192,7 +273,7 @@ class KubernetesBackend(ComputeBackend[KubernetesTarget]):
                                     backoff_limit=w.backoff_limit,
                                     replicas=mf.replica_names(w.kind, w.workers, w.ps))
             outputs = {**job.outputs.model_dump(exclude_none=True),
-                       "tensorboard": self.tensorboard_dir(job, runtime)}
+                       "tensorboard": self.tensorboard_of(job, runtime)}
             store.update(job.id, outputs=outputs, k8s_object={
                 "kind": w.info.kind, "name": w.name, "namespace": w.namespace})
             created = store.transition(

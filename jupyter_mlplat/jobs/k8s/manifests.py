@@ -82,6 +82,8 @@ class Workload:
     kubeflow_spec: Mapping[str, Any] = field(default_factory=dict)
     client_request_id: str | None = None
     pod_template: Mapping[str, Any] = field(default_factory=dict)
+    #: env var -> (Secret name, key): values the kubelet reads from a Secret, never rendered
+    secret_env: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -149,14 +151,19 @@ def resources(res: Resources) -> dict[str, dict[str, str]]:
     return {"requests": dict(amounts), "limits": dict(amounts)} if amounts else {}
 
 
-def _env_list(env: Mapping[str, str]) -> list[dict[str, str]]:
-    return [{"name": k, "value": v} for k, v in sorted(env.items())]
+def _env_list(env: Mapping[str, str],
+              secrets: Mapping[str, tuple[str, str]] | None = None) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in env.items()
+                                   if k not in (secrets or {})]
+    items += [{"name": k, "valueFrom": {"secretKeyRef": {"name": name, "key": key}}}
+              for k, (name, key) in (secrets or {}).items()]
+    return sorted(items, key=lambda item: str(item["name"]))
 
 
 def container(w: Workload, extra_env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The one container; the image's own command runs the job (set by the append builder)."""
     body: dict[str, Any] = {"name": w.info.container, "image": w.image,
-                            "env": _env_list({**w.env, **(extra_env or {})}),
+                            "env": _env_list({**w.env, **(extra_env or {})}, w.secret_env),
                             # The runner writes why the notebook failed to the termination
                             # log; a container killed before it could (OOM) leaves its log tail.
                             "terminationMessagePolicy": "FallbackToLogsOnError"}

@@ -1,0 +1,218 @@
+"""Cluster jobs' outputs come home: a job on the real node writes its output notebook, its files
+and its log to its output location on a real HDFS cluster, where the workbench reads them after
+the pod is gone; an output cluster that is down, or a folder the user may not write, refuses the
+submit before anything is recorded, built or created.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client, config
+
+from jupyter_mlplat.config import load_config
+from jupyter_mlplat.devcluster import node as devnode
+from jupyter_mlplat.devcluster import registry as devregistry
+from jupyter_mlplat.devcluster.base import Component
+from jupyter_mlplat.devcluster.hdfs import HdfsClusters
+from jupyter_mlplat.errors import Forbidden, Unavailable
+from jupyter_mlplat.jobs.k8s import manifests as mf
+from jupyter_mlplat.jobs.models import Job, JobSpec, JobState
+from jupyter_mlplat.platform import Platform
+
+from ..helpers import wait_for, write_notebook
+
+pytestmark = [pytest.mark.integration, pytest.mark.kube, pytest.mark.registry,
+              pytest.mark.node, pytest.mark.hdfs]
+
+NS = "ml-alice"
+TARGET = "kube-node"
+OUTPUTS = "hdfs://prod-b/user/{user}/mlplat-jobs/{job_id}"
+
+
+@pytest.fixture(scope="module")
+def platform_data(node: Component, registry: Component, hdfs: HdfsClusters) -> dict[str, Any]:
+    info = hdfs.info()["clusters"]
+    dead = hdfs.dead_namenode_url()
+    target = {**devnode.platform_config(node.info())["targets"][0], "outputs": OUTPUTS}
+    storage = [
+        # prod-a enforces permissions: the superuser's credentials acting as alice (doas)
+        {"name": "prod-a", "kind": "webhdfs", "namenodes": info["prod-a"]["webhdfs"],
+         "user": "hdfs", "proxy_user": True},
+        {"name": "prod-b", "kind": "webhdfs", "namenodes": info["prod-b"]["webhdfs"],
+         "user": "hdfs"},
+        {"name": "down", "kind": "webhdfs", "user": "hdfs", "namenodes": [dead]},
+    ]
+    return {"user": "alice", "targets": [target], "storage": storage,
+            **devregistry.platform_config(registry.info())}
+
+
+@pytest.fixture(scope="module")
+def admin(node: Component) -> Iterator[client.ApiClient]:
+    api = config.new_client_from_config(config_file=node.info()["admin_kubeconfig"])
+    yield api
+    api.close()
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    path = tmp_path / "root"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def platform(platform_data: dict[str, Any], root: Path, tmp_path: Path) -> Iterator[Platform]:
+    plat = Platform(load_config({**platform_data, "data_dir": str(tmp_path / "data")}), root)
+    yield plat
+    plat.close()
+
+
+def _final(plat: Platform, job_id: str, timeout: float = 240) -> Job:
+    return wait_for(lambda: (j := plat.jobs.store.get(job_id)).state.final and j,
+                    timeout=timeout, interval=0.2, what=f"job {job_id} to finish")
+
+
+def _pods(api: client.ApiClient, job_id: str) -> list[Any]:
+    return list(client.CoreV1Api(api).list_namespaced_pod(
+        NS, label_selector=f"{mf.LABEL_JOB}={job_id}").items)
+
+
+def _path(url: str) -> tuple[str, str]:
+    cluster, _, path = url.split("://", 1)[1].partition("/")
+    return cluster, "/" + path
+
+
+def test_outputs_are_on_the_cluster_while_it_runs_and_after_the_pod_is_gone(
+        platform: Platform, root: Path, admin: client.ApiClient) -> None:
+    write_notebook(
+        root / "train.ipynb", "steps = 2",
+        "import os, fsspec\n"
+        "out = os.environ['MLPLAT_OUTPUT_DIR']\n"
+        "tb = os.environ['MLPLAT_TENSORBOARD_DIR']\n"
+        "with fsspec.open(out + '/model.txt', 'w') as f:\n"
+        "    f.write(f'weights after {steps} steps')\n"
+        "print('wrote', out, 'tb', tb, flush=True)",
+        "import time\n"
+        "for step in range(steps):\n"
+        "    print(f'step {step}', flush=True)\n"
+        "    time.sleep(1)\n"
+        "print('trained', flush=True)")
+    job = platform.jobs.submit(JobSpec(notebook="train.ipynb", target=TARGET,
+                                       parameters={"steps": 3}), "alice")
+    own = f"hdfs://prod-b/user/alice/mlplat-jobs/{job.id}"
+    assert job.outputs.folder == own
+    assert job.outputs.notebook == f"{own}/train.ipynb"
+    assert job.outputs.log == f"{own}/job.log"
+    assert job.outputs.tensorboard == f"{own}/tensorboard"
+    pod = wait_for(lambda: _pods(admin, job.id), timeout=120, what="the job's pod")[0]
+    env = {e.name: e.value for e in pod.spec.containers[0].env}
+    assert env["MLPLAT_OUTPUT_DIR"] == own and env["MLPLAT_OUTPUT_NOTEBOOK"] == \
+        job.outputs.notebook and env["MLPLAT_TENSORBOARD_DIR"] == job.outputs.tensorboard
+    storage = platform.storage
+    nb_cluster, nb_path = _path(job.outputs.notebook)
+
+    # The output notebook is on the cluster while the job runs (papermill saves it per cell).
+    def partial_notebook() -> Any:
+        if platform.jobs.store.get(job.id).state.final:
+            return "finished"
+        try:
+            model = storage.call(nb_cluster, "get", nb_path)
+        except Exception:
+            return None
+        return model
+    seen = wait_for(partial_notebook, timeout=240, interval=0.3,
+                    what="the output notebook on prod-b while the job runs")
+    assert seen != "finished", "the output notebook appeared only after the job ended"
+
+    done = _final(platform, job.id)
+    assert done.state is JobState.succeeded, (done.error, platform.jobs.logs(job.id).text)
+    succeeded_at = time.monotonic()
+    model = storage.call(nb_cluster, "get", nb_path)
+    opened_after = time.monotonic() - succeeded_at
+    print(f"\n[outputs] job succeeded -> output notebook opened from prod-b: "
+          f"{opened_after * 1000:.0f} ms")
+    text = json.dumps(model["content"])
+    assert "trained" in text and "step 2" in text, text[:2000]
+
+    # Gone from the cluster: the Job and its pod.
+    ref = platform.jobs.store.backend_ref(job.id)
+    client.BatchV1Api(admin).delete_namespaced_job(ref["name"], NS,
+                                                   propagation_policy="Foreground")
+    wait_for(lambda: not _pods(admin, job.id), timeout=60, what="the pod to be deleted")
+    fs = storage.filesystem("prod-b")
+    _, folder = _path(own)
+    assert fs.cat_file(f"{folder}/model.txt") == b"weights after 3 steps"
+    log = fs.cat_file(f"{folder}/job.log").decode()
+    assert "[mlplat] executing" in log and "step 2" in log and "trained" in log, log
+    assert "[mlplat] notebook finished" in log
+    assert fs.isdir(f"{folder}/tensorboard")
+    again = storage.call(nb_cluster, "get", nb_path)
+    assert again["content"]["cells"][-1]["outputs"], again["content"]["cells"][-1]
+
+
+def test_output_write_failing_mid_run_fails_the_job(platform: Platform, root: Path) -> None:
+    # The notebook turns its own output folder into a file: papermill's next save of the
+    # output notebook (at the cell's end) cannot be written.
+    write_notebook(
+        root / "breaks.ipynb", "x = 1",
+        "import os, fsspec\n"
+        "fs, path = fsspec.core.url_to_fs(os.environ['MLPLAT_OUTPUT_DIR'])\n"
+        "fs.rm(path, recursive=True)\n"
+        "fs.pipe_file(path, b'not a folder')",
+        "print('should not be reported as a success')")
+    job = platform.jobs.submit(JobSpec(notebook="breaks.ipynb", target=TARGET), "alice")
+    done = _final(platform, job.id)
+    assert done.state is JobState.failed, platform.jobs.logs(job.id).text
+    folder = _path(job.outputs.folder or "")[1]
+    assert done.error and "NotADirectoryError" in done.error and folder in done.error, \
+        done.error
+    assert "exited with code 1" in done.error
+
+
+def _nothing_created(platform: Platform, admin: client.ApiClient, before: int) -> None:
+    assert platform.jobs.store.page(user="alice").total == before
+    objs = client.BatchV1Api(admin).list_namespaced_job(NS).items
+    assert not [o for o in objs if o.metadata.creation_timestamp and
+                time.time() - o.metadata.creation_timestamp.timestamp() < 30]
+
+
+def test_output_cluster_down_answers_503_and_creates_nothing(
+        platform: Platform, root: Path, admin: client.ApiClient) -> None:
+    write_notebook(root / "train.ipynb", "lr = 0.1", "print(lr)")
+    before = platform.jobs.store.page(user="alice").total
+    started = time.monotonic()
+    with pytest.raises(Unavailable) as err:
+        platform.jobs.submit(JobSpec(notebook="train.ipynb", target=TARGET,
+                                     output="hdfs://down/jobs"), "alice")
+    assert err.value.status == 503
+    assert "'down'" in err.value.message and "unavailable" in err.value.message
+    assert time.monotonic() - started < 30
+    _nothing_created(platform, admin, before)
+
+
+def test_output_folder_without_write_access_answers_403_and_creates_nothing(
+        platform: Platform, root: Path, admin: client.ApiClient, hdfs: HdfsClusters) -> None:
+    restricted = hdfs.info()["clusters"]["prod-a"]["restricted"]
+    write_notebook(root / "train.ipynb", "lr = 0.1", "print(lr)")
+    before = platform.jobs.store.page(user="alice").total
+    with pytest.raises(Forbidden) as err:
+        platform.jobs.submit(JobSpec(notebook="train.ipynb", target=TARGET,
+                                     output=f"hdfs://prod-a{restricted}/jobs"), "alice")
+    assert err.value.status == 403
+    assert "Permission denied" in err.value.message and "user=alice" in err.value.message, \
+        err.value.message
+    _nothing_created(platform, admin, before)
+    # alice's own folder on prod-a is fine (the per-job override, permissions on)
+    job = platform.jobs.submit(JobSpec(notebook="train.ipynb", target=TARGET,
+                                       output="hdfs://prod-a/user/alice/runs"), "alice")
+    assert job.outputs.folder == f"hdfs://prod-a/user/alice/runs/train-{job.id}"
+    done = _final(platform, job.id)
+    assert done.state is JobState.succeeded, (done.error, platform.jobs.logs(job.id).text)
+    fs = platform.storage.filesystem("prod-a")
+    assert "0.1" in fs.cat_file(f"/user/alice/runs/train-{job.id}/job.log").decode()

@@ -1,0 +1,91 @@
+"""A cluster job's outputs on a storage cluster: config rules, what its pod is given (references,
+never secret values), and the names the runner reads (no cluster here; the real node and HDFS
+run in tests/integration/test_node_outputs.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_mlplat import envvars, runner
+from jupyter_mlplat.config import ConfigError, load_config
+from jupyter_mlplat.db import Database
+from jupyter_mlplat.jobs.backends.kubernetes import KubernetesBackend
+from jupyter_mlplat.jobs.context import JobContext
+from jupyter_mlplat.jobs.k8s import manifests as mf
+from jupyter_mlplat.jobs.models import JobSpec
+from jupyter_mlplat.jobs.store import JobStore
+
+SECRET_VALUE = "s3cr3t-delegation-token-value"
+
+
+def _data(**target: Any) -> dict[str, Any]:
+    return {
+        "user": "alice",
+        "storage": [
+            {"name": "prod-a", "kind": "webhdfs", "namenodes": ["http://nn1:9870"],
+             "auth": "token", "token": {"k8s_secret": "hdfs-token/alice"}},
+            {"name": "prod-b", "kind": "webhdfs", "namenodes": ["http://nn2:9870"],
+             "auth": "token", "token": {"env": "MLPLAT_TEST_HDFS_TOKEN"}},
+        ],
+        "registry": {"push": "reg:5000"},
+        "runtimes": [{"name": "python", "image": "runtimes/python:3.11"}],
+        "targets": [{"name": "k8s", "kind": "kubernetes",
+                     "outputs": "hdfs://prod-a/user/{user}/jobs/{job_id}", **target}],
+    }
+
+
+@pytest.mark.parametrize(("outputs", "message"), [
+    ("hdfs://nowhere/x/{job_id}", "names storage cluster 'nowhere', which is not in `storage`"),
+    ("hdfs://prod-a/user/{user}/jobs", "must contain {job_id}"),
+    ("/local/{job_id}", "must be hdfs://<cluster>/<path>"),
+    ("hdfs://prod-a/{job_id}/{name}", "unknown placeholder(s) name"),
+])
+def test_outputs_are_checked_at_start_up(outputs: str, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(_data(outputs=outputs))
+    assert message in str(err.value)
+
+
+def test_the_pod_gets_its_output_locations_and_secret_references_only(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLPLAT_TEST_HDFS_TOKEN", SECRET_VALUE)
+    config = load_config({**_data(), "data_dir": str(tmp_path)})
+    db = Database(config.resolved_database_url())
+    db.migrate()
+    store = JobStore(db)
+    backend = KubernetesBackend(config.kubernetes_target("k8s"),
+                                JobContext(config=config, store=store, root_dir=tmp_path),
+                                builder=lambda *_: None, watch=False)  # type: ignore[arg-type]
+    own = "hdfs://prod-a/user/alice/jobs/j000000000001"
+    job = store.create(spec=JobSpec(notebook="train.ipynb", target="k8s"), user="alice",
+                       name="train", outputs={"folder": own, "notebook": f"{own}/train.ipynb",
+                                              "log": f"{own}/job.log",
+                                              "tensorboard": f"{own}/tensorboard"})
+    manifest = mf.primary(backend.workload(job, "reg:5000/mlplat/alice@sha256:" + "a" * 64))
+    rendered = json.dumps(manifest)
+    assert SECRET_VALUE not in rendered
+    env = {e["name"]: e for e in manifest["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env[envvars.OUTPUT_DIR]["value"] == own
+    assert env[envvars.OUTPUT_NOTEBOOK]["value"] == f"{own}/train.ipynb"
+    assert env[envvars.OUTPUT_LOG]["value"] == f"{own}/job.log"
+    assert env[envvars.TENSORBOARD_DIR]["value"] == f"{own}/tensorboard"
+    # {k8s_secret: NAME/KEY}: the kubelet fills a variable from the Secret; MLPLAT_STORAGE
+    # names that variable. {env: NAME}: the reference travels as it is.
+    var = envvars.TOKEN_PREFIX + "PROD_A"
+    assert env[var] == {"name": var, "valueFrom": {"secretKeyRef": {"name": "hdfs-token",
+                                                                    "key": "alice"}}}
+    clusters = {c["name"]: c for c in json.loads(env[envvars.STORAGE]["value"])}
+    assert clusters["prod-a"]["token"] == {"env": var}
+    assert clusters["prod-b"]["token"] == {"env": "MLPLAT_TEST_HDFS_TOKEN"}
+
+
+def test_the_runner_reads_the_variables_named_in_envvars() -> None:
+    # runner.py also runs as a script in job images, where it cannot import envvars
+    assert runner.OUTPUT_DIR_ENV == envvars.OUTPUT_DIR
+    assert runner.TENSORBOARD_DIR_ENV == envvars.TENSORBOARD_DIR
+    assert runner.OUTPUT_NOTEBOOK_ENV == envvars.OUTPUT_NOTEBOOK
+    assert runner.OUTPUT_LOG_ENV == envvars.OUTPUT_LOG
