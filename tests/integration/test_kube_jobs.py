@@ -240,6 +240,18 @@ def test_cancel_a_running_job_leaves_nothing(platform: Platform,
     assert platform.jobs.store.get(job.id).state is JobState.cancelled
 
 
+def test_delete_a_finished_job_removes_its_objects(platform: Platform,
+                                                   admin: client.ApiClient) -> None:
+    job = platform.jobs.submit(_spec(kind="pytorch", workers=1), "alice")
+    done = _final(platform, job.id)
+    assert done.state is JobState.succeeded, done.error
+    assert _labelled(admin, NS, job.id)  # a finished Kubernetes job keeps its objects
+    platform.jobs.delete(job.id)
+    _until(lambda: not _labelled(admin, NS, job.id), "the deleted job's objects to go")
+    with pytest.raises(MLPlatError, match="no job"):
+        platform.jobs.get(job.id)
+
+
 def test_namespace_not_writable_is_forbidden_and_leaves_nothing(
         platform: Platform, admin: client.ApiClient) -> None:
     with pytest.raises(Forbidden) as info:
