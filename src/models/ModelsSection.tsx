@@ -28,7 +28,7 @@ export interface IModelsSectionProps {
   /** The platform config (the targets a version can be deployed to). */
   config: Promise<IPlatformConfig | null>;
   interval: number;
-  /** Called after a deploy (the list shows which models are deployed). */
+  /** Called after a stage change or a deploy (the model list shows both). */
   onChanged?: () => void;
   openJob: (id: string) => void;
   openPath: (path: string) => void;
@@ -186,6 +186,7 @@ function ModelDetail(
     try {
       await api.setStage(model.name, version.version, next);
       versions.refresh();
+      props.onChanged?.(); // the model's line names the versions in each stage
     } catch (err) {
       setError((err as Error).message);
     }

@@ -73,6 +73,9 @@ test('publish a folder from the file browser, change stages with a confirmation,
   await expect(v1).toHaveAttribute('data-stage', 'production');
   await expect(v2).toHaveAttribute('data-stage', 'archived');
   expect([await stage(1), await stage(2)]).toEqual(['production', 'archived']);
+  await expect(model.locator('.jp-mlplat-job-meta').first()).toContainText(
+    'production v1'
+  );
 
   // Nothing of a version is cut off at the sidebar's narrowest width.
   await page.evaluate(() => {
