@@ -34,7 +34,7 @@ import { SERVER_MISSING_MESSAGE } from './panel/PanelView';
 import { MlplatPanel } from './panel/widget';
 import { readSettings } from './settings';
 import { StorageModel } from './storage/model';
-import { hdfsUrl } from './storage/paths';
+import { drivePath, hdfsUrl } from './storage/paths';
 import { storagePlugin } from './storage/plugin';
 import { COMMAND_CATEGORY, CommandIDs, IMlplat, PLUGIN_ID } from './tokens';
 
@@ -122,8 +122,14 @@ async function activate(
   const openPath = (path: string) => void docManager.openOrReveal(path);
   // Job output notebooks (also a run's output) open read-only, without a kernel.
   const readOnlyOutputs = registerOutputNotebookFactory(app, notebookFactory);
+  // A cluster job's output notebook is an hdfs:// URL: it opens through the
+  // cluster's drive (`prod-b:user/alice/…/train.ipynb`).
   const openOutput = (path: string) =>
-    openOutputNotebook(docManager, path, readOnlyOutputs);
+    openOutputNotebook(
+      docManager,
+      drivePath(path, cluster => storage.url(cluster)),
+      readOnlyOutputs
+    );
 
   const panel = new MlplatPanel({
     api,

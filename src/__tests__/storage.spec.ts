@@ -1,6 +1,7 @@
 import {
   childPath,
   contentsEndpoint,
+  drivePath,
   expandRows,
   extension,
   firstByName,
@@ -108,6 +109,26 @@ describe('firstByName', () => {
       'F2',
       'f3'
     ]);
+  });
+});
+
+describe('drivePath', () => {
+  it("opens a cluster job's hdfs:// output through the cluster's drive", () => {
+    expect(
+      drivePath('hdfs://prod-b/user/alice/mlplat-jobs/j1/train.ipynb')
+    ).toBe('prod-b:user/alice/mlplat-jobs/j1/train.ipynb');
+    expect(
+      drivePath('hdfs://prod-b/base/j1/train.ipynb', () => 'hdfs://prod-b/base')
+    ).toBe('prod-b:j1/train.ipynb');
+  });
+
+  it('leaves root paths and URLs outside the cluster root alone', () => {
+    expect(drivePath('nb/mlplat-outputs/x-j1/x.ipynb')).toBe(
+      'nb/mlplat-outputs/x-j1/x.ipynb'
+    );
+    expect(
+      drivePath('hdfs://prod-b/other/x.ipynb', () => 'hdfs://prod-b/base')
+    ).toBe('hdfs://prod-b/other/x.ipynb');
   });
 });
 

@@ -148,6 +148,13 @@ export const OUTPUT_SNIPPET = `import os
 out = os.environ["MLPLAT_OUTPUT_DIR"]       # this job's own folder: models, files
 tb = os.environ["MLPLAT_TENSORBOARD_DIR"]   # TensorBoard logs (out/tensorboard)`;
 
+/** The same for a cluster job whose folder is on a storage cluster (hdfs://). */
+export const CLUSTER_OUTPUT_SNIPPET = `import os, fsspec
+out = os.environ["MLPLAT_OUTPUT_DIR"]       # hdfs://<cluster>/…/<job id>
+tb = os.environ["MLPLAT_TENSORBOARD_DIR"]   # hdfs://…/tensorboard
+with fsspec.open(out + "/metrics.json", "w") as f:
+    f.write("{}")`;
+
 function Outputs(props: {
   job: IJob;
   open: (path: string) => void;
@@ -156,6 +163,9 @@ function Outputs(props: {
 }): JSX.Element {
   const { notebook, folder, log, tensorboard } = props.job.outputs;
   const [copied, setCopied] = useState(false);
+  const snippet = folder?.startsWith('hdfs://')
+    ? CLUSTER_OUTPUT_SNIPPET
+    : OUTPUT_SNIPPET;
   return (
     <div className="jp-mlplat-outputs">
       <div className="jp-mlplat-actions">
@@ -201,27 +211,28 @@ function Outputs(props: {
           </div>
         ))}
       </dl>
-      {folder && props.job.spec.target === 'local' && (
-        <section
-          className="jp-mlplat-output-help"
-          aria-label="Use the output folder"
-        >
-          <p>
-            Write what the job produces to its own folder; relative paths still
-            read from beside the notebook.
-          </p>
-          <pre className="jp-mlplat-snippet">{OUTPUT_SNIPPET}</pre>
-          <button
-            className="jp-mod-styled jp-mlplat-button"
-            onClick={() => {
-              Clipboard.copyToSystem(OUTPUT_SNIPPET);
-              setCopied(true);
-            }}
+      {folder &&
+        (props.job.spec.target === 'local' || folder.startsWith('hdfs://')) && (
+          <section
+            className="jp-mlplat-output-help"
+            aria-label="Use the output folder"
           >
-            {copied ? 'Copied' : 'Copy snippet'}
-          </button>
-        </section>
-      )}
+            <p>
+              Write what the job produces to its own folder; relative paths
+              still read from beside the notebook.
+            </p>
+            <pre className="jp-mlplat-snippet">{snippet}</pre>
+            <button
+              className="jp-mod-styled jp-mlplat-button"
+              onClick={() => {
+                Clipboard.copyToSystem(snippet);
+                setCopied(true);
+              }}
+            >
+              {copied ? 'Copied' : 'Copy snippet'}
+            </button>
+          </section>
+        )}
     </div>
   );
 }

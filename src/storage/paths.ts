@@ -107,6 +107,32 @@ export function hdfsUrl(clusterUrl: string, localPath: string): string {
 }
 
 /**
+ * The drive path (`cluster:path`, what the document manager opens through
+ * the cluster's drive) of an `hdfs://cluster/...` URL, `clusterUrl` being
+ * that cluster's root URL (`hdfs://prod-b/` or `hdfs://prod-b/base`); the
+ * text unchanged when it is no hdfs:// URL (a path under the Jupyter root)
+ * or lies outside the cluster's root.
+ */
+export function drivePath(
+  url: string,
+  clusterUrl?: (cluster: string) => string
+): string {
+  const match = /^hdfs:\/\/([^/]+)(\/.*)?$/.exec(url);
+  if (!match) {
+    return url;
+  }
+  const cluster = match[1];
+  const root = (clusterUrl?.(cluster) ?? defaultClusterUrl(cluster)).replace(
+    /\/+$/,
+    ''
+  );
+  if (url !== root && !url.startsWith(`${root}/`)) {
+    return url;
+  }
+  return `${cluster}:${normalizeLocal(url.slice(root.length))}`;
+}
+
+/**
  * The default root URL of a cluster when the server did not say.
  */
 export function defaultClusterUrl(cluster: string): string {

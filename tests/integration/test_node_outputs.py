@@ -23,7 +23,9 @@ from jupyter_mlplat.devcluster.hdfs import HdfsClusters
 from jupyter_mlplat.errors import Forbidden, Unavailable
 from jupyter_mlplat.jobs.k8s import manifests as mf
 from jupyter_mlplat.jobs.models import Job, JobSpec, JobState
+from jupyter_mlplat.models.schemas import PublishRequest
 from jupyter_mlplat.platform import Platform
+from jupyter_mlplat.storage.env import cluster_env
 
 from ..helpers import wait_for, write_notebook
 
@@ -89,7 +91,8 @@ def _path(url: str) -> tuple[str, str]:
 
 
 def test_outputs_are_on_the_cluster_while_it_runs_and_after_the_pod_is_gone(
-        platform: Platform, root: Path, admin: client.ApiClient) -> None:
+        platform: Platform, root: Path, admin: client.ApiClient,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     write_notebook(
         root / "train.ipynb", "steps = 2",
         "import os, fsspec\n"
@@ -154,6 +157,22 @@ def test_outputs_are_on_the_cluster_while_it_runs_and_after_the_pod_is_gone(
     assert fs.isdir(f"{folder}/tensorboard")
     again = storage.call(nb_cluster, "get", nb_path)
     assert again["content"]["cells"][-1]["outputs"], again["content"]["cells"][-1]
+
+    # "Publish model" from the job's hdfs:// folder (what the job detail proposes), and
+    # "Open TensorBoard" on its hdfs:// log dir (synced to this machine). The runtime image has
+    # neither tensorboard nor tensorboardX, so the job wrote no scalars: the dir is empty.
+    for key, value in cluster_env(platform.jobs.config).items():
+        monkeypatch.setenv(key, value)
+    board, _ = platform.tensorboards.start(job_id=job.id, jobs=platform.jobs, user="alice")
+    try:
+        assert board.logdir == job.outputs.tensorboard and board.sync is not None, board
+    finally:
+        platform.tensorboards.stop(board.id)
+    version = platform.models.publish(PublishRequest(path=own, name="churn", job_id=job.id),
+                                      "alice")
+    assert "model.txt" in version.manifest and "train.ipynb" in version.manifest, \
+        version.manifest
+    assert version.lineage.job_id == job.id and version.lineage.source == own
 
 
 def test_output_write_failing_mid_run_fails_the_job(platform: Platform, root: Path) -> None:
