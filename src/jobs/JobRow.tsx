@@ -15,7 +15,7 @@ import { StateChip } from './StateChip';
 export interface IJobRowProps {
   job: IJob;
   selected: boolean;
-  /** The current time for a job still going, 0 for a final one. */
+  /** The current time: each second for a job still going, each minute else. */
   now: number;
   /** `name=value` of the parameters that differ from the notebook's defaults. */
   changed: string;
@@ -82,7 +82,7 @@ export const JobRow = React.memo(function JobRow(
           className="jp-mlplat-job-start"
           title={`${job.started ? 'Started' : 'Submitted'} ${exactTime(start)}`}
         >
-          {relativeTime(start, props.now || Date.now())}
+          {relativeTime(start, props.now)}
         </span>
         {elapsed !== null && (
           <span

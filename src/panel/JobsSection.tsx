@@ -69,6 +69,18 @@ function useNotebookDefaults(
 }
 
 /**
+ * The current time, ticking once a minute (the "5m ago" of finished jobs).
+ */
+function useMinute(): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = window.setInterval(() => setNow(Date.now()), 60_000);
+    return () => window.clearInterval(timer);
+  }, []);
+  return now;
+}
+
+/**
  * The Jobs section: search, filters (kept across reloads) and the list,
  * newest first.
  */
@@ -117,6 +129,7 @@ export function JobsSection(props: IJobsSectionProps): JSX.Element {
   const defaults = useNotebookDefaults(api, notebooks);
   const live = model.jobs.some(job => !isFinal(job.state));
   const now = useNow(live);
+  const minute = useMinute();
   const { onOpen } = props;
   const open = useCallback(
     (id: string) => {
@@ -183,7 +196,7 @@ export function JobsSection(props: IJobsSectionProps): JSX.Element {
               key={job.id}
               job={job}
               selected={job.id === selected}
-              now={isFinal(job.state) ? 0 : now}
+              now={isFinal(job.state) ? minute : now}
               changed={changedParameters(
                 job.spec.parameters,
                 job.spec.notebook ? defaults.get(job.spec.notebook) : []
