@@ -69,6 +69,10 @@ class MLPlatApp(ExtensionApp):
                            help="Seconds between reads of job changes (states, events, log "
                                 "text, output notebooks) that the server pushes to the browser "
                                 "as Jupyter events (0: none are pushed; the views poll).")
+    idle_event_interval = Float(0.5, config=True,
+                                help="Seconds between reads of job changes while none of the "
+                                     "user's jobs is active and nothing changed lately (on "
+                                     "SQLite a write to the database file is read at once).")
     heartbeat_interval = Float(10.0, config=True,
                                help="Seconds after which the job feed says it is alive when "
                                     "nothing changed (browsers poll while they miss it).")
@@ -144,11 +148,12 @@ class MLPlatApp(ExtensionApp):
             return
         self.serverapp.event_logger.register_event_schema(SCHEMA)
         self._feed = JobFeed(self.platform.jobs.store, config.user, root,
-                             config.resolved_data_dir(), local_target_names(config))
+                             config.resolved_data_dir(), local_target_names(config),
+                             config.resolved_database_url())
         self._feed_server = uuid.uuid4().hex
         self._feed_seq = 0
         self._feed_busy = False
-        self._feed_emitted = time.monotonic()
+        self._feed_emitted = self._feed_read = time.monotonic()
         self._feeder = PeriodicCallback(self._push_job_changes, self.event_interval * 1000)
         self._feeder.start()
 
@@ -157,6 +162,11 @@ class MLPlatApp(ExtensionApp):
 
         if self._feed is None or self._feed_busy:
             return
+        now = time.monotonic()
+        if not self._feed.busy and not self._feed.maybe_changed() \
+                and now - self._feed_read < self.idle_event_interval:
+            return
+        self._feed_read = now
         self._feed_busy = True
         try:
             changes = await asyncio.get_running_loop().run_in_executor(None, self._feed.changes)

@@ -23,8 +23,10 @@ from tests.helpers import write_notebook
 from tests.live_server import LiveServer, live_server
 
 
-async def collect(srv: LiveServer, until: Any, timeout: float = 120) -> list[dict[str, Any]]:
-    """Events of our schema, each with the time it arrived, until ``until(event)``."""
+async def collect(srv: LiveServer, until: Any, timeout: float = 120,
+                  linger: float = 0.0) -> list[dict[str, Any]]:
+    """Events of our schema, each with the time it arrived, until ``until(event)`` (and
+    ``linger`` seconds more)."""
     ws_url = srv.url.replace("http://", "ws://") + f"/api/events/subscribe?token={srv.token}"
     conn = await websocket_connect(ws_url)
     seen: list[dict[str, Any]] = []
@@ -39,6 +41,14 @@ async def collect(srv: LiveServer, until: Any, timeout: float = 120) -> list[dic
             event["arrived"] = time.time()
             seen.append(event)
             if until(event):
+                end = time.monotonic() + linger
+                while (left := end - time.monotonic()) > 0:
+                    try:
+                        raw = await asyncio.wait_for(conn.read_message(), left)
+                    except asyncio.TimeoutError:
+                        break
+                    if raw is not None and json.loads(raw).get("schema_id") == SCHEMA_ID:
+                        seen.append({**json.loads(raw), "arrived": time.time()})
                 return seen
     finally:
         conn.close()
@@ -65,7 +75,7 @@ def test_states_log_and_outputs_of_a_job_arrive_as_they_happen(tmp_path: Path) -
         async def run() -> list[dict[str, Any]]:
             submit_soon(srv, {"notebook": "ev.ipynb", "parameters": {"n": 5}}, job)
             return await collect(srv, lambda e: e.get("job_id") == job.get("id")
-                                 and e.get("event_state") == "succeeded")
+                                 and e.get("event_state") == "succeeded", linger=1.0)
 
         events = asyncio.run(run())
         mine = [e for e in events if e.get("job_id") == job["id"]]

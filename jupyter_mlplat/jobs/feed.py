@@ -58,8 +58,14 @@ class JobFeed:
     """Changes of ``user``'s jobs; local jobs' logs and output notebooks too."""
 
     def __init__(self, store: JobStore, user: str, root_dir: Path, data_dir: Path,
-                 local_targets: set[str]) -> None:
+                 local_targets: set[str], database_url: str = "") -> None:
         self.store = store
+        # A SQLite database shows a write (by any process) in its files' size and time: one
+        # stat per look says whether reading the events table can find anything.
+        sqlite = database_url.split("sqlite:///", 1)[1] if database_url.startswith(
+            "sqlite:///") else None
+        self._db_files = [Path(sqlite), Path(sqlite + "-wal")] if sqlite else []
+        self._db_seen: list[tuple[int, int]] = []
         self.user = user
         self.root_dir = root_dir
         self.data_dir = data_dir
@@ -68,6 +74,30 @@ class JobFeed:
         self._since = time.time()
         self._watched: dict[str, dict[str, Any]] = {}  # job id -> offset, notebook, mtime
         self._active_read = 0.0
+        self._active = False
+        self._changed_at = 0.0
+
+    def maybe_changed(self) -> bool:
+        """False only when the database surely saw no write since the last call (SQLite)."""
+        if not self._db_files:
+            return True
+        seen = []
+        for path in self._db_files:
+            try:
+                st = os.stat(path)
+                seen.append((st.st_mtime_ns, st.st_size))
+            except OSError:
+                seen.append((0, 0))
+        changed = seen != self._db_seen
+        self._db_seen = seen
+        return changed
+
+    @property
+    def busy(self) -> bool:
+        """Whether the user has active jobs or something changed in the last seconds: then
+        the server reads often; otherwise it may read less often."""
+        return self._active or bool(self._watched) or \
+            time.monotonic() - self._changed_at < ACTIVE_EVERY
 
     def _watch(self, job_id: str, target: str, notebook: str | None, created: float) -> None:
         if job_id in self._watched or target not in self.local_targets:
@@ -85,18 +115,26 @@ class JobFeed:
         if now - self._active_read < ACTIVE_EVERY:
             return
         self._active_read = now
+        self._active = False
         for job in self.store.active():
             if job.user == self.user:
+                self._active = True
                 self._watch(job.id, job.spec.target, job.outputs.notebook,
                             job.created.timestamp())
 
     def changes(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+        """What happened since the last call. Log text and notebook saves of the jobs already
+        followed come first: they were written before any state read in the same look."""
         self._read_active()
+        out: list[dict[str, Any]] = []
+        for job_id, seen in list(self._watched.items()):
+            out.extend(self._files(job_id, seen))
+        before = set(self._watched)
         for event_id, job_id, user, state, event in self.store.events_after(self._last_event):
             self._last_event = event_id
             if user != self.user:
                 continue
+            self._changed_at = time.monotonic()
             out.append({"kind": "state" if event.state else "event", "job_id": job_id,
                         "state": state, "event_state": event.state and event.state.value,
                         "message": event.message, "time": event.time.isoformat()})
@@ -104,10 +142,14 @@ class JobFeed:
                 self._watch_new(job_id)
             elif job_id in self._watched and JobState(state).final:
                 self._watched[job_id]["final"] = True
+            elif job_id in self._watched and self._watched[job_id]["path"] is None:
+                self._learn_notebook(job_id)  # first seen before the submit named it
         for job_id, seen in list(self._watched.items()):
-            out.extend(self._files(job_id, seen))
-            if seen["final"]:
-                del self._watched[job_id]  # its last bytes were read just now
+            if job_id not in before:
+                out.extend(self._files(job_id, seen))
+            elif seen["final"]:
+                out.extend(self._files(job_id, seen))  # what it wrote after the look above
+                del self._watched[job_id]
         return out
 
     def _watch_new(self, job_id: str) -> None:
@@ -116,6 +158,16 @@ class JobFeed:
         except Exception:  # deleted meanwhile
             return
         self._watch(job.id, job.spec.target, job.outputs.notebook, job.created.timestamp())
+
+    def _learn_notebook(self, job_id: str) -> None:
+        try:
+            notebook = self.store.get(job_id).outputs.notebook
+        except Exception:  # deleted meanwhile
+            return
+        if notebook:
+            seen = self._watched[job_id]
+            seen["notebook"], seen["path"] = notebook, self.root_dir / notebook
+            seen["mtime"] = None  # a save before now is news too
 
     def _files(self, job_id: str, seen: dict[str, Any]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
