@@ -6,6 +6,7 @@ submit before anything is recorded, built or created.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -194,17 +195,21 @@ def test_output_write_failing_mid_run_fails_the_job(platform: Platform, root: Pa
     assert "exited with code 1" in done.error
 
 
-def _nothing_created(platform: Platform, admin: client.ApiClient, before: int) -> None:
+def _k8s_jobs(admin: client.ApiClient) -> set[str]:
+    return {o.metadata.name for o in client.BatchV1Api(admin).list_namespaced_job(NS).items}
+
+
+def _nothing_created(platform: Platform, admin: client.ApiClient, before: int,
+                     objects: set[str]) -> None:
     assert platform.jobs.store.page(user="alice").total == before
-    objs = client.BatchV1Api(admin).list_namespaced_job(NS).items
-    assert not [o for o in objs if o.metadata.creation_timestamp and
-                time.time() - o.metadata.creation_timestamp.timestamp() < 30]
+    assert _k8s_jobs(admin) <= objects
 
 
 def test_output_cluster_down_answers_503_and_creates_nothing(
         platform: Platform, root: Path, admin: client.ApiClient) -> None:
     write_notebook(root / "train.ipynb", "lr = 0.1", "print(lr)")
     before = platform.jobs.store.page(user="alice").total
+    objects = _k8s_jobs(admin)
     started = time.monotonic()
     with pytest.raises(Unavailable) as err:
         platform.jobs.submit(JobSpec(notebook="train.ipynb", target=TARGET,
@@ -212,7 +217,7 @@ def test_output_cluster_down_answers_503_and_creates_nothing(
     assert err.value.status == 503
     assert "'down'" in err.value.message and "unavailable" in err.value.message
     assert time.monotonic() - started < 30
-    _nothing_created(platform, admin, before)
+    _nothing_created(platform, admin, before, objects)
 
 
 def test_output_folder_without_write_access_answers_403_and_creates_nothing(
@@ -220,13 +225,14 @@ def test_output_folder_without_write_access_answers_403_and_creates_nothing(
     restricted = hdfs.info()["clusters"]["prod-a"]["restricted"]
     write_notebook(root / "train.ipynb", "lr = 0.1", "print(lr)")
     before = platform.jobs.store.page(user="alice").total
+    objects = _k8s_jobs(admin)
     with pytest.raises(Forbidden) as err:
         platform.jobs.submit(JobSpec(notebook="train.ipynb", target=TARGET,
                                      output=f"hdfs://prod-a{restricted}/jobs"), "alice")
     assert err.value.status == 403
     assert "Permission denied" in err.value.message and "user=alice" in err.value.message, \
         err.value.message
-    _nothing_created(platform, admin, before)
+    _nothing_created(platform, admin, before, objects)
     # alice's own folder on prod-a is fine (the per-job override, permissions on)
     job = platform.jobs.submit(JobSpec(notebook="train.ipynb", target=TARGET,
                                        output="hdfs://prod-a/user/alice/runs"), "alice")
@@ -235,3 +241,45 @@ def test_output_folder_without_write_access_answers_403_and_creates_nothing(
     assert done.state is JobState.succeeded, (done.error, platform.jobs.logs(job.id).text)
     fs = platform.storage.filesystem("prod-a")
     assert "0.1" in fs.cat_file(f"/user/alice/runs/train-{job.id}/job.log").decode()
+
+
+# -- through the REST API, as the job detail does ----------------------------------------------
+@pytest.fixture
+def jp_server_config(mlplat_data_dir: Path, platform_data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}},
+        "MLPlatApp": {"data_dir": str(mlplat_data_dir), **platform_data},
+    }
+
+
+async def test_rest_refusals_and_the_output_notebook_opening_after_success(
+        api: Any, jp_root_dir: Path, hdfs: HdfsClusters) -> None:
+    write_notebook(jp_root_dir / "train.ipynb", "lr = 0.1", "print('lr', lr)")
+    restricted = hdfs.info()["clusters"]["prod-a"]["restricted"]
+    status, error = await api("jobs", "POST", {"notebook": "train.ipynb", "target": TARGET,
+                                               "output": "hdfs://down/jobs"})
+    assert status == 503 and "'down'" in error["message"], error
+    status, error = await api("jobs", "POST", {"notebook": "train.ipynb", "target": TARGET,
+                                               "output": f"hdfs://prod-a{restricted}/jobs"})
+    assert status == 403 and "Permission denied" in error["message"], error
+    status, page = await api("jobs")
+    assert status == 200 and page["jobs"] == [], page
+
+    status, job = await api("jobs", "POST", {"notebook": "train.ipynb", "target": TARGET,
+                                             "parameters": {"lr": 0.25}})
+    assert status == 201, job
+    deadline = time.monotonic() + 240
+    while job["state"] not in ("succeeded", "failed", "cancelled"):
+        assert time.monotonic() < deadline, job
+        await asyncio.sleep(0.2)
+        status, job = await api(f"jobs/{job['id']}")
+    assert job["state"] == "succeeded", job
+    succeeded_at = time.monotonic()
+    # What "Open output notebook" asks for: prod-b:<path> through the cluster's drive.
+    cluster, path = _path(job["outputs"]["notebook"])
+    status, model = await api(f"storage/{cluster}/contents{path}")
+    opened_after = time.monotonic() - succeeded_at
+    assert status == 200 and model["type"] == "notebook", model
+    assert "lr 0.25" in json.dumps(model["content"])
+    print(f"\n[outputs] REST: job succeeded -> output notebook opened from {cluster}: "
+          f"{opened_after * 1000:.0f} ms")
