@@ -89,3 +89,23 @@ def test_the_runner_reads_the_variables_named_in_envvars() -> None:
     assert runner.TENSORBOARD_DIR_ENV == envvars.TENSORBOARD_DIR
     assert runner.OUTPUT_NOTEBOOK_ENV == envvars.OUTPUT_NOTEBOOK
     assert runner.OUTPUT_LOG_ENV == envvars.OUTPUT_LOG
+
+
+def test_an_hdfs_output_on_a_local_target_is_refused_before_anything_is_recorded(
+        tmp_path: Path) -> None:
+    from jupyter_mlplat.errors import InvalidRequest
+    from jupyter_mlplat.platform import Platform
+
+    from ..helpers import write_notebook
+
+    root = tmp_path / "root"
+    write_notebook(root / "train.ipynb")
+    plat = Platform(load_config({"user": "alice", "data_dir": str(tmp_path / "data")}), root)
+    try:
+        with pytest.raises(InvalidRequest) as err:
+            plat.jobs.submit(JobSpec(notebook="train.ipynb", output="hdfs://prod-b/jobs"),
+                             "alice")
+        assert err.value.status == 400 and "needs a kubernetes target" in err.value.message
+        assert plat.jobs.page(user="alice").total == 0
+    finally:
+        plat.close()
