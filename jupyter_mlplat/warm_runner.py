@@ -34,13 +34,18 @@ def start_kernel(kernel: str, cwd: str) -> Any:
     from jupyter_client.manager import KernelManager
 
     km = KernelManager(kernel_name=kernel)
-    km.start_kernel(extra_arguments=list(KERNEL_ARGS), cwd=cwd)
-    kc = km.client()
-    kc.start_channels()
     try:
-        kc.wait_for_ready(timeout=STARTUP_TIMEOUT)
-    finally:
-        kc.stop_channels()
+        km.start_kernel(extra_arguments=list(KERNEL_ARGS), cwd=cwd)
+        kc = km.client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=STARTUP_TIMEOUT)
+        finally:
+            kc.stop_channels()
+    except BaseException:  # stopped while starting (SIGTERM): leave no kernel behind
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
+        raise
     return km
 
 

@@ -180,7 +180,11 @@ class WarmPool:
             self._closed = True
             runners, self._runners = self._runners, []
         for runner in runners:
-            runner.stop()
+            if runner.ready.is_set():
+                runner.stop()
+            else:  # still starting: no need to wait for a kernel that will not be used
+                with contextlib.suppress(OSError):
+                    runner.proc.terminate()
         deadline = time.monotonic() + timeout
         for runner in runners:
             try:
