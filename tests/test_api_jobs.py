@@ -10,6 +10,9 @@ from typing import Any
 import psutil
 import pytest
 
+from jupyter_mlplat.db import Database
+from jupyter_mlplat.jobs.store import JobStore
+
 from .helpers import write_notebook
 
 FINAL = {"succeeded", "failed", "cancelled"}
@@ -93,17 +96,17 @@ async def test_failing_cell_fails_the_job_with_an_excerpt(api: Any, jp_root_dir:
     assert "ValueError: bad data" in job["error"]
 
 
-async def test_cancel_ends_the_process_tree(api: Any, jp_root_dir: Path) -> None:
+async def test_cancel_ends_the_process_tree(api: Any, jp_root_dir: Path,
+                                            mlplat_data_dir: Path) -> None:
     write_notebook(jp_root_dir / "slow.ipynb", None, "import time\ntime.sleep(120)")
     status, job = await api("jobs", "POST", {"notebook": "slow.ipynb"})
     deadline = time.monotonic() + 60
     while job["state"] != "running" and time.monotonic() < deadline:
         await asyncio.sleep(0.3)
         _, job = await api(f"jobs/{job['id']}")
-    runners = [p for p in psutil.process_iter(["cmdline"])
-               if job["id"] in " ".join(p.info["cmdline"] or [])]
-    assert runners, "runner process not found"
-    runner = runners[0]
+    # the runner the job was started in (a warm runner or one started for it)
+    store = JobStore(Database(f"sqlite:///{mlplat_data_dir / 'mlplat.db'}"))
+    runner = psutil.Process(store.backend_ref(job["id"])["pid"])
     while not runner.children(recursive=True) and time.monotonic() < deadline:
         await asyncio.sleep(0.3)  # the kernel starts under the runner
     tree = [runner, *runner.children(recursive=True)]
