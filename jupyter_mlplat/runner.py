@@ -229,6 +229,30 @@ class Tee:
         return self.copy.read().encode("utf-8")
 
 
+def replica_of(env: Any) -> str:
+    """``""`` for the replica whose outputs are the job's (a single pod, PyTorch's master, TF's
+    chief), else its name (``worker-0``, ``ps-1``) from what the training operator injects."""
+    if env.get("TF_CONFIG"):
+        try:
+            task = json.loads(env["TF_CONFIG"]).get("task") or {}
+        except ValueError:
+            return ""
+        kind, index = str(task.get("type", "")), int(task.get("index", 0))
+        return "" if kind in ("chief", "master", "") else f"{kind}-{index}"
+    rank = env.get("RANK")
+    if rank and rank.isdigit() and int(rank) > 0:
+        return f"worker-{int(rank) - 1}"
+    return ""
+
+
+def replica_path(url: str, replica: str) -> str:
+    """``…/train.ipynb`` → ``…/train.worker-0.ipynb``: replicas do not overwrite each other."""
+    if not replica:
+        return url
+    head, dot, ext = url.rpartition(".")
+    return f"{head}.{replica}.{ext}" if dot and "/" not in ext else f"{url}.{replica}"
+
+
 def _remote_makedirs(*urls: str) -> None:
     """Create the job's output folders on their storage cluster (fails early if it cannot)."""
     import fsspec
@@ -256,8 +280,13 @@ def run_notebook(args: argparse.Namespace) -> int:
     # it: a cancelled job would wait out the grace period and be killed.
     signal.signal(signal.SIGTERM, _on_sigterm)
     parameters = json.loads(args.parameters) if args.parameters else {}
-    output = os.environ.get(OUTPUT_NOTEBOOK_ENV) or args.output
+    # Every replica of a distributed job runs the notebook: each keeps its own output
+    # notebook and log beside the head replica's.
+    replica = replica_of(os.environ)
+    remote = os.environ.get(OUTPUT_NOTEBOOK_ENV)
+    output = replica_path(remote, replica) if remote else args.output
     log_url = os.environ.get(OUTPUT_LOG_ENV)
+    log_url = replica_path(log_url, replica) if log_url else None
     log: Any = Tee(sys.stdout) if log_url else sys.stdout
     failure = None
     try:

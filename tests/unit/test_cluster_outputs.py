@@ -109,3 +109,20 @@ def test_an_hdfs_output_on_a_local_target_is_refused_before_anything_is_recorded
         assert plat.jobs.page(user="alice").total == 0
     finally:
         plat.close()
+
+
+@pytest.mark.parametrize(("env", "replica", "notebook"), [
+    ({}, "", "hdfs://b/j/train.ipynb"),
+    ({"RANK": "0"}, "", "hdfs://b/j/train.ipynb"),
+    ({"RANK": "2"}, "worker-1", "hdfs://b/j/train.worker-1.ipynb"),
+    ({"TF_CONFIG": json.dumps({"task": {"type": "chief", "index": 0}})}, "",
+     "hdfs://b/j/train.ipynb"),
+    ({"TF_CONFIG": json.dumps({"task": {"type": "ps", "index": 1}})}, "ps-1",
+     "hdfs://b/j/train.ps-1.ipynb"),
+])
+def test_each_replica_of_a_distributed_job_keeps_its_own_notebook_and_log(
+        env: dict[str, str], replica: str, notebook: str) -> None:
+    assert runner.replica_of(env) == replica
+    assert runner.replica_path("hdfs://b/j/train.ipynb", replica) == notebook
+    assert runner.replica_path("hdfs://b/j/job.log", replica) == \
+        ("hdfs://b/j/job.log" if not replica else f"hdfs://b/j/job.{replica}.log")
