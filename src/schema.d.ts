@@ -703,7 +703,7 @@ export interface components {
         JobOutputs: {
             /**
              * Notebook
-             * @description The output notebook (root-relative).
+             * @description The output notebook (root-relative; `hdfs://…` for a cluster job whose outputs live on a storage cluster).
              * @default null
              */
             notebook: string | null;
@@ -817,7 +817,7 @@ export interface components {
             files?: string[];
             /**
              * Output
-             * @description Output folder (default: mlplat-outputs/).
+             * @description Output folder (default: mlplat-outputs/ beside the notebook, or the target's `outputs` location); on a kubernetes target also `hdfs://<cluster>/path`, where the job gets a folder `<name>-<job id>`.
              * @default null
              */
             output: string | null;

@@ -56,7 +56,10 @@ class JobSpec(BaseModel):
     kind: Literal["job", "pytorch", "tf"] = "job"
     workers: int = Field(0, ge=0, le=256, description="Worker replicas (pytorch/tf).")
     files: list[PathText] = Field(default_factory=list, description="Globs of files to ship along.")
-    output: PathText | None = Field(None, description="Output folder (default: mlplat-outputs/).")
+    output: PathText | None = Field(
+        None, description="Output folder (default: mlplat-outputs/ beside the notebook, or the "
+        "target's `outputs` location); on a kubernetes target also `hdfs://<cluster>/path`, "
+        "where the job gets a folder `<name>-<job id>`.")
     timeout: int | None = Field(None, gt=0, description="Seconds before the job is stopped.")
     client_request_id: str | None = Field(
         None, max_length=100, description="Idempotency key: a retried submit returns the job."
@@ -80,7 +83,9 @@ class JobEvent(BaseModel):
 
 
 class JobOutputs(BaseModel):
-    notebook: str | None = Field(None, description="The output notebook (root-relative).")
+    notebook: str | None = Field(
+        None, description="The output notebook (root-relative; `hdfs://…` for a cluster job "
+        "whose outputs live on a storage cluster).")
     folder: str | None = Field(
         None, description="The job's own output folder (root-relative): the output notebook, "
         "and what the job writes to `MLPLAT_OUTPUT_DIR` (local jobs).")
