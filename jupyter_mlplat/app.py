@@ -24,6 +24,8 @@ from .tensorboard.client import SERVER_URL_ENV
 #: jupyter-server-proxy's server extension: its generic ``/proxy/<port>/`` routes reach any
 #: loopback port (the Jupyter server itself included). We use its handler class only.
 SERVER_PROXY_EXTENSION = "jupyter_server_proxy"
+#: Seconds the job feed waits after a failed read (the database unreachable) before the next.
+FEED_PAUSE_AFTER_ERROR = 2.0
 
 
 def disable_server_proxy_extension(serverapp: Any, log: Any) -> bool:
@@ -154,6 +156,7 @@ class MLPlatApp(ExtensionApp):
         self._feed_seq = 0
         self._feed_busy = False
         self._feed_emitted = self._feed_read = time.monotonic()
+        self._feed_paused_until = 0.0
         self._feeder = PeriodicCallback(self._push_job_changes, self.event_interval * 1000)
         self._feeder.start()
 
@@ -163,6 +166,8 @@ class MLPlatApp(ExtensionApp):
         if self._feed is None or self._feed_busy:
             return
         now = time.monotonic()
+        if now < self._feed_paused_until:
+            return
         if not self._feed.busy and not self._feed.maybe_changed() \
                 and now - self._feed_read < self.idle_event_interval:
             return
@@ -171,6 +176,8 @@ class MLPlatApp(ExtensionApp):
         try:
             changes = await asyncio.get_running_loop().run_in_executor(None, self._feed.changes)
         except Exception as exc:
+            # one line per pause, not one per tick, while the database is unreachable
+            self._feed_paused_until = time.monotonic() + FEED_PAUSE_AFTER_ERROR
             self._log_loop_error("reading job changes failed", exc)
             return
         finally:

@@ -116,11 +116,16 @@ class JobFeed:
             return
         self._active_read = now
         self._active = False
+        active = set()
         for job in self.store.active():
             if job.user == self.user:
                 self._active = True
+                active.add(job.id)
                 self._watch(job.id, job.spec.target, job.outputs.notebook,
                             job.created.timestamp())
+        for job_id, seen in self._watched.items():
+            if job_id not in active:
+                seen["final"] = True  # ended (or deleted) without its event read here
 
     def changes(self) -> list[dict[str, Any]]:
         """What happened since the last call. Log text and notebook saves of the jobs already
