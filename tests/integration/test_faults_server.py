@@ -426,6 +426,7 @@ def own_postgres(tmp_path: Path) -> Iterator[Postgres]:
 def test_server_survives_a_postgres_restart(own_postgres: Postgres, tmp_path: Path) -> None:
     url = own_postgres.url
     with live_server(tmp_path / "server", f"--MLPlatApp.database_url={url}",
+                     "--MLPlatApp.limits={'min_schedule_interval': 0}",  # seconds-level crons
                      *SCHEDULER_ARGS) as srv:
         write_notebooks(srv.root)
         sid = api(srv, "POST", "schedules", expect=201, json={
