@@ -15,6 +15,7 @@ into the job's folder as the job's ``runner.log`` when the job arrives.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -86,7 +87,10 @@ def serve(kernel: str, ready_fd: int, log_path: Path) -> int:
         # papermill's own import (its engines, nbclient) is paid here, before any job
         import papermill  # noqa: F401
 
-        with os.fdopen(ready_fd, "w") as ready:
+        # The server may be gone already (killed while this kernel started); a job it handed
+        # over before that is still in stdin and runs all the same, so a closed pipe here is
+        # no reason to stop.
+        with contextlib.suppress(OSError), os.fdopen(ready_fd, "w") as ready:
             ready.write("ready\n")
         job_id = sys.stdin.readline().strip()
         if not job_id:

@@ -139,3 +139,18 @@ def test_idle_runners_end_with_the_server_and_a_warm_job_outlives_it(tmp_path: P
         assert done["state"] == "succeeded", done
         assert any(e["message"] == WARM_EVENT for e in done["events"]), done["events"]
         assert "woke after 6" in call(srv, "GET", f"jobs/{job['id']}/logs")["text"]
+
+
+def test_a_job_handed_to_a_starting_runner_runs_when_the_server_dies_first(
+        tmp_path: Path) -> None:
+    """The pool hands a job to a runner whose kernel is still starting; the server is killed
+    before the runner says it is ready. The runner must still run the job it was given (it
+    used to stop on the closed readiness pipe, leaving the job 'ended without a result')."""
+    with live_server(tmp_path, "--MLPlatApp.reconcile_interval=0.5") as srv:
+        write_notebook(srv.root / "quick.ipynb", "n = 1", "print('ran', n)")
+        job = call(srv, "POST", "jobs", json={"notebook": "quick.ipynb"})  # at once
+        srv.kill()
+        srv.restart()
+        done = finished(srv, job["id"])
+        assert done["state"] == "succeeded", done
+        assert "ran 1" in call(srv, "GET", f"jobs/{job['id']}/logs")["text"]
