@@ -58,7 +58,7 @@ def _cluster(backend: KubernetesBackend) -> tuple[str | None, str | None]:
 
 
 class KubeCronJobs:
-    """Implements :class:`~jupyter_mlplat.runs.schedules.CronJobs` for kubernetes targets."""
+    """Implements :class:`~jupyter_mlplat.runs.executors.CronJobs` for kubernetes targets."""
 
     def __init__(self, runs: RunService) -> None:
         self.runs = runs

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from pathlib import PurePosixPath
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -19,6 +19,12 @@ from ..config import Resources
 from ..db import Database, utcnow
 from ..errors import Conflict, InvalidRequest, LimitExceeded, NotFound
 from .cron import Cron, describe, parse, preview
+from .executors import (
+    CronJobs,
+    KubernetesExecutor,
+    LocalExecutor,
+    ScheduleExecutor,
+)
 from .models import (
     Run,
     RunRequest,
@@ -37,16 +43,6 @@ __all__ = ["Cron", "CronJobs", "Firing", "ScheduleService", "concurrency_decisio
 
 UTC = dt.timezone.utc
 PREVIEW_COUNT = 5
-
-
-class CronJobs(Protocol):
-    """What the ``kubernetes`` executor needs from a cluster (see :mod:`.cronjobs`)."""
-
-    def apply(self, schedule: ScheduleRow) -> dict[str, Any]: ...
-
-    def delete(self, schedule: ScheduleRow) -> None: ...
-
-    def import_runs(self, schedules: list[ScheduleRow]) -> list[str]: ...
 
 
 def new_schedule_id() -> str:
@@ -79,13 +75,18 @@ class ScheduleService:
     def __init__(self, runs: RunService, db: Database, cronjobs: CronJobs | None = None) -> None:
         self.runs = runs
         self.db = db
-        self.cronjobs = cronjobs
         self.config = runs.config
+        executors: list[ScheduleExecutor] = [LocalExecutor(),
+                                             KubernetesExecutor(self.config, cronjobs)]
+        self.executors = {e.name: e for e in executors}
+
+    def executor(self, name: str) -> ScheduleExecutor:
+        return self.executors[name]
 
     # -- checks ----------------------------------------------------------------------------
     def cron_of(self, expr: str, timezone: str, executor: str) -> Cron:
         """A valid cron whose due times are at least ``limits.min_schedule_interval`` apart."""
-        cron = parse(expr, timezone, allow_seconds=executor == "local")
+        cron = parse(expr, timezone, allow_seconds=self.executor(executor).allows_seconds)
         least = self.config.limits.min_schedule_interval
         gap = cron.shortest_gap(utcnow())
         if gap is not None and gap < least:
@@ -103,17 +104,6 @@ class ScheduleService:
             raise LimitExceeded(f"you have {have} schedules, the most allowed "
                                 f"(limits.max_schedules_per_user = {most}); delete one first")
 
-    def _check_executor(self, executor: str, target: str) -> None:
-        if executor != "kubernetes":
-            return
-        kind = self.config.target(target).kind
-        if kind != "kubernetes":
-            raise InvalidRequest(f"executor: `kubernetes` needs a kubernetes compute target; "
-                                 f"{target!r} is {kind}", reason="invalid executor")
-        if self.cronjobs is None:
-            raise InvalidRequest("executor: this server has no Kubernetes CronJob support "
-                                 "configured; use executor `local`", reason="invalid executor")
-
     def _request(self, row: ScheduleRow) -> RunRequest:
         return RunRequest(notebook=row.notebook, parameters=row.parameters or {},
                           target=row.target, runtime=row.runtime, output=row.output,
@@ -130,7 +120,7 @@ class ScheduleService:
     def create(self, req: ScheduleRequest, user: str, now: dt.datetime | None = None
                ) -> Schedule:
         cron = self.cron_of(req.cron, req.timezone, req.executor)
-        self._check_executor(req.executor, req.target)
+        self.executor(req.executor).check(req.target)
         self._check_count(user)
         spec, _warnings = self.runs.check(RunRequest(
             notebook=req.notebook, parameters=req.parameters, target=req.target,
@@ -148,9 +138,7 @@ class ScheduleService:
             next_fire=None if req.paused else cron.next_times(now, 1)[0],
             created=now, updated=now,
         )
-        if row.executor == "kubernetes":
-            assert self.cronjobs is not None
-            row.k8s_object = self.cronjobs.apply(row)
+        row.k8s_object = self.executor(row.executor).apply(row)
         with self.db.session() as s:
             s.add(row)
         return self.get(row.id)
@@ -196,9 +184,8 @@ class ScheduleService:
         cron = (self.cron_of(merged["cron"], merged["timezone"], row.executor)
                 if {"cron", "timezone"} & set(fields)
                 else parse(merged["cron"], merged["timezone"],
-                           allow_seconds=row.executor == "local"))
-        if row.executor == "kubernetes":
-            self._check_executor(row.executor, merged["target"])
+                           allow_seconds=self.executor(row.executor).allows_seconds))
+        self.executor(row.executor).check(merged["target"])
         if {"parameters", "target", "runtime", "timeout", "notebook", "output",
                 "resources"} & set(fields):
             spec, _warnings = self.runs.check(RunRequest(
@@ -222,8 +209,9 @@ class ScheduleService:
                 raise NotFound(f"no schedule {schedule_id!r}", reason="unknown schedule")
             for key, value in values.items():
                 setattr(current, key, value)
-            if current.executor == "kubernetes" and self.cronjobs is not None:
-                current.k8s_object = self.cronjobs.apply(current)
+            applied = self.executor(current.executor).apply(current)
+            if applied is not None:
+                current.k8s_object = applied
         return self.get(schedule_id)
 
     def delete(self, schedule_id: str, user: str | None = None, runs: bool = False,
@@ -238,8 +226,7 @@ class ScheduleService:
             raise Conflict(f"{len(going)} run(s) of schedule {schedule_id} have not finished "
                            f"({', '.join(going[:5])}); cancel them first, or delete the "
                            "schedule and keep its runs", reason="runs active")
-        if row.executor == "kubernetes" and self.cronjobs is not None:
-            self.cronjobs.delete(row)
+        self.executor(row.executor).remove(row)
         with self.db.session() as s:
             current = s.get(ScheduleRow, schedule_id)
             if current is not None:
@@ -256,20 +243,21 @@ class ScheduleService:
                 return runs
 
     def import_cronjob_runs(self) -> list[str]:
-        """Record the firings of the CronJobs (``kubernetes`` schedules) not in the history yet.
+        """Record the firings that happened outside this server (CronJobs of ``kubernetes``
+        schedules) and are not in the history yet.
 
-        The CronJobs fire without this server; it learns of their Jobs here, on every scheduler
-        tick, so firings that happened while it was down appear once it is back.
+        They fire without this server; it learns of their Jobs here, on every scheduler tick,
+        so firings that happened while it was down appear once it is back.
         """
-        if self.cronjobs is None:
-            return []
         # Only this workbench's user: its cluster credentials are that user's, and other
         # users' servers (sharing the database) import their own.
         user = self.config.user
         with self.db.session() as s:
-            rows = list(s.scalars(select(ScheduleRow).where(ScheduleRow.executor == "kubernetes",
-                                                            ScheduleRow.user == user)))
-        return self.cronjobs.import_runs(rows) if rows else []
+            rows = list(s.scalars(select(ScheduleRow).where(ScheduleRow.user == user)))
+        imported: list[str] = []
+        for name, executor in self.executors.items():
+            imported += executor.import_runs([r for r in rows if r.executor == name])
+        return imported
 
     def request_of(self, row: ScheduleRow) -> RunRequest:
         return self._request(row)
