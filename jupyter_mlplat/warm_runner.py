@@ -30,24 +30,37 @@ KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]
 STARTUP_TIMEOUT = 60.0
 
 
-def start_kernel(kernel: str, cwd: str) -> Any:
-    """A kernel as nbclient would start it for papermill, and ready to execute."""
+def start_kernel(kernel: str, cwd: str, attempts: int = 3) -> Any:
+    """A kernel as nbclient would start it for papermill, and ready to execute.
+
+    A kernel that does not come up is replaced by one on new ports: the ports a manager picks
+    are free when it picks them, but another process starting a kernel at the same moment can
+    bind one first ("Address already in use"), and that kernel never answers.
+    """
     from jupyter_client.manager import KernelManager
 
-    km = KernelManager(kernel_name=kernel)
-    try:
-        km.start_kernel(extra_arguments=list(KERNEL_ARGS), cwd=cwd)
-        kc = km.client()
-        kc.start_channels()
+    for attempt in range(1, attempts + 1):
+        km = KernelManager(kernel_name=kernel)  # new ports each time
         try:
-            kc.wait_for_ready(timeout=STARTUP_TIMEOUT)
-        finally:
-            kc.stop_channels()
-    except BaseException:  # stopped while starting (SIGTERM): leave no kernel behind
-        if km.has_kernel:
-            km.shutdown_kernel(now=True)
-        raise
-    return km
+            km.start_kernel(extra_arguments=list(KERNEL_ARGS), cwd=cwd)
+            kc = km.client()
+            kc.start_channels()
+            try:
+                kc.wait_for_ready(timeout=STARTUP_TIMEOUT / attempts)
+            finally:
+                kc.stop_channels()
+            return km
+        except RuntimeError as exc:  # died or did not answer: try again on other ports
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
+            print(f"[mlplat] kernel start {attempt}/{attempts} failed: {exc}", flush=True)
+            if attempt == attempts:
+                raise
+        except BaseException:  # stopped while starting (SIGTERM): leave no kernel behind
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
+            raise
+    raise AssertionError("unreachable")
 
 
 def place_kernel(km: Any, cwd: str, env: dict[str, str]) -> None:
@@ -82,7 +95,10 @@ def serve(kernel: str, ready_fd: int, log_path: Path) -> int:
     from .runner import _job_context
 
     ctx = _job_context()
-    km = start_kernel(kernel, str(ctx.root_dir))
+    km: Any = None
+    # if none comes up, a job handed over still runs: it gets a kernel of its own (below)
+    with contextlib.suppress(RuntimeError):
+        km = start_kernel(kernel, str(ctx.root_dir))
     try:
         # papermill's own import (its engines, nbclient) is paid here, before any job
         import papermill  # noqa: F401
@@ -101,8 +117,11 @@ def serve(kernel: str, ready_fd: int, log_path: Path) -> int:
         print(f"[mlplat] warm runner {os.getpid()} takes job {job_id}", flush=True)
 
         def warm(cwd: str, job: Any) -> Any:
-            if not km.is_alive():  # it died while waiting: a fresh one, as a cold start
-                km.start_kernel(extra_arguments=list(KERNEL_ARGS), cwd=cwd)
+            nonlocal km
+            if km is None or not km.is_alive():  # none came up, or it died while waiting
+                if km is not None:
+                    km.shutdown_kernel(now=True)
+                km = start_kernel(kernel, cwd)
             place_kernel(km, cwd, job_env(ctx, job))
             return km
 
@@ -116,7 +135,8 @@ def serve(kernel: str, ready_fd: int, log_path: Path) -> int:
                     error=f"{type(exc).__name__}: {exc}")
             raise
     finally:
-        km.shutdown_kernel(now=True)
+        if km is not None:
+            km.shutdown_kernel(now=True)
         if log_path.exists():
             log_path.unlink()
 
