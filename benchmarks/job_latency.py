@@ -16,11 +16,11 @@ import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import nbformat
+from timing import pct, timed_job
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,17 +36,7 @@ def trivial_notebook(path: Path) -> None:
 def one_job(platform: Any, target: str) -> tuple[float, float]:
     from jupyter_mlplat.jobs.models import JobSpec
 
-    t0 = time.time()
-    job = platform.jobs.submit(JobSpec(notebook="trivial.ipynb", target=target), "bench")
-    job = platform.jobs.wait(job.id, timeout=120, poll=0.02)
-    assert job.state.value == "succeeded", (job.state, job.error)
-    assert job.started is not None and job.finished is not None
-    return job.started.timestamp() - t0, job.finished.timestamp() - t0
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+    return timed_job(platform, JobSpec(notebook="trivial.ipynb", target=target), "bench")
 
 
 def main() -> None:

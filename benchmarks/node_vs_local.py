@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from timing import pct, timed_job
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,18 +41,8 @@ def notebook(path: Path) -> None:
 def one_job(platform: Any, target: str, n: int) -> tuple[float, float]:
     from jupyter_mlplat.jobs.models import JobSpec
 
-    t0 = time.time()
-    job = platform.jobs.submit(JobSpec(notebook="bench.ipynb", target=target,
-                                       parameters={"n": n}), "alice")
-    job = platform.jobs.wait(job.id, timeout=300, poll=0.05)
-    assert job.state.value == "succeeded", (target, job.state, job.error)
-    assert job.started is not None and job.finished is not None
-    return job.started.timestamp() - t0, job.finished.timestamp() - t0
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+    return timed_job(platform, JobSpec(notebook="bench.ipynb", target=target,
+                                       parameters={"n": n}), "alice", timeout=300, poll=0.05)
 
 
 def main() -> None:
