@@ -16,6 +16,9 @@ import nbformat
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+#: The states in which a run is over.
+RUN_FINAL = {"succeeded", "failed", "cancelled", "skipped"}
+
 DEFAULT_PARAMETERS = 'n: int = 3\nlr = 0.5\nmsg = "hi"'
 DEFAULT_BODY = 'print(f"n is {n}, lr is {lr}, msg is {msg}")'
 
@@ -97,3 +100,14 @@ def all_gone(pids: list[int], timeout: float = 10) -> bool:
         return bool(wait_for(gone, timeout=timeout, what="processes to end"))
     except AssertionError:
         return False
+
+
+def scheduling_server_config(data_dir: Path) -> dict[str, Any]:
+    """An in-process server whose scheduler ticks every half second, so that a seconds-level
+    cron fires during a test (``limits.min_schedule_interval`` lifted for it)."""
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}},
+        "MLPlatApp": {"data_dir": str(data_dir), "user": "alice",
+                      "scheduler_interval": 0.5, "misfire_grace": 5.0,
+                      "limits": {"min_schedule_interval": 0}},
+    }

@@ -11,19 +11,14 @@ from typing import Any
 
 import pytest
 
-from .helpers import write_notebook, write_sleeping_notebook
+from .helpers import RUN_FINAL, scheduling_server_config, write_notebook, write_sleeping_notebook
 
-FINAL = {"succeeded", "failed", "cancelled", "skipped"}
+FINAL = RUN_FINAL
 
 
 @pytest.fixture
 def jp_server_config(mlplat_data_dir: Path) -> dict[str, Any]:
-    return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}},
-        "MLPlatApp": {"data_dir": str(mlplat_data_dir), "user": "alice",
-                      "scheduler_interval": 0.5, "misfire_grace": 5.0,
-                      "limits": {"min_schedule_interval": 0}},
-    }
+    return scheduling_server_config(mlplat_data_dir)
 
 
 def rows(data_dir: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:

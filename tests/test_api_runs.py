@@ -10,20 +10,14 @@ from typing import Any
 
 import pytest
 
-from .helpers import write_notebook
+from .helpers import RUN_FINAL, scheduling_server_config, write_notebook
 
-FINAL = {"succeeded", "failed", "cancelled", "skipped"}
+FINAL = RUN_FINAL
 
 
 @pytest.fixture
 def jp_server_config(mlplat_data_dir: Path) -> dict[str, Any]:
-    """The scheduler ticks every half second so a seconds-level cron fires during the test."""
-    return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}},
-        "MLPlatApp": {"data_dir": str(mlplat_data_dir), "user": "alice",
-                      "scheduler_interval": 0.5, "misfire_grace": 5.0,
-                      "limits": {"min_schedule_interval": 0}},
-    }
+    return scheduling_server_config(mlplat_data_dir)
 
 
 @pytest.fixture
