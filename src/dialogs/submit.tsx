@@ -19,6 +19,7 @@ import {
   valueToText
 } from '../params';
 import { type IFormValues, SubmitForm } from './SubmitForm';
+import { launchSubmitting, SubmittingDialog } from './submitting';
 
 /** `data/*.csv, model/**` or one per line → the globs. */
 export function splitGlobs(text: string): string[] {
@@ -72,58 +73,21 @@ export interface ISubmission {
 export async function showSubmitDialog<T = IJob>(
   options: ISubmitOptions<T>
 ): Promise<T | null> {
-  const body = new SubmitBody<T>(options);
-  const dialog = new SubmitDialog<T>(body, options);
-  const result = await dialog.launch();
-  return result.button.accept ? result.value : null;
-}
-
-class SubmitDialog<T> extends Dialog<T | null> {
-  constructor(
-    private readonly _submitBody: SubmitBody<T>,
-    options: ISubmitOptions<T>
-  ) {
-    super({
+  return launchSubmitting(
+    new SubmittingDialog<T | null>(new SubmitBody<T>(options), {
       title:
         options.title ??
         (options.rerunOf ? `Rerun ${options.rerunOf.name}` : 'Submit as job'),
-      body: _submitBody,
       buttons: [
         Dialog.cancelButton(),
         Dialog.okButton({
           label: options.acceptLabel ?? (options.rerunOf ? 'Rerun' : 'Submit')
         })
       ],
-      defaultButton: 1,
-      focusNodeSelector: 'input'
-    });
-    this.addClass('jp-mlplat-submit-dialog');
-    _submitBody.onReadyChanged = ready => this._setAcceptEnabled(ready);
-  }
-
-  /**
-   * Accepting submits first, and closes only when the server took the job.
-   */
-  resolve(index?: number): void {
-    if (index === 0) {
-      super.resolve(0);
-      return;
-    }
-    void this._submitBody.submit().then(accepted => {
-      if (accepted) {
-        super.resolve(1);
-      }
-    });
-  }
-
-  private _setAcceptEnabled(enabled: boolean): void {
-    const button = this.node.querySelector<HTMLButtonElement>(
-      '.jp-Dialog-button.jp-mod-accept'
-    );
-    if (button) {
-      button.disabled = !enabled;
-    }
-  }
+      focusNodeSelector: 'input',
+      className: 'jp-mlplat-submit-dialog'
+    })
+  );
 }
 
 class SubmitBody<T>

@@ -9,6 +9,7 @@ import type { Message } from '@lumino/messaging';
 
 import type { IDeployment, IPlatformConfig, MlplatApi } from '../api';
 import { Field } from '../dialogs/Field';
+import { launchSubmitting, SubmittingDialog } from '../dialogs/submitting';
 import { gpuError, quantityError } from '../params';
 
 /** Serving kinds and their images (TF Serving watches the model's folder). */
@@ -30,41 +31,13 @@ export interface IDeployOptions {
 export async function showDeployDialog(
   options: IDeployOptions
 ): Promise<IDeployment | null> {
-  const body = new DeployBody(options);
-  const dialog = new DeployDialog(body, options);
-  const result = await dialog.launch();
-  return result.button.accept ? result.value : null;
-}
-
-class DeployDialog extends Dialog<IDeployment | null> {
-  constructor(
-    private readonly _deployBody: DeployBody,
-    options: IDeployOptions
-  ) {
-    super({
+  return launchSubmitting(
+    new SubmittingDialog<IDeployment | null>(new DeployBody(options), {
       title: `Deploy ${options.model} v${options.version}`,
-      body: _deployBody,
       buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Deploy' })],
-      defaultButton: 1
-    });
-    this.addClass('jp-mlplat-deploy-dialog');
-    _deployBody.onReadyChanged = ready => {
-      const button = this.node.querySelector<HTMLButtonElement>(
-        '.jp-Dialog-button.jp-mod-accept'
-      );
-      if (button) {
-        button.disabled = !ready;
-      }
-    };
-  }
-
-  resolve(index?: number): void {
-    if (index === 0) {
-      super.resolve(0);
-      return;
-    }
-    void this._deployBody.submit().then(ok => ok && super.resolve(1));
-  }
+      className: 'jp-mlplat-deploy-dialog'
+    })
+  );
 }
 
 interface IValues {

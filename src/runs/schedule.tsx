@@ -17,6 +17,7 @@ import type {
 } from '../api';
 import { Field } from '../dialogs/Field';
 import { ParameterFields } from '../dialogs/SubmitForm';
+import { launchSubmitting, SubmittingDialog } from '../dialogs/submitting';
 import {
   collectParameters,
   gpuError,
@@ -47,47 +48,19 @@ export function browserTimeZone(): string {
 export async function showScheduleDialog(
   options: IScheduleOptions
 ): Promise<ISchedule | null> {
-  const body = new ScheduleBody(options);
-  const dialog = new ScheduleDialog(body, options);
-  const result = await dialog.launch();
-  return result.button.accept ? result.value : null;
-}
-
-class ScheduleDialog extends Dialog<ISchedule | null> {
-  constructor(
-    private readonly _scheduleBody: ScheduleBody,
-    options: IScheduleOptions
-  ) {
-    super({
+  return launchSubmitting(
+    new SubmittingDialog<ISchedule | null>(new ScheduleBody(options), {
       title: options.schedule
         ? `Edit schedule ${options.schedule.name}`
         : 'Schedule notebook',
-      body: _scheduleBody,
       buttons: [
         Dialog.cancelButton(),
         Dialog.okButton({ label: options.schedule ? 'Save' : 'Schedule' })
       ],
-      defaultButton: 1,
-      focusNodeSelector: 'input[name="cron"]'
-    });
-    this.addClass('jp-mlplat-schedule-dialog');
-    _scheduleBody.onReadyChanged = ready => {
-      const button = this.node.querySelector<HTMLButtonElement>(
-        '.jp-Dialog-button.jp-mod-accept'
-      );
-      if (button) {
-        button.disabled = !ready;
-      }
-    };
-  }
-
-  resolve(index?: number): void {
-    if (index === 0) {
-      super.resolve(0);
-      return;
-    }
-    void this._scheduleBody.submit().then(ok => ok && super.resolve(1));
-  }
+      focusNodeSelector: 'input[name="cron"]',
+      className: 'jp-mlplat-schedule-dialog'
+    })
+  );
 }
 
 interface IValues {
