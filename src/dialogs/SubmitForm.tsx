@@ -3,6 +3,7 @@ import React from 'react';
 import type { IParameter, IPlatformConfig } from '../api';
 import { defaultText, parameterKind } from '../params';
 import { Field } from './Field';
+import { ResourceFields } from './ResourceFields';
 
 /**
  * What the user has typed in the submit dialog.
@@ -114,36 +115,16 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
           </Field>
           {props.resources !== false && (
             <>
-              <div className="jp-mlplat-resources">
-                <Field label="CPU" error={errors['cpu']}>
-                  <input
-                    className="jp-mod-styled"
-                    name="cpu"
-                    value={values.cpu}
-                    placeholder={runtime?.resources.cpu ?? 'default'}
-                    onChange={event => set({ cpu: event.target.value })}
-                  />
-                </Field>
-                <Field label="Memory" error={errors['memory']}>
-                  <input
-                    className="jp-mod-styled"
-                    name="memory"
-                    value={values.memory}
-                    placeholder={runtime?.resources.memory ?? 'default'}
-                    onChange={event => set({ memory: event.target.value })}
-                  />
-                </Field>
-                <Field label="GPU" error={errors['gpu']}>
-                  <input
-                    className="jp-mod-styled"
-                    name="gpu"
-                    inputMode="numeric"
-                    value={values.gpu}
-                    placeholder={String(runtime?.resources.gpu ?? 0)}
-                    onChange={event => set({ gpu: event.target.value })}
-                  />
-                </Field>
-              </div>
+              <ResourceFields
+                values={values}
+                errors={errors}
+                placeholders={{
+                  cpu: runtime?.resources.cpu ?? 'default',
+                  memory: runtime?.resources.memory ?? 'default',
+                  gpu: String(runtime?.resources.gpu ?? 0)
+                }}
+                onChange={set}
+              />
               {config.targets.find(t => t.name === values.target)?.kind ===
                 'kubernetes' && (
                 <div className="jp-mlplat-resources">

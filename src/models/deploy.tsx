@@ -9,6 +9,7 @@ import type { Message } from '@lumino/messaging';
 
 import type { IDeployment, IPlatformConfig, MlplatApi } from '../api';
 import { Field } from '../dialogs/Field';
+import { ResourceFields } from '../dialogs/ResourceFields';
 import { launchSubmitting, SubmittingDialog } from '../dialogs/submitting';
 import { gpuError, quantityError } from '../params';
 
@@ -176,36 +177,12 @@ class DeployBody
             onChange={event => set({ replicas: event.target.value })}
           />
         </Field>
-        <div className="jp-mlplat-resources">
-          <Field label="CPU" error={errors.cpu}>
-            <input
-              className="jp-mod-styled"
-              name="cpu"
-              value={v.cpu}
-              placeholder="none"
-              onChange={event => set({ cpu: event.target.value })}
-            />
-          </Field>
-          <Field label="Memory" error={errors.memory}>
-            <input
-              className="jp-mod-styled"
-              name="memory"
-              value={v.memory}
-              placeholder="none"
-              onChange={event => set({ memory: event.target.value })}
-            />
-          </Field>
-          <Field label="GPU" error={errors.gpu}>
-            <input
-              className="jp-mod-styled"
-              name="gpu"
-              inputMode="numeric"
-              value={v.gpu}
-              placeholder="0"
-              onChange={event => set({ gpu: event.target.value })}
-            />
-          </Field>
-        </div>
+        <ResourceFields
+          values={v}
+          errors={errors}
+          placeholders={{ cpu: 'none', memory: 'none', gpu: '0' }}
+          onChange={set}
+        />
         <Field label="Namespace" hint="optional: the target's own by default">
           <input
             className="jp-mod-styled"

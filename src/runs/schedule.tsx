@@ -16,6 +16,7 @@ import type {
   ScheduleRequest
 } from '../api';
 import { Field } from '../dialogs/Field';
+import { ResourceFields } from '../dialogs/ResourceFields';
 import { ParameterFields } from '../dialogs/SubmitForm';
 import { launchSubmitting, SubmittingDialog } from '../dialogs/submitting';
 import {
@@ -300,36 +301,16 @@ class ScheduleBody
               ))}
             </select>
           </Field>
-          <div className="jp-mlplat-resources">
-            <Field label="CPU" error={errors.cpu}>
-              <input
-                className="jp-mod-styled"
-                name="cpu"
-                value={v.cpu}
-                placeholder={runtime?.resources.cpu ?? 'default'}
-                onChange={event => set({ cpu: event.target.value })}
-              />
-            </Field>
-            <Field label="Memory" error={errors.memory}>
-              <input
-                className="jp-mod-styled"
-                name="memory"
-                value={v.memory}
-                placeholder={runtime?.resources.memory ?? 'default'}
-                onChange={event => set({ memory: event.target.value })}
-              />
-            </Field>
-            <Field label="GPU" error={errors.gpu}>
-              <input
-                className="jp-mod-styled"
-                name="gpu"
-                inputMode="numeric"
-                value={v.gpu}
-                placeholder={String(runtime?.resources.gpu ?? 0)}
-                onChange={event => set({ gpu: event.target.value })}
-              />
-            </Field>
-          </div>
+          <ResourceFields
+            values={v}
+            errors={errors}
+            placeholders={{
+              cpu: runtime?.resources.cpu ?? 'default',
+              memory: runtime?.resources.memory ?? 'default',
+              gpu: String(runtime?.resources.gpu ?? 0)
+            }}
+            onChange={set}
+          />
           <Field label="Output folder" hint="optional">
             <input
               className="jp-mod-styled"
