@@ -199,7 +199,8 @@ class KubernetesTarget(TargetBase):
         "(e.g. runPolicy.schedulingPolicy); the CRD's schema checks it.")
     pod_template: dict[str, Any] = Field(
         default_factory=dict, description="merged into every pod the platform "
-        "renders (Job, CronJob, training replicas), for what the cluster needs: e.g. "
+        "renders (Job, CronJob, training replicas, a deployed model's serving replicas), "
+        "for what the cluster needs: e.g. "
         "`{spec: {hostNetwork: true}}`, `hostAliases`, `volumes`, a sidecar in "
         "`initContainers`, a `securityContext`. Mappings merge key by key; lists of named "
         "items (containers, volumes, env) merge by `name`, other lists are replaced; the "

@@ -150,8 +150,9 @@ DESCRIPTIONS: dict[str, str] = {
     "KubernetesTarget.name": "Name jobs and schedules refer to.",
     "KubernetesTarget.kind": "`kubernetes`.",
     "KubernetesTarget.context": "kubeconfig context (default: the current one).",
-    "KubernetesTarget.node_selector": "`nodeSelector` of every job pod.",
-    "KubernetesTarget.tolerations": "`tolerations` of every job pod (Kubernetes syntax).",
+    "KubernetesTarget.node_selector": "`nodeSelector` of every job pod and serving replica.",
+    "KubernetesTarget.tolerations": ("`tolerations` of every job pod and serving replica "
+                                     "(Kubernetes syntax)."),
     "KubernetesTarget.priority_class": "`priorityClassName` of every job pod.",
 }
 

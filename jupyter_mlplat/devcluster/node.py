@@ -69,6 +69,7 @@ class Node(Component):
 
     name = "node"
     requires = ("kube", "registry")
+    wants = ("dns",)
 
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir)
@@ -250,6 +251,10 @@ state = {_toml_str(str(self.workdir / "containerd-state"))}
             "nodeStatusUpdateFrequency": "10s", "syncFrequency": "10s",
             "shutdownGracePeriod": "0s",
         }
+        dns = self.deps.get("dns")
+        if dns:  # pods with dnsPolicy ClusterFirst(WithHostNet) resolve cluster names there
+            config["clusterDNS"] = [dns["address"]]
+            config["clusterDomain"] = dns["domain"]
         path = self.workdir / "kubelet.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         return path, Path(kube["kubeconfigs"]["node"])
@@ -320,6 +325,7 @@ state = {_toml_str(str(self.workdir / "containerd-state"))}
         kube = self.deps.get("kube", {})
         return {
             "node": REAL_NODE,
+            "user": kube.get("user"),
             "workdir": str(self.workdir),
             "containerd_socket": str(self.socket),
             "kubelet": f"127.0.0.1:{self.kubelet_port}",
@@ -328,6 +334,7 @@ state = {_toml_str(str(self.workdir / "containerd-state"))}
             "pull_secret": PULL_SECRET,
             "bridge": self.bridge,
             "cgroup_root": self.cgroup_root,
+            "cluster_dns": self.deps.get("dns", {}).get("address"),
             "subnet": self.subnet,
             "kubeconfig": (kube.get("users", {}).get(kube.get("user", ""), {})
                            .get("kubeconfig")),
@@ -480,17 +487,20 @@ def platform_config(info: dict[str, Any]) -> dict[str, Any]:
     """The ``kube-node`` target: jobs on the real node, with the host's network.
 
     ``pod_template`` is the target's override of every pod the platform renders; here it asks
-    for the host network so that pods reach the sandbox's engines on 127.0.0.1. A real
-    deployment uses the same field for what its cluster needs (host aliases, volumes, sidecars,
-    a security context).
+    for the host network so that pods reach the sandbox's engines on 127.0.0.1, and — with
+    cluster DNS running — ``dnsPolicy: ClusterFirstWithHostNet``, without which a host-network
+    pod gets the host's resolver and cannot resolve service names (the training operator's
+    ``MASTER_ADDR``, ``TF_CONFIG``). A real deployment uses the same field for what its cluster
+    needs (host aliases, volumes, sidecars, a security context).
     """
     key, value = NODE_LABEL
+    dns_policy = "ClusterFirstWithHostNet" if info.get("cluster_dns") else "Default"
     return {"targets": [{
         "name": "kube-node", "kind": "kubernetes", "kubeconfig": info["kubeconfig"],
         "namespace": "ml-{user}", "node_selector": {key: value},
         "tolerations": [{"key": TAINT["key"], "operator": "Equal", "value": TAINT["value"],
                          "effect": TAINT["effect"]}],
-        "pod_template": {"spec": {"hostNetwork": True, "dnsPolicy": "Default"}},
+        "pod_template": {"spec": {"hostNetwork": True, "dnsPolicy": dns_policy}},
     }]}
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import json
 import os
 import secrets
@@ -29,6 +30,7 @@ from ..errors import MissingExtra
 from ..images.registry import RegistryAccess
 from . import runtime_images
 from .base import Component, ComponentError, ManagedProcess, free_port, run, wait_until
+from .base_images import SeededImage, push_image
 
 try:
     import bcrypt
@@ -38,6 +40,8 @@ except ImportError as exc:
 USER = "mlplat"
 RUNTIME_REPO = runtime_images.PYTHON.repo
 RUNTIME_TAG = runtime_images.PYTHON.tag
+#: A serving image for deploys on the real node (:func:`seed_serving`).
+SERVING_REPO, SERVING_TAG = "serving/folder", "1"
 START_TIMEOUT = 60.0
 
 
@@ -117,6 +121,7 @@ class Registries(Component):
         self.ca_file: Path | None = None
         self.docker_config: Path | None = None
         self.runtime_digest = ""
+        self.serving_digest = ""
         self.instances: dict[str, ManagedProcess] = {}
 
     def build(self) -> None:
@@ -145,8 +150,10 @@ class Registries(Component):
         self._wait_instance("auth")
         self.docker_config = write_docker_config(
             self.workdir / "docker-config.json", self.auth_address, USER, self.password)
-        self.runtime_digest = runtime_images.seed_runtime(
-            RegistryAccess(self.open_address, True), runtime_images.PYTHON).digest
+        access = RegistryAccess(self.open_address, True)
+        runtime = runtime_images.seed_runtime(access, runtime_images.PYTHON)
+        self.runtime_digest = runtime.digest
+        self.serving_digest = seed_serving(access, runtime).digest
 
     def _spawn_instance(self, kind: str, port: int, *, with_auth: bool = False
                         ) -> ManagedProcess:
@@ -253,7 +260,21 @@ class Registries(Component):
             "docker_config": str(self.docker_config) if self.docker_config else None,
             "runtime_image": f"{RUNTIME_REPO}:{RUNTIME_TAG}",
             "runtime_digest": self.runtime_digest,
+            "serving_image": f"{self.open_address}/{SERVING_REPO}:{SERVING_TAG}",
+            "serving_digest": self.serving_digest,
         }
+
+
+def seed_serving(access: RegistryAccess, runtime: SeededImage) -> SeededImage:
+    """``serving/folder:1``: the runtime image (its layers, nothing added) with
+    :mod:`jupyter_mlplat.models.folder_serving` as its entrypoint. It takes TF Serving's flags,
+    so a deploy runs it on the real node where no TF Serving image can be pulled."""
+    config = copy.deepcopy(runtime.config)
+    inner = config["config"]
+    inner.pop("Cmd", None)
+    inner["Entrypoint"] = ["python", "-m", "jupyter_mlplat.models.folder_serving"]
+    inner["Labels"] = {**inner.get("Labels", {}), "org.mlplat.serving": "folder"}
+    return push_image(access, SERVING_REPO, SERVING_TAG, list(runtime.layers), config)
 
 
 def platform_config(info: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,8 @@ ids, the signal a component wants first, folders outside the workdir — is in `
 A component module may also export ``release(info)`` (run before its processes are signalled,
 e.g. to stop the containers a node runs) and ``cleanup(info)`` (after, e.g. mounts and network
 interfaces); a component class may name the components it ``requires``, whose info it is
-given (``use``) before it starts.
+given (``use``) before it starts, and those it ``wants`` (used when they run: the node's
+kubelet hands pods the cluster DNS when the ``dns`` component was started before it).
 """
 
 from __future__ import annotations
@@ -35,12 +36,44 @@ from .base import Component, ComponentError, cache_dir, stop_process_group
 COMPONENTS: dict[str, str] = {
     "hdfs": "jupyter_mlplat.devcluster.hdfs:HdfsClusters",
     "kube": "jupyter_mlplat.devcluster.kube:Kubernetes",
+    "dns": "jupyter_mlplat.devcluster.dns:ClusterDns",
+    "operator": "jupyter_mlplat.devcluster.training_operator:TrainingOperator",
     "registry": "jupyter_mlplat.devcluster.registry:Registries",
     "node": "jupyter_mlplat.devcluster.node:Node",
     "postgres": "jupyter_mlplat.devcluster.postgres:Postgres",
 }
 
 Progress = Callable[[str], Any]
+
+
+#: Where the real node's jobs keep their outputs: the ``kube-node`` target's ``outputs``.
+JOB_OUTPUTS = "hdfs://prod-b/user/{user}/mlplat-jobs/{job_id}"
+
+
+def cluster_jobs_config(node: dict[str, Any], registry: dict[str, Any], hdfs: dict[str, Any],
+                        outputs: str = JOB_OUTPUTS) -> dict[str, Any]:
+    """The platform config for jobs on the real node with their outputs on HDFS, from the
+    ``info()`` of the running node, registry and HDFS clusters.
+
+    The ``kube-node`` target (its ``pod_template``, node selector and toleration) with
+    ``outputs``; the registry to build in and the runtime image to build from; the sandbox user
+    (whose namespace the target's kubeconfig may use); and the HDFS clusters as storage:
+    ``prod-a`` (permissions on) reached by the superuser acting as the user (``proxy_user``),
+    ``prod-b`` as the superuser.
+    """
+    from . import node as devnode
+    from . import registry as devregistry
+
+    clusters = hdfs["clusters"]
+    target = {**devnode.platform_config(node)["targets"][0], "outputs": outputs}
+    storage = [
+        {"name": "prod-a", "kind": "webhdfs", "namenodes": list(clusters["prod-a"]["webhdfs"]),
+         "user": clusters["prod-a"]["superuser"], "proxy_user": True},
+        {"name": "prod-b", "kind": "webhdfs", "namenodes": list(clusters["prod-b"]["webhdfs"]),
+         "user": clusters["prod-b"]["superuser"]},
+    ]
+    return {"user": node["user"], "targets": [target], "storage": storage,
+            **devregistry.platform_config(registry)}
 
 
 def component_class(name: str) -> type[Component]:
@@ -115,8 +148,10 @@ class Sandbox:
         if absent:
             raise ComponentError(f"{name} needs {', '.join(required)} started before it; add "
                                  f"{', '.join(absent)} to --only, ahead of {name}")
-        if required:
-            comp.use({r: started[r]["info"] for r in required})  # type: ignore[attr-defined]
+        # ``wants``: used when started before it (the node uses cluster DNS when there is one).
+        used = [*required, *(w for w in getattr(comp, "wants", ()) if w in started)]
+        if used:
+            comp.use({r: started[r]["info"] for r in used})  # type: ignore[attr-defined]
         t0 = time.monotonic()
         progress(f"{name}: building (cached after the first time)…")
         comp.build()

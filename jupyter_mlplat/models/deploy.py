@@ -4,17 +4,19 @@ Through the one Kubernetes access layer of the platform (:class:`~..jobs.k8s.api
 target's kubeconfig and context, bounded retries, the same error mapping: 403 from Kubernetes
 is the user's 403). Objects are created, or replaced when they exist (a redeploy); if any step
 fails, the objects this call created are deleted again, so a refused deploy leaves nothing
-behind.
+behind. The serving pods are placed like the target's job pods (:func:`placed`).
 """
 
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 from ..config import KubernetesTarget, PlatformConfig, UnknownName
 from ..errors import MLPlatError
 from ..images.refs import runtime_image_address
 from ..jobs.k8s.api import KubeApi
+from ..jobs.k8s.manifests import overlay_pod
 from ..storage.env import cluster_env
 from .schemas import DeployRequest
 from .serving import ServingSpec, object_name, render
@@ -32,7 +34,7 @@ def apply_serving(config: PlatformConfig, target: KubernetesTarget, model: str, 
     api = KubeApi(target)
     created: list[str] = []
     try:
-        for obj in render(spec):
+        for obj in placed(render(spec), target):
             if api.apply(obj):
                 created.append(obj["kind"])
     except MLPlatError:
@@ -43,6 +45,26 @@ def apply_serving(config: PlatformConfig, target: KubernetesTarget, model: str, 
     finally:
         api.close()
     return name
+
+
+def placed(objects: tuple[dict[str, Any], ...], target: KubernetesTarget
+           ) -> list[dict[str, Any]]:
+    """The serving pods land where the target's job pods land: its ``node_selector``,
+    ``tolerations`` and ``pod_template`` (whose ``main`` container is the serving one)."""
+    out = []
+    for obj in objects:
+        if obj["kind"] == "Deployment":
+            template = obj["spec"]["template"]
+            spec = template["spec"]
+            if target.node_selector:
+                spec["nodeSelector"] = dict(target.node_selector)
+            if target.tolerations:
+                spec["tolerations"] = [dict(t) for t in target.tolerations]
+            serving = spec["containers"][0]["name"]
+            obj = {**obj, "spec": {**obj["spec"], "template": overlay_pod(
+                template, target.pod_template, serving)}}
+        out.append(obj)
+    return out
 
 
 def ready_replicas(config: PlatformConfig, target_name: str, namespace: str,

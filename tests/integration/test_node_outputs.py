@@ -17,10 +17,9 @@ import pytest
 from kubernetes import client, config
 
 from jupyter_mlplat.config import load_config
-from jupyter_mlplat.devcluster import node as devnode
-from jupyter_mlplat.devcluster import registry as devregistry
 from jupyter_mlplat.devcluster.base import Component
 from jupyter_mlplat.devcluster.hdfs import HdfsClusters
+from jupyter_mlplat.devcluster.sandbox import JOB_OUTPUTS, cluster_jobs_config
 from jupyter_mlplat.errors import Forbidden, Unavailable
 from jupyter_mlplat.jobs.k8s import manifests as mf
 from jupyter_mlplat.jobs.models import Job, JobSpec, JobState
@@ -35,24 +34,17 @@ pytestmark = [pytest.mark.integration, pytest.mark.kube, pytest.mark.registry,
 
 NS = "ml-alice"
 TARGET = "kube-node"
-OUTPUTS = "hdfs://prod-b/user/{user}/mlplat-jobs/{job_id}"
+OUTPUTS = JOB_OUTPUTS  # hdfs://prod-b/user/{user}/mlplat-jobs/{job_id}
 
 
 @pytest.fixture(scope="module")
 def platform_data(node: Component, registry: Component, hdfs: HdfsClusters) -> dict[str, Any]:
-    info = hdfs.info()["clusters"]
-    dead = hdfs.dead_namenode_url()
-    target = {**devnode.platform_config(node.info())["targets"][0], "outputs": OUTPUTS}
-    storage = [
-        # prod-a enforces permissions: the superuser's credentials acting as alice (doas)
-        {"name": "prod-a", "kind": "webhdfs", "namenodes": info["prod-a"]["webhdfs"],
-         "user": "hdfs", "proxy_user": True},
-        {"name": "prod-b", "kind": "webhdfs", "namenodes": info["prod-b"]["webhdfs"],
-         "user": "hdfs"},
-        {"name": "down", "kind": "webhdfs", "user": "hdfs", "namenodes": [dead]},
-    ]
-    return {"user": "alice", "targets": [target], "storage": storage,
-            **devregistry.platform_config(registry.info())}
+    data = cluster_jobs_config(node.info(), registry.info(), hdfs.info(), outputs=OUTPUTS)
+    assert data["user"] == "alice"
+    # and a cluster whose only namenode does not answer
+    down = {"name": "down", "kind": "webhdfs", "user": "hdfs",
+            "namenodes": [hdfs.dead_namenode_url()]}
+    return {**data, "storage": [*data["storage"], down]}
 
 
 @pytest.fixture(scope="module")
