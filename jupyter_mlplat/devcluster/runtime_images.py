@@ -54,6 +54,11 @@ PYTHON_MINOR = "3.11"  # bookworm's python3; the wheels are downloaded for this 
 NOTEBOOK_REQUIREMENTS = ("papermill==2.7.0", "ipykernel==7.4.0", "nbformat==5.11.1")
 STORAGE_REQUIREMENTS = ("fsspec==2026.9.0", "hdfs==2.7.3", "orjson==3.13.0", "pydantic==2.14.4",
                         "PyYAML==6.0.4", "requests==2.34.2")
+#: What a small training notebook uses: pandas to read its data (``hdfs://`` through fsspec),
+#: numpy for the model, tensorboardX to write TensorBoard scalars to ``MLPLAT_TENSORBOARD_DIR``
+#: (tfevents files through fsspec; TensorFlow itself would weigh ~600 MB more).
+TRAINING_REQUIREMENTS = ("pandas==3.1.1", "numpy==2.4.6", "tensorboardX==2.6.5",
+                         "protobuf==7.36.2")
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,7 @@ class RuntimeSpec:
 PYTHON = RuntimeSpec(
     name="python", repo="runtimes/python", tag=PYTHON_MINOR,
     packages=("python3", "python3-venv", "ca-certificates"),
-    requirements=NOTEBOOK_REQUIREMENTS + STORAGE_REQUIREMENTS,
+    requirements=NOTEBOOK_REQUIREMENTS + STORAGE_REQUIREMENTS + TRAINING_REQUIREMENTS,
 )
 #: CPU PyTorch from Debian (PyPI's torch wheels pull several GB of CUDA libraries).
 TORCH = RuntimeSpec(
@@ -299,6 +304,8 @@ def platform_layer(version: str) -> Layer:
         # name is the quotes too, and papermill would never match "hdfs://" paths to it)
         "[papermill.io]\nhdfs:// = jupyter_mlplat.storage.papermill_io:HDFSHandler\n")
     files[f"{dist}/INSTALLER"] = "mlplat-sandbox\n"
+    # run at interpreter start: tensorboardX learns hdfs:// log dirs when a job imports it
+    files[f"{site}/jupyter_mlplat-hooks.pth"] = "import jupyter_mlplat.site_hooks\n"
     key = hashlib.sha256(canonical_json({k: v if isinstance(v, str) else v.hex()
                                          for k, v in files.items()})).hexdigest()[:16]
     blob = cache_dir("runtimes", "platform") / f"jupyter_mlplat-{key}.tar.gz"

@@ -191,6 +191,11 @@ class ClusterFileSystem(AbstractFileSystem):
         with AtomicWriter(self.transport, self.confined(path)) as writer:
             writer.write(value)
 
+    def append_bytes(self, path: str, data: bytes) -> None:
+        """Append ``data`` to an existing file in one request (WebHDFS ``APPEND``): readers see
+        the new length at once, as TensorBoard's mirror of an event file needs."""
+        self.transport.append(self.confined(path), data)
+
     def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
         """Copy through this process in one streamed read and one streamed atomic write."""
         source, target = self.confined(path1), self.confined(path2)
