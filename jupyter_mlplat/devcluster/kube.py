@@ -10,9 +10,10 @@ the nodes' InternalIP (127.0.0.1), and it answers ``pods/log`` from the files th
 objects name (:func:`write_pod_log` gives a pod its log, as a container would have printed it).
 
 Two ordinary users, ``alice`` and ``bob``, may only manage workloads in their own namespace
-(``ml-alice``, ``ml-bob``), which is what the platform's ``ml-{user}`` namespace template expects;
-the Kubeflow ``PyTorchJob``/``TFJob`` CRDs are installed (no operator runs: the API server only
-validates and stores them).
+(``ml-alice``, ``ml-bob``), which is what the platform's ``ml-{user}`` namespace template expects.
+The Kubeflow ``PyTorchJob``/``TFJob`` CRDs are installed (the training operator,
+:mod:`.training_operator`, replaces them with its own and runs their controllers); cluster DNS
+is CoreDNS (:mod:`.dns`).
 """
 
 from __future__ import annotations
@@ -146,6 +147,11 @@ class Kubernetes(Component):
             # The real node's kubelet: the Node authorizer gives it what a kubelet may do
             # (its node, the pods bound to it and the secrets they name, events, leases).
             "node": (f"system:node:{REAL_NODE}", "system:nodes"),
+            # The training operator and CoreDNS run as the service accounts their own
+            # manifests bind their ClusterRoles to.
+            "training-operator": ("system:serviceaccount:kubeflow:training-operator",
+                                  "system:serviceaccounts"),
+            "coredns": ("system:serviceaccount:kube-system:coredns", "system:serviceaccounts"),
             **{user: (user, USERS_GROUP) for user in USERS},
         }
         lines = []
@@ -344,7 +350,8 @@ class Kubernetes(Component):
             "ca_file": str(self._require_pki().ca_cert) if self._pki else None,
             "etcd": self.etcd_url,
             "kubeconfigs": {key: str(self.kubeconfigs[key])
-                            for key in ("admin", "node", *USERS)},
+                            for key in ("admin", "node", "training-operator", "coredns",
+                                        *USERS)},
             "user": PLATFORM_USER,
             "users": {user: {"kubeconfig": str(self.kubeconfigs[user]),
                              "namespace": namespace_of(user)} for user in USERS},

@@ -43,16 +43,35 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Component]:
     yield from _started("postgres", tmp_path_factory)
 
 
-@pytest.fixture(scope="session")
-def node(kube: Component, registry: Component,
-         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Component]:
-    """The real node (kubelet + containerd + runc), registered to ``kube``, pulling from
-    ``registry``; stopped before them (it depends on both)."""
-    comp = component_class("node")(tmp_path_factory.mktemp("devcluster-node"))
+def _started_on(name: str, deps: dict[str, Component],
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Component]:
+    """A component that uses others (given their info); stopped before them."""
+    comp = component_class(name)(tmp_path_factory.mktemp(f"devcluster-{name}"))
     comp.build()
-    comp.use({"kube": kube.info(), "registry": registry.info()})  # type: ignore[attr-defined]
+    comp.use({dep: c.info() for dep, c in deps.items()})  # type: ignore[attr-defined]
     try:
         comp.start()
         yield comp
     finally:
         comp.stop()
+
+
+@pytest.fixture(scope="session")
+def dns(kube: Component, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Component]:
+    """CoreDNS serving ``cluster.local`` from ``kube`` on a 127.53.x.y address of its own."""
+    yield from _started_on("dns", {"kube": kube}, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def operator(kube: Component, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Component]:
+    """The Kubeflow training operator (its CRDs installed) watching ``kube``."""
+    yield from _started_on("operator", {"kube": kube}, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def node(kube: Component, registry: Component, dns: Component,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Component]:
+    """The real node (kubelet + containerd + runc), registered to ``kube``, pulling from
+    ``registry``, giving pods ``dns`` as cluster DNS; stopped before them."""
+    yield from _started_on("node", {"kube": kube, "registry": registry, "dns": dns},
+                           tmp_path_factory)
