@@ -3,22 +3,34 @@
 job files in a temporary folder too.
 
 Storage: the server root as the cluster ``local``, and the two HDFS mini clusters of the
-devcluster harness (``prod-a`` with permissions on, ``prod-b`` with them off), started here and
-stopped when the server exits (Playwright stops it with SIGTERM). ``prod-b:/big`` is filled with
-10,000 entries in the background for the large-folder test; ``/big-ready`` appears when it is done.
+devcluster harness (``prod-a`` with permissions on, ``prod-b`` with them off). ``prod-b:/big`` is
+filled with 10,000 entries in the background for the large-folder test; ``/big-ready`` appears
+when it is done.
+
+Compute: the ``local`` target, and the sandbox's real node as the Kubernetes target
+``kube-node`` (kube-apiserver, the registry with the runtime image, kubelet + containerd), its
+jobs' outputs on ``hdfs://prod-b/user/alice/mlplat-jobs/<job id>``: the config comes from
+:func:`jupyter_mlplat.devcluster.sandbox.cluster_jobs_config`, as in the integration tests.
+
+The HDFS clusters start beside the API server and the registry; the node starts once those two
+are up. Everything stops when the server exits (Playwright stops it with SIGTERM), the node
+first.
 """
 
 import atexit
 import logging
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from tempfile import mkdtemp
 
 from jupyterlab.galata import configure_jupyter_server
 
+from jupyter_mlplat.devcluster.base import Component
 from jupyter_mlplat.devcluster.hdfs import HdfsClusters, platform_config
+from jupyter_mlplat.devcluster.sandbox import cluster_jobs_config, component_class
 
 configure_jupyter_server(c)  # noqa: F821
 c.ServerApp.port = int(os.environ.get("MLPLAT_UI_PORT", "8888"))  # noqa: F821
@@ -31,15 +43,58 @@ BIG_ENTRIES = 10_000
 
 logging.basicConfig(level=logging.INFO)
 logging.getLogger("hdfs").setLevel(logging.WARNING)
-hdfs = HdfsClusters(Path(mkdtemp(prefix="mlplat-ui-hdfs-")))
-hdfs.build()
-hdfs.start()
-atexit.register(hdfs.stop)
+log = logging.getLogger("mlplat-ui-tests")
+engines = Path(mkdtemp(prefix="mlplat-ui-engines-"))
+started: list[Component] = []
 
+
+def stop_engines() -> None:
+    """The node first (it stops its containers), then the others side by side."""
+    node = [comp for comp in started if comp.name == "node"]
+    for comp in node:
+        comp.stop()
+    rest = [comp for comp in started if comp.name != "node"]
+    with ThreadPoolExecutor(len(rest) or 1) as pool:
+        list(pool.map(lambda comp: comp.stop(), rest))
+    started.clear()
+
+
+atexit.register(stop_engines)
+
+
+def up(comp: Component) -> Component:
+    t0 = time.monotonic()
+    comp.build()
+    started.append(comp)  # tracked before start: a failed start is stopped too
+    comp.start()
+    log.info("%s up in %.1f s", comp.name, time.monotonic() - t0)
+    return comp
+
+
+def engine(name: str) -> Component:
+    return component_class(name)(engines)
+
+
+t0 = time.monotonic()
+with ThreadPoolExecutor(3) as pool:
+    hdfs_up = pool.submit(up, HdfsClusters(engines))
+    kube_up, registry_up = pool.submit(up, engine("kube")), pool.submit(up, engine("registry"))
+    kube, registry = kube_up.result(), registry_up.result()
+    node = engine("node")
+    node.use({"kube": kube.info(), "registry": registry.info()})  # type: ignore[attr-defined]
+    up(node)
+    hdfs: HdfsClusters = hdfs_up.result()  # type: ignore[assignment]
+log.info("engines up in %.1f s", time.monotonic() - t0)
+
+cluster = cluster_jobs_config(node.info(), registry.info(), hdfs.info())
+c.MLPlatApp.user = cluster["user"]  # noqa: F821
 c.MLPlatApp.storage = [  # noqa: F821
     {"name": "local", "kind": "local"},
     *platform_config(hdfs.info())["storage"],
 ]
+c.MLPlatApp.targets = [{"name": "local", "kind": "local"}, *cluster["targets"]]  # noqa: F821
+c.MLPlatApp.registry = cluster["registry"]  # noqa: F821
+c.MLPlatApp.runtimes = cluster["runtimes"]  # noqa: F821
 
 
 def fill_big_folder() -> None:
