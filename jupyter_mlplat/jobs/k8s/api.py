@@ -170,7 +170,7 @@ class KubeApi:
                 resp = self.call(doing, self.batch.read_namespaced_cron_job, name, namespace,
                                  _preload_content=False)
             elif kind == "Deployment":
-                resp = self.call(doing, self.apps.read_namespaced_deployment_status, name,
+                resp = self.call(doing, self.apps.read_namespaced_deployment, name,
                                  namespace, _preload_content=False)
             else:
                 resp = self.call(doing, self.custom.get_namespaced_custom_object, "kubeflow.org",
