@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from tornado.ioloop import PeriodicCallback
+from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Dict, Float, List, Unicode
 
 from .api.routes import ROUTES
@@ -123,6 +123,7 @@ class MLPlatApp(ExtensionApp):
         self.settings["mlplat"] = self.platform
         self._warm_local_runners(config)
         self._start_job_feed(config, root)
+        self._start_change_push()
         self.log.info("jupyter_mlplat: storage %s, targets %s, database %s",
                       [c.name for c in config.storage], [t.name for t in config.targets],
                       config.resolved_database_url().split("@")[-1])
@@ -191,6 +192,52 @@ class MLPlatApp(ExtensionApp):
             self.serverapp.event_logger.emit(schema_id=SCHEMA_ID, data={
                 **data, "seq": self._feed_seq, "server": self._feed_server})
             self._feed_emitted = now
+        moved = [c["job_id"] for c in changes if c.get("kind") == "state"]
+        if moved and self._change_listener is not None:
+            await self._push_run_states(moved)
+
+    def _start_change_push(self) -> None:
+        """Push what runs, models and TensorBoards say changed (``changes.SCHEMAS``) through
+        the same event bus: the sidebar shows a publish or a run's new state at once."""
+        from .changes import SCHEMAS
+
+        self._change_listener: Any = None
+        assert self.serverapp is not None
+        logger = self.serverapp.event_logger
+        if self.event_interval <= 0 or logger is None:
+            return
+        for schema in SCHEMAS:
+            logger.register_event_schema(schema)
+        self._change_server = getattr(self, "_feed_server", None) or uuid.uuid4().hex
+        self._change_seq: dict[str, int] = {}
+        loop = IOLoop.current()
+
+        def listener(schema_id: str, data: dict[str, Any]) -> None:
+            loop.add_callback(self._emit_change, schema_id, data)  # from any thread
+
+        self._change_listener = listener
+        self.platform.changes.listen(listener)
+
+    def _emit_change(self, schema_id: str, data: dict[str, Any]) -> None:
+        assert self.serverapp is not None and self.serverapp.event_logger is not None
+        seq = self._change_seq[schema_id] = self._change_seq.get(schema_id, 0) + 1
+        self.serverapp.event_logger.emit(schema_id=schema_id, data={
+            **data, "seq": seq, "server": self._change_server})
+
+    async def _push_run_states(self, job_ids: list[str]) -> None:
+        """A job's new state is its run's too: say so for the runs among the jobs."""
+        from .changes import RUN_SCHEMA_ID
+
+        try:
+            runs = await asyncio.get_running_loop().run_in_executor(
+                None, self.platform.runs.runs_of_jobs, job_ids)
+        except Exception as exc:
+            self._log_loop_error("reading the runs of changed jobs failed", exc)
+            return
+        for run in runs:
+            self._emit_change(RUN_SCHEMA_ID, {
+                "kind": "state", "run_id": run.id, "state": run.state.value,
+                "job_id": run.job_id, "schedule_id": run.schedule_id})
 
     def _warm_local_runners(self, config: Any) -> None:
         """Local targets keep runners waiting with a kernel started (``warm_runners``)."""
@@ -292,4 +339,6 @@ class MLPlatApp(ExtensionApp):
         if ticker is not None:
             ticker.stop()
         if getattr(self, "platform", None) is not None:
+            if getattr(self, "_change_listener", None) is not None:
+                self.platform.changes.unlisten(self._change_listener)
             self.platform.close()

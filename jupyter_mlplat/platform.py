@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .changes import Changes
 from .config import CONFIG_ENV, PlatformConfig, config_from_env, write_config_file
 from .db import Database
 from .jobs.context import ROOT_ENV, JobContext
@@ -31,12 +32,14 @@ class Platform:
         self.jobs = JobService(JobContext(config=config, store=JobStore(self.db),
                                           root_dir=root_dir, config_file=config_file))
         self.storage = StorageService(config, root_dir)
-        self.runs = RunService(self.jobs, self.db)
+        #: What runs, models and TensorBoards say changed (the server pushes it on).
+        self.changes = Changes()
+        self.runs = RunService(self.jobs, self.db, self.changes)
         self.schedules = ScheduleService(self.runs, self.db, KubeCronJobs(self.runs))
         self.tensorboards = TensorBoardManager(
             root_dir, config.resolved_data_dir(),
-            max_instances=config.limits.max_tensorboards_per_user)
-        self.models = ModelRegistry(config, self.db, root_dir, self.jobs)
+            max_instances=config.limits.max_tensorboards_per_user, changes=self.changes)
+        self.models = ModelRegistry(config, self.db, root_dir, self.jobs, self.changes)
 
     @classmethod
     def from_env(cls) -> Platform:

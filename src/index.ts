@@ -18,25 +18,21 @@ import {
 } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
-import { type IJob, type IPlatformConfig, MlplatApi } from './api';
-import { registerSubmitCommand } from './dialogs/command';
-import { registerJobCommands } from './jobs/commands';
+import { type IPlatformConfig, MlplatApi } from './api';
+import type { IMlplatContext } from './context';
 import { JobFeed } from './jobs/feed';
-import { deleteJob, deleteRun, deleteSchedule } from './jobs/deleteDialog';
-import {
-  openOutputNotebook,
-  registerOutputNotebookFactory
-} from './jobs/outputNotebook';
-import { registerRunCommands } from './runs/commands';
-import { registerTensorBoardCommands } from './tensorboard/commands';
-import { JobsModel } from './jobs/model';
+import { registerJobs } from './jobs/register';
+import { registerMenus } from './menus';
+import { registerModels } from './models/register';
 import { SERVER_MISSING_MESSAGE } from './panel/PanelView';
-import { MlplatPanel } from './panel/widget';
-import { readSettings } from './settings';
-import { StorageModel } from './storage/model';
-import { drivePath, hdfsUrl } from './storage/paths';
+import { addSidebar } from './panel/register';
+import { registerRuns } from './runs/register';
+import { registerSchedules } from './runs/schedules';
+import { LiveSettings } from './settings';
+import { registerStorage } from './storage/register';
 import { storagePlugin } from './storage/plugin';
-import { COMMAND_CATEGORY, CommandIDs, IMlplat, PLUGIN_ID } from './tokens';
+import { registerTensorBoards } from './tensorboard/register';
+import { CommandIDs, IMlplat, PLUGIN_ID } from './tokens';
 
 /**
  * The ML Platform workbench: sidebar, job views, submit dialog.
@@ -60,6 +56,10 @@ const plugin: JupyterFrontEndPlugin<IMlplat> = {
   activate
 };
 
+/**
+ * Build what every feature shares, then register each feature: its model,
+ * its commands and its section of the sidebar.
+ */
 async function activate(
   app: JupyterFrontEnd,
   docManager: IDocumentManager,
@@ -71,7 +71,6 @@ async function activate(
   notebookFactory: NotebookWidgetFactory.IFactory | null,
   browserFactory: IFileBrowserFactory | null
 ): Promise<IMlplat> {
-  const { commands, shell } = app;
   const api = new MlplatApi();
   const settings = settingRegistry
     ? await settingRegistry.load(PLUGIN_ID).catch(reason => {
@@ -79,242 +78,46 @@ async function activate(
         return null;
       })
     : null;
-  let current = readSettings(settings);
-
-  const config = fetchConfig(api);
-  const jobs = new JobsModel(
+  const context: IMlplatContext = {
+    app,
     api,
-    current.pollInterval,
-    JobFeed.of(app.serviceManager.events)
-  );
-  const storage = new StorageModel(api);
-  void config.then(answer => {
-    if (answer) {
-      void jobs.start();
-      void storage.start();
-    }
-  });
-  settings?.changed.connect(() => {
-    current = readSettings(settings);
-    jobs.interval = current.pollInterval;
-  });
-
-  const openJob = (id: string) =>
-    void commands.execute(CommandIDs.openJob, { id });
-  const submitted = (job: IJob) => {
-    void jobs.refresh();
-    if (current.openDetailOnSubmit) {
-      openJob(job.id);
-    }
+    config: fetchConfig(api),
+    feed: JobFeed.of(app.serviceManager.events),
+    settings: new LiveSettings(settings),
+    docManager,
+    restorer,
+    palette,
+    notebooks,
+    fileBrowser,
+    notebookFactory,
+    browserFactory
   };
 
-  const runCommands = registerRunCommands({
-    app,
-    api,
-    config,
-    docManager,
-    notebooks,
-    fileBrowser,
-    defaultTarget: () => current.defaultTarget
+  const storage = registerStorage(context);
+  const tensorboards = registerTensorBoards(context);
+  const models = registerModels(context, storage);
+  const jobs = registerJobs(context, {
+    storage,
+    openTensorBoard: async job => {
+      await app.commands.execute(CommandIDs.openTensorBoard, {
+        jobId: job.id
+      });
+    },
+    publishModel: models.publishJob
   });
-
-  const tensorboards = registerTensorBoardCommands(app, api);
-  const openPath = (path: string) => void docManager.openOrReveal(path);
-  // Job output notebooks (also a run's output) open read-only, without a kernel.
-  const readOnlyOutputs = registerOutputNotebookFactory(app, notebookFactory);
-  // A cluster job's output notebook is an hdfs:// URL: it opens through the
-  // cluster's drive (`prod-b:user/alice/…/train.ipynb`).
-  const openOutput = (path: string) =>
-    openOutputNotebook(
-      docManager,
-      drivePath(path, cluster => storage.url(cluster)),
-      readOnlyOutputs
-    );
-
-  const panel = new MlplatPanel({
-    api,
-    config,
-    models: { config, interval: current.pollInterval, openJob, openPath },
-    tensorboards: {
-      interval: current.pollInterval,
-      changed: tensorboards.changed,
-      open: tensorboards.show
-    },
-    runs: {
-      interval: current.pollInterval,
-      changed: runCommands.changed,
-      openPath: path => void openOutput(path),
-      openJob,
-      // From the panel: ask which notebook (the selected one proposed).
-      runNotebook: () =>
-        void commands.execute(CommandIDs.runNotebook, { pick: true }),
-      scheduleNotebook: () =>
-        void commands.execute(CommandIDs.scheduleNotebook, { pick: true }),
-      rerun: run => void runCommands.rerun(run),
-      editSchedule: schedule => void runCommands.editSchedule(schedule),
-      deleteSchedule: schedule => deleteSchedule(api, schedule),
-      deleteRun: run => deleteRun(api, run)
-    },
+  const runs = registerRuns(context);
+  const schedules = registerSchedules(context, runs);
+  const panel = addSidebar(context, {
     jobs,
     storage,
-    onOpenJob: openJob,
-    onDeleteJob: async job => {
-      const done = await deleteJob(api, job);
-      if (done) {
-        // Its tab, if open, shows a job that is gone.
-        jobTracker.find(widget => widget.content.jobId === job.id)?.dispose();
-      }
-      return done;
-    },
-    onOpenCluster: cluster => {
-      if (commands.hasCommand(CommandIDs.openCluster)) {
-        void commands.execute(CommandIDs.openCluster, { cluster });
-      }
-    }
+    runs,
+    schedules,
+    models,
+    tensorboards
   });
-  shell.add(panel, 'left', { rank: 300 });
-  restorer?.add(panel, 'jupyter-mlplat-panel');
+  registerMenus(context, panel);
 
-  const jobTracker = registerJobCommands({
-    app,
-    api,
-    restorer,
-    openNotebook: openOutput,
-    pollInterval: () => current.pollInterval,
-    openTensorBoard: async job => {
-      await commands.execute(CommandIDs.openTensorBoard, { jobId: job.id });
-    },
-    publishModel: async job => {
-      const { showPublishDialog } = await import('./models/publish');
-      const version = await showPublishDialog(api, job);
-      if (version) {
-        Notification.success(
-          `Published ${version.name} version ${version.version}`,
-          { autoClose: 4000 }
-        );
-      }
-    },
-    rerun: async job => {
-      const answer = await config;
-      if (!answer) {
-        throw new Error(SERVER_MISSING_MESSAGE);
-      }
-      const { showSubmitDialog } = await import('./dialogs/submit');
-      const next = await showSubmitDialog({
-        api,
-        config: answer,
-        notebook: job.spec.notebook,
-        rerunOf: job
-      });
-      if (next) {
-        submitted(next);
-      }
-    }
-  });
-  registerSubmitCommand({
-    app,
-    api,
-    config,
-    docManager,
-    notebooks,
-    fileBrowser,
-    defaultTarget: () => current.defaultTarget,
-    submitted
-  });
-
-  commands.addCommand(CommandIDs.publishModel, {
-    label: 'Publish as Model…',
-    caption:
-      'Publish this folder (or file) as the next version of a model in the model store',
-    describedBy: {
-      args: {
-        type: 'object',
-        properties: {
-          path: {
-            type: 'string',
-            description: 'A path under the Jupyter root or hdfs://cluster/path'
-          }
-        }
-      }
-    },
-    execute: async args => {
-      const path =
-        typeof args.path === 'string' && args.path
-          ? args.path
-          : selectedInBrowser(app, browserFactory, fileBrowser, storage);
-      if (!path) {
-        Notification.info('Select a folder in a file browser first.', {
-          autoClose: 4000
-        });
-        return;
-      }
-      const { showPublishDialog } = await import('./models/publish');
-      const version = await showPublishDialog(api, null, path);
-      if (version) {
-        Notification.success(
-          `Published ${version.name} version ${version.version}`,
-          { autoClose: 4000 }
-        );
-      }
-    }
-  });
-
-  commands.addCommand(CommandIDs.openPanel, {
-    label: 'Show ML Platform Panel',
-    caption: 'Jobs, storage, runs, models and TensorBoards',
-    describedBy: { args: { type: 'object', properties: {} } },
-    execute: () => shell.activateById(panel.id)
-  });
-  commands.addCommand(CommandIDs.refreshJobs, {
-    label: 'Refresh Jobs',
-    caption: 'Fetch the job list now',
-    describedBy: { args: { type: 'object', properties: {} } },
-    execute: () => jobs.refresh()
-  });
-
-  for (const command of [
-    CommandIDs.openPanel,
-    CommandIDs.submitNotebook,
-    CommandIDs.runNotebook,
-    CommandIDs.scheduleNotebook,
-    CommandIDs.openJob,
-    CommandIDs.refreshJobs
-  ]) {
-    palette?.addItem({ command, category: COMMAND_CATEGORY });
-  }
-
-  return { api, config, storage };
-}
-
-/**
- * The item the context menu was opened on (or selected) in any file browser,
- * as a path the server takes: root-relative, or `hdfs://cluster/path` for a
- * cluster's browser (`prod-a:/data` → `hdfs://prod-a/data`).
- */
-function selectedInBrowser(
-  app: JupyterFrontEnd,
-  factory: IFileBrowserFactory | null,
-  fallback: IDefaultFileBrowser | null,
-  storage: StorageModel
-): string | null {
-  const hit = app.contextMenuHitTest(node =>
-    node.classList.contains('jp-FileBrowser')
-  );
-  const browser =
-    (hit && factory?.tracker.find(b => b.node === hit)) ||
-    factory?.tracker.currentWidget ||
-    fallback;
-  const item = browser?.selectedItems().next();
-  if (!item || item.done) {
-    return null;
-  }
-  const path = item.value.path;
-  const colon = path.indexOf(':');
-  if (colon < 0) {
-    return path;
-  }
-  const cluster = path.slice(0, colon);
-  return hdfsUrl(storage.url(cluster), path.slice(colon + 1));
+  return { api, config: context.config, storage };
 }
 
 /**

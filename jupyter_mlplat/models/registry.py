@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from ..changes import MODEL_SCHEMA_ID, Changes
 from ..config import PlatformConfig, UnknownName
 from ..db import Database, utcnow
 from ..errors import Conflict, Forbidden, InvalidRequest, NotFound
@@ -40,6 +42,9 @@ NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # fullmatch: no traili
 EXCLUSIVE_STAGES = (Stage.staging, Stage.production)
 #: Policies whose names are ``<user>/<name>``; under ``private`` only the owner sees a model.
 USER_PREFIXED = ("namespace", "private")
+#: Seconds a deployment's ready replicas are followed after a deploy (told as they change).
+FOLLOW_DEPLOYMENT_FOR = 300.0
+FOLLOW_DEPLOYMENT_EVERY = 1.0
 
 
 def sha256_file(path: Path) -> str:
@@ -52,8 +57,9 @@ def sha256_file(path: Path) -> str:
 
 class ModelRegistry:
     def __init__(self, config: PlatformConfig, db: Database, root_dir: Path,
-                 jobs: JobService | None = None) -> None:
+                 jobs: JobService | None = None, changes: Changes | None = None) -> None:
         self.config = config
+        self.changes = changes or Changes()
         self.db = db
         self.root_dir = root_dir
         self.jobs = jobs
@@ -119,6 +125,8 @@ class ModelRegistry:
                     lineage=lineage.model_dump(mode="json"), manifest=manifest,
                     files=len(manifest), size=size, job_id=lineage.job_id,
                     description=req.description))
+        self.changes.emit(MODEL_SCHEMA_ID, kind="published", model=name, version=version,
+                          stage=Stage.none.value)
         return self.version(name, version, user)
 
     def _lineage(self, req: PublishRequest, user: str) -> Lineage:
@@ -245,6 +253,8 @@ class ModelRegistry:
             s.add(ModelStageEventRow(model=full, version=version, from_stage=row.stage,
                                      to_stage=stage.value, user=user, time=now))
             row.stage = stage.value
+        self.changes.emit(MODEL_SCHEMA_ID, kind="stage", model=full, version=version,
+                          stage=stage.value)
         return self.version(full, version, user)
 
     # -- serving -------------------------------------------------------------------------------
@@ -271,7 +281,30 @@ class ModelRegistry:
             row.base_path, row.deployed_version = model_dir.url, versions[-1]
             row.image, row.user, row.created = req.image, user, now
             s.add(row)
+        self.changes.emit(MODEL_SCHEMA_ID, kind="deployed", model=full, version=versions[-1])
+        if self.changes.listened:
+            threading.Thread(target=self._follow_deployment,
+                             args=(full, target.name, namespace, record, req.replicas),
+                             daemon=True, name=f"follow deployment {full}").start()
         return self.deployment(full, user)
+
+    def _follow_deployment(self, model: str, target: str, namespace: str, name: str,
+                           replicas: int) -> None:
+        """Tell each change of a new deployment's ready replicas until all are ready (or
+        :data:`FOLLOW_DEPLOYMENT_FOR` passed)."""
+        from .deploy import ready_replicas
+
+        seen: int | None = None
+        deadline = time.monotonic() + FOLLOW_DEPLOYMENT_FOR
+        while time.monotonic() < deadline:
+            ready = ready_replicas(self.config, target, namespace, name)
+            if ready is not None and ready != seen:
+                seen = ready
+                self.changes.emit(MODEL_SCHEMA_ID, kind="deployment", model=model,
+                                  ready_replicas=ready)
+            if seen is not None and seen >= replicas:
+                return
+            time.sleep(FOLLOW_DEPLOYMENT_EVERY)
 
     def deployment(self, name: str, user: str) -> Deployment:
         from .deploy import ready_replicas

@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from .. import parameters as params
+from ..changes import RUN_SCHEMA_ID, Changes
 from ..containment import contain
 from ..db import Database, JobRow, utcnow
 from ..errors import Conflict, InvalidRequest, MLPlatError, NotFound
@@ -76,17 +77,41 @@ def to_run(row: RunRow, job: JobRow | None, now: dt.datetime | None = None) -> R
 
 
 class RunService:
-    def __init__(self, jobs: JobService, db: Database) -> None:
+    def __init__(self, jobs: JobService, db: Database, changes: Changes | None = None) -> None:
         self.jobs = jobs
         self.db = db
         self.config = jobs.config
+        self.changes = changes or Changes()
         jobs.on_delete.append(self._job_deleted)
 
     def _job_deleted(self, job: Any) -> None:
         """A deleted job takes its run with it (a run is the history's view of its job)."""
+        gone = []
         with self.db.session() as s:
             for row in s.scalars(select(RunRow).where(RunRow.job_id == job.id)):
+                gone.append((row.id, row.schedule_id))
                 s.delete(row)
+        for run_id, schedule_id in gone:
+            self.changes.emit(RUN_SCHEMA_ID, kind="deleted", run_id=run_id, job_id=job.id,
+                              schedule_id=schedule_id)
+
+    def _changed(self, run_id: str, kind: str = "state") -> None:
+        """Say that a run was created or changed state (its state read now)."""
+        try:
+            run = self.get(run_id)
+        except NotFound:
+            return
+        self.changes.emit(RUN_SCHEMA_ID, kind=kind, run_id=run.id, state=run.state.value,
+                          job_id=run.job_id, schedule_id=run.schedule_id)
+
+    def runs_of_jobs(self, job_ids: list[str]) -> list[Run]:
+        """The runs whose jobs are among ``job_ids`` (to say that their state changed)."""
+        if not job_ids:
+            return []
+        with self.db.session() as s:
+            rows = s.execute(select(RunRow, JobRow).join(JobRow, JobRow.id == RunRow.job_id)
+                             .where(RunRow.job_id.in_(job_ids))).all()
+            return [to_run(r, j) for r, j in rows]
 
     # -- checks ----------------------------------------------------------------------------
     def check(self, request: RunRequest) -> tuple[JobSpec, list[str]]:
@@ -125,6 +150,7 @@ class RunService:
                      created=utcnow())
         with self.db.session() as s:
             s.add(row)
+        self._changed(row.id, "created")
         try:
             self.start(row.id)
         except MLPlatError as exc:
@@ -143,6 +169,9 @@ class RunService:
                      due_time=due, status=status, error=error, warnings=warnings,
                      spec=request.model_dump(mode="json"), lease_owner=lease_owner,
                      lease_until=lease_until, created=utcnow()))
+        # heard once the claim is committed (listeners forward it on the server's loop)
+        self.changes.emit(RUN_SCHEMA_ID, kind="created", run_id=run_id, state=status,
+                          job_id=None, schedule_id=schedule_id)
         return run_id
 
     def start(self, run_id: str) -> Run:
@@ -182,12 +211,15 @@ class RunService:
         with self.db.session() as s:
             s.execute(update(RunRow).where(RunRow.id == run_id)
                       .values(lease_owner=None, lease_until=None, **values))
+        self._changed(run_id)
 
     def _delete_unstarted(self, run_id: str) -> None:
         with self.db.session() as s:
             row = s.get(RunRow, run_id)
             if row is not None and row.job_id is None:
                 s.delete(row)
+        self.changes.emit(RUN_SCHEMA_ID, kind="deleted", run_id=run_id, job_id=None,
+                          schedule_id=None)
 
     # -- read ------------------------------------------------------------------------------
     def _row(self, run_id: str) -> RunRow:
@@ -307,6 +339,8 @@ class RunService:
             row = s.get(RunRow, run_id)
             if row is not None:
                 s.delete(row)
+        self.changes.emit(RUN_SCHEMA_ID, kind="deleted", run_id=run_id, job_id=run.job_id,
+                          schedule_id=run.schedule_id)
 
     def active_runs(self, schedule_id: str, exclude: str | None = None) -> list[Run]:
         """Runs of a schedule that have not finished (claimed, or with an active job)."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..changes import TENSORBOARD_SCHEMA_ID, Changes
 from ..errors import LimitExceeded, NotFound, Unavailable, require_extra
 from .logdirs import LogDir, resolve
 from .models import TensorBoard, TensorBoardList
@@ -66,8 +67,9 @@ class TensorBoardManager:
     def __init__(self, root_dir: Path, data_dir: Path, base_url: str = "/",
                  idle_timeout: float = 3600.0, command: tuple[str, ...] = DEFAULT_COMMAND,
                  start_timeout: float = 90.0, sync_interval: float = 0.5,
-                 max_instances: int | None = None) -> None:
+                 max_instances: int | None = None, changes: Changes | None = None) -> None:
         self.root_dir = root_dir
+        self.changes = changes or Changes()
         self.data_dir = data_dir
         self.base_url = base_url
         self.idle_timeout = idle_timeout
@@ -136,7 +138,13 @@ class TensorBoardManager:
                 self._instances[resolved.id] = instance
             threading.Thread(target=self._launch, args=(instance,), daemon=True,
                              name=f"tensorboard {resolved.id}").start()
+            self._changed("started", instance)
             return instance.model(), True
+
+    def _changed(self, kind: str, instance: Instance) -> None:
+        self.changes.emit(TENSORBOARD_SCHEMA_ID, kind=kind, tensorboard_id=instance.logdir.id,
+                          state="stopped" if kind == "stopped" else instance.current_state,
+                          job_id=instance.job_id)
 
     def _check_limit(self) -> None:
         if self.max_instances is None:
@@ -160,10 +168,13 @@ class TensorBoardManager:
             instance.process.stop()
             instance.error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
             instance.state = "failed"
+            self._changed("state", instance)
             return
         instance.state = "running"
         if self._instances.get(instance.logdir.id) is not instance:
             instance.stop()  # stopped while it was starting
+            return
+        self._changed("state", instance)
 
     def wait(self, tb_id: str, timeout: float | None = None) -> TensorBoard:
         """Block until the instance is no longer ``starting``; raise if it failed."""
@@ -213,6 +224,7 @@ class TensorBoardManager:
             instance = self._instances.pop(tb_id, None)
         if instance is not None:
             instance.stop()
+            self._changed("stopped", instance)
 
     def reap_idle(self) -> list[str]:
         """Stop instances nobody requested for ``idle_timeout`` seconds (failed and exited ones

@@ -9,6 +9,11 @@
  * the REST API only as a fallback: often while the feed is silent (the events
  * socket is down or the server pushes nothing), rarely while it is live, and
  * once right after a gap (a reconnect, a missed number, another server).
+ *
+ * The same feed carries the sibling schemas `jupyter_mlplat/run`, `model` and
+ * `tensorboard` (a run's state, a publish, a stage change, a deployment, a
+ * TensorBoard started or stopped), each numbered on its own: the runs, models
+ * and TensorBoards models re-read their lists when one arrives.
  */
 import type { Event } from '@jupyterlab/services';
 import type { IDisposable } from '@lumino/disposable';
@@ -18,6 +23,12 @@ import { type ISignal, Signal } from '@lumino/signaling';
 import type { JobState } from '../api';
 
 export const JOB_SCHEMA = 'https://schema.jupyter.org/jupyter_mlplat/job/v1';
+/** Sibling schemas (see `jupyter_mlplat/changes.py`), each numbered on its own. */
+export const RUN_SCHEMA = 'https://schema.jupyter.org/jupyter_mlplat/run/v1';
+export const MODEL_SCHEMA =
+  'https://schema.jupyter.org/jupyter_mlplat/model/v1';
+export const TENSORBOARD_SCHEMA =
+  'https://schema.jupyter.org/jupyter_mlplat/tensorboard/v1';
 
 /** One emission of the job schema (see `jupyter_mlplat/jobs/feed.py`). */
 export interface IJobChange {
@@ -36,6 +47,39 @@ export interface IJobChange {
   next_offset?: number;
   text?: string;
   notebook?: string;
+}
+
+/** A run was created, changed state or was deleted. */
+export interface IRunChange {
+  kind: 'created' | 'state' | 'deleted';
+  seq: number;
+  server: string;
+  run_id: string;
+  /** The run's state now (its job's, or its own before it has a job). */
+  state?: string;
+  job_id?: string | null;
+  schedule_id?: string | null;
+}
+
+/** A version was published or staged, or a deployment applied or readier. */
+export interface IModelChange {
+  kind: 'published' | 'stage' | 'deployed' | 'deployment';
+  seq: number;
+  server: string;
+  model: string;
+  version?: number | null;
+  stage?: string;
+  ready_replicas?: number | null;
+}
+
+/** A TensorBoard was started, came up (or failed) or was stopped. */
+export interface ITensorBoardChange {
+  kind: 'started' | 'state' | 'stopped';
+  seq: number;
+  server: string;
+  tensorboard_id: string;
+  state?: string;
+  job_id?: string | null;
 }
 
 /** Silence after which the feed counts as down (3 missed heartbeats). */
@@ -70,6 +114,21 @@ export class JobFeed implements IDisposable {
     return this._changed;
   }
 
+  /** A run changed (pushed by the server). */
+  get runChanged(): ISignal<this, IRunChange> {
+    return this._runChanged;
+  }
+
+  /** A model, one of its versions or its deployment changed. */
+  get modelChanged(): ISignal<this, IModelChange> {
+    return this._modelChanged;
+  }
+
+  /** A TensorBoard started, changed state or stopped. */
+  get tensorBoardChanged(): ISignal<this, ITensorBoardChange> {
+    return this._tensorBoardChanged;
+  }
+
   /** Some changes may have been missed: views read the REST API again. */
   get resync(): ISignal<this, void> {
     return this._resync;
@@ -99,16 +158,24 @@ export class JobFeed implements IDisposable {
   }
 
   private _onEmission(_: unknown, emission: Event.Emission): void {
-    if (emission.schema_id !== JOB_SCHEMA) {
+    const schema = emission.schema_id;
+    if (!SCHEMAS.has(schema)) {
       return;
     }
-    const change = emission as unknown as IJobChange;
+    const change = emission as unknown as { seq: number; server: string };
     this._seen = Date.now();
+    // Each schema is numbered on its own; the first one of a schema seen
+    // from a known server is taken as it comes (nothing says what preceded).
+    const last = this._seqs.get(schema);
     const gap =
       this._server !== null &&
-      (change.server !== this._server || change.seq !== this._seq + 1);
+      (change.server !== this._server ||
+        (last !== undefined && change.seq !== last + 1));
+    if (change.server !== this._server) {
+      this._seqs.clear();
+    }
     this._server = change.server;
-    this._seq = change.seq;
+    this._seqs.set(schema, change.seq);
     if (!this._live) {
       this._live = true;
       this._liveChanged.emit(true);
@@ -116,8 +183,14 @@ export class JobFeed implements IDisposable {
     } else if (gap) {
       this._resync.emit();
     }
-    if (change.kind !== 'heartbeat') {
-      this._changed.emit(change);
+    if (schema === RUN_SCHEMA) {
+      this._runChanged.emit(emission as unknown as IRunChange);
+    } else if (schema === MODEL_SCHEMA) {
+      this._modelChanged.emit(emission as unknown as IModelChange);
+    } else if (schema === TENSORBOARD_SCHEMA) {
+      this._tensorBoardChanged.emit(emission as unknown as ITensorBoardChange);
+    } else if ((change as IJobChange).kind !== 'heartbeat') {
+      this._changed.emit(change as IJobChange);
     }
   }
 
@@ -129,15 +202,27 @@ export class JobFeed implements IDisposable {
   }
 
   private readonly _changed = new Signal<this, IJobChange>(this);
+  private readonly _runChanged = new Signal<this, IRunChange>(this);
+  private readonly _modelChanged = new Signal<this, IModelChange>(this);
+  private readonly _tensorBoardChanged = new Signal<this, ITensorBoardChange>(
+    this
+  );
   private readonly _resync = new Signal<this, void>(this);
   private readonly _liveChanged = new Signal<this, boolean>(this);
   private readonly _timer: number;
   private _live = false;
   private _seen = 0;
   private _server: string | null = null;
-  private _seq = 0;
+  private readonly _seqs = new Map<string, number>();
   private _disposed = false;
 }
+
+const SCHEMAS = new Set([
+  JOB_SCHEMA,
+  RUN_SCHEMA,
+  MODEL_SCHEMA,
+  TENSORBOARD_SCHEMA
+]);
 
 const feeds = new WeakMap<Event.IManager, JobFeed>();
 

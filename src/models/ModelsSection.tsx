@@ -1,4 +1,4 @@
-import React, { useState } from 'react';
+import React, { useEffect, useState } from 'react';
 import {
   caretDownIcon,
   caretRightIcon,
@@ -16,20 +16,21 @@ import type {
   ModelStage
 } from '../api';
 import { formatTime } from '../format';
-import { usePolled } from '../hooks';
+import { useSignalVersion } from '../hooks';
 import { EmptyState, Section } from '../panel/Section';
 import { showDeployDialog } from './deploy';
 import { formatMetrics, stageConsequences } from './format';
+import type { ModelsModel } from './model';
 
 const STAGES: ModelStage[] = ['none', 'staging', 'production', 'archived'];
 
 export interface IModelsSectionProps {
+  /** The models, and the versions of those opened (kept current by it). */
+  model: ModelsModel;
+  /** For the deploy dialog. */
   api: MlplatApi;
   /** The platform config (the targets a version can be deployed to). */
   config: Promise<IPlatformConfig | null>;
-  interval: number;
-  /** Called after a stage change or a deploy (the model list shows both). */
-  onChanged?: () => void;
   openJob: (id: string) => void;
   openPath: (path: string) => void;
 }
@@ -39,17 +40,19 @@ export interface IModelsSectionProps {
  * stage and what its deployment serves.
  */
 export function ModelsSection(props: IModelsSectionProps): JSX.Element {
-  const models = usePolled(() => props.api.listModels(), props.interval * 5);
+  const { model: models } = props;
+  useSignalVersion(models.changed);
+  const list = models.models;
   return (
     <Section
       title="Models"
-      count={models.data?.models.length}
+      count={list?.length}
       defaultOpen={false}
       actions={
         <ToolbarButtonComponent
           icon={refreshIcon}
           tooltip="Refresh models"
-          onClick={models.refresh}
+          onClick={() => void models.refresh()}
         />
       }
     >
@@ -58,25 +61,20 @@ export function ModelsSection(props: IModelsSectionProps): JSX.Element {
           {models.error}
         </p>
       )}
-      {models.data && models.data.models.length === 0 && (
+      {list && list.length === 0 && (
         <EmptyState>
           No models yet. Publish one from a finished job (Outputs → Publish
           model…) or with %mlp_publish in a notebook.
         </EmptyState>
       )}
       <ul className="jp-mlplat-model-list" aria-label="Models">
-        {models.data?.models.map(model => (
-          <ModelRow
-            key={model.name}
-            {...props}
-            onChanged={models.refresh}
-            model={model}
-          />
+        {list?.map(summary => (
+          <ModelRow key={summary.name} {...props} summary={summary} />
         ))}
       </ul>
-      {models.data && (
+      {list && (
         <p className="jp-mlplat-hint jp-mlplat-store" title="Model store">
-          Store: <code>{models.data.store}</code>
+          Store: <code>{models.store}</code>
         </p>
       )}
     </Section>
@@ -84,10 +82,18 @@ export function ModelsSection(props: IModelsSectionProps): JSX.Element {
 }
 
 function ModelRow(
-  props: IModelsSectionProps & { model: IModelSummary }
+  props: IModelsSectionProps & { summary: IModelSummary }
 ): JSX.Element {
-  const { model } = props;
+  const { summary: model } = props;
   const [open, setOpen] = useState(false);
+  // An open model's versions and deployment are read (and kept current).
+  useEffect(() => {
+    if (!open) {
+      return;
+    }
+    void props.model.open(model.name);
+    return () => props.model.close(model.name);
+  }, [open, model.name]);
   const Caret = open ? caretDownIcon : caretRightIcon;
   const stages = Object.entries(model.stages)
     .map(([stage, version]) => `${stage} v${version}`)
@@ -157,36 +163,22 @@ async function confirmStage(
 }
 
 function ModelDetail(
-  props: IModelsSectionProps & { model: IModelSummary }
+  props: IModelsSectionProps & { summary: IModelSummary }
 ): JSX.Element {
-  const { api, model } = props;
-  const versions = usePolled(
-    () => api.listVersions(model.name),
-    props.interval * 5
-  );
-  const deployment = usePolled(
-    () =>
-      model.deployed ? api.getDeployment(model.name) : Promise.resolve(null),
-    props.interval * 5
-  );
+  const { api, summary: model, model: models } = props;
+  const detail = models.detail(model.name);
+  const versions = detail?.versions;
   const [error, setError] = useState<string | null>(null);
+  // The select shows the stage the version has until the server moved it.
+  const [, rerender] = useState(0);
   const stage = async (version: IModelVersion, next: ModelStage) => {
     setError(null);
-    if (
-      !(await confirmStage(
-        model.name,
-        versions.data?.versions ?? [],
-        version,
-        next
-      ))
-    ) {
-      versions.refresh(); // the select shows the stage it has
+    if (!(await confirmStage(model.name, versions ?? [], version, next))) {
+      rerender(n => n + 1);
       return;
     }
     try {
-      await api.setStage(model.name, version.version, next);
-      versions.refresh();
-      props.onChanged?.(); // the model's line names the versions in each stage
+      await models.setStage(model.name, version.version, next);
     } catch (err) {
       setError((err as Error).message);
     }
@@ -203,11 +195,10 @@ function ModelDetail(
       version: version.version
     });
     if (done) {
-      deployment.refresh();
-      props.onChanged?.();
+      await models.refresh();
     }
   };
-  const serving = deployment.data;
+  const serving = detail?.deployment;
   return (
     <div className="jp-mlplat-model-detail">
       {serving && (
@@ -222,17 +213,17 @@ function ModelDetail(
             ` · ${serving.ready_replicas} ready`}
         </p>
       )}
-      {(error || versions.error) && (
+      {(error || detail?.error) && (
         <p className="jp-mlplat-error" role="alert">
-          {error || versions.error}
+          {error || detail?.error}
         </p>
       )}
-      {versions.data && (
+      {versions && (
         <ul
           className="jp-mlplat-model-versions"
           aria-label={`Versions of ${model.name}`}
         >
-          {versions.data.versions.map(version => (
+          {versions.map(version => (
             <li
               key={version.version}
               className="jp-mlplat-model-version"

@@ -1,6 +1,6 @@
 import React from 'react';
 
-import type { IJob, IPlatformConfig } from '../api';
+import type { IJob, IPlatformConfig, MlplatApi } from '../api';
 import { usePromise } from '../hooks';
 import type { JobsModel } from '../jobs/model';
 import {
@@ -20,16 +20,18 @@ export const SERVER_MISSING_MESSAGE =
   'The jupyter_mlplat server extension is not answering: run `jupyter server extension enable jupyter_mlplat` and restart.';
 
 export interface IPanelViewProps {
+  api: MlplatApi;
   config: Promise<IPlatformConfig | null>;
+  /** The poll interval setting (the jobs section's run lookup). */
+  interval: number;
   jobs: JobsModel;
   storage: StorageModel;
   onOpenJob: (id: string) => void;
   onDeleteJob: (job: IJob) => Promise<boolean>;
   onOpenCluster: (name: string) => void;
-  runs: Omit<IRunsSectionProps, 'api'>;
+  runs: IRunsSectionProps;
   models: Omit<IModelsSectionProps, 'api'>;
-  tensorboards: Omit<ITensorBoardsSectionProps, 'api'>;
-  api: IRunsSectionProps['api'];
+  tensorboards: ITensorBoardsSectionProps;
 }
 
 /**
@@ -61,7 +63,7 @@ function PanelContent(props: IPanelViewProps): JSX.Element {
       <JobsSection
         model={props.jobs}
         api={props.api}
-        interval={props.runs.interval}
+        interval={props.interval}
         targets={config.targets.map(t => t.name)}
         onOpen={props.onOpenJob}
         onDelete={props.onDeleteJob}
@@ -71,9 +73,9 @@ function PanelContent(props: IPanelViewProps): JSX.Element {
         model={props.storage}
         onOpen={props.onOpenCluster}
       />
-      <RunsSection api={props.api} {...props.runs} />
+      <RunsSection {...props.runs} />
       <ModelsSection api={props.api} {...props.models} />
-      <TensorBoardsSection api={props.api} {...props.tensorboards} />
+      <TensorBoardsSection {...props.tensorboards} />
     </>
   );
 }

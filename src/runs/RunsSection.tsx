@@ -1,10 +1,9 @@
-import React, { useEffect, useState } from 'react';
+import React, { useState } from 'react';
 import { refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
-import type { ISignal } from '@lumino/signaling';
 
-import type { IRun, IRunDiff, ISchedule, MlplatApi } from '../api';
+import type { IRun, IRunDiff, ISchedule } from '../api';
 import { formatTime } from '../format';
-import { useNow, usePolled, useSignalVersion } from '../hooks';
+import { useNow, useSignalVersion } from '../hooks';
 import { EmptyState, Section } from '../panel/Section';
 import {
   diffRows,
@@ -16,12 +15,11 @@ import {
   runSeconds,
   runTone
 } from './format';
+import type { RunsModel } from './model';
 
 export interface IRunsSectionProps {
-  api: MlplatApi;
-  interval: number;
-  /** Emitted when a dialog created a run or a schedule. */
-  changed: ISignal<unknown, void>;
+  /** The runs and schedules (read and kept current by the model). */
+  model: RunsModel;
   openPath: (path: string) => void;
   openJob: (id: string) => void;
   /** "Run with parameters…" on the current notebook. */
@@ -41,58 +39,37 @@ export interface IRunsSectionProps {
  * Run history (select two to compare their parameters) and schedules.
  */
 export function RunsSection(props: IRunsSectionProps): JSX.Element {
-  const { api, interval } = props;
-  const runs = usePolled(() => api.listRuns({ limit: 50 }), interval);
-  const schedules = usePolled(() => api.listSchedules(), interval * 5);
-  const version = useSignalVersion(props.changed);
-  useEffect(() => {
-    if (version > 0) {
-      runs.refresh();
-      schedules.refresh();
-    }
-  }, [version]);
-  const total =
-    (runs.data?.total ?? 0) + (schedules.data?.schedules.length ?? 0);
+  const { model } = props;
+  useSignalVersion(model.changed);
+  const runs = model.runs;
+  const total = model.total + (model.schedules?.length ?? 0);
   return (
     <Section
       title="Runs & Schedules"
-      count={runs.data ? total : undefined}
+      count={runs ? total : undefined}
       defaultOpen={false}
       actions={
         <ToolbarButtonComponent
           icon={refreshIcon}
           tooltip="Refresh runs and schedules"
-          onClick={() => {
-            runs.refresh();
-            schedules.refresh();
-          }}
+          onClick={() => void model.refresh()}
         />
       }
     >
-      <RunHistory
-        {...props}
-        runs={runs.data?.runs}
-        error={runs.error}
-        refresh={runs.refresh}
-      />
-      <Schedules
-        {...props}
-        schedules={schedules.data?.schedules}
-        error={schedules.error}
-        refresh={schedules.refresh}
-      />
+      <RunHistory {...props} runs={runs} error={model.error} />
+      {/* one read fetches both lists: its error shows once, above */}
+      <Schedules {...props} schedules={model.schedules} error={null} />
     </Section>
   );
 }
 
 function RunHistory(
   props: IRunsSectionProps & {
-    runs?: IRun[];
+    runs?: readonly IRun[];
     error: string | null;
-    refresh: () => void;
   }
 ): JSX.Element {
-  const { runs, api } = props;
+  const { runs, model } = props;
   const [selected, setSelected] = useState<string[]>([]);
   const [diff, setDiff] = useState<IRunDiff | null>(null);
   const [diffError, setDiffError] = useState<string | null>(null);
@@ -112,7 +89,7 @@ function RunHistory(
     try {
       // Older run first: the diff reads "a → b".
       const [b, a] = selected;
-      setDiff(await api.diffRuns(a, b));
+      setDiff(await model.diff(a, b));
     } catch (err) {
       setDiffError((err as Error).message);
     }
@@ -169,7 +146,11 @@ function RunHistory(
               openPath={props.openPath}
               openJob={props.openJob}
               onDelete={() =>
-                void props.deleteRun(run).then(done => done && props.refresh())
+                void props.deleteRun(run).then(done => {
+                  if (done) {
+                    void model.refresh();
+                  }
+                })
               }
             />
           ))}
@@ -281,7 +262,10 @@ function RunRow(props: {
   );
 }
 
-function DiffTable(props: { diff: IRunDiff; runs: IRun[] }): JSX.Element {
+function DiffTable(props: {
+  diff: IRunDiff;
+  runs: readonly IRun[];
+}): JSX.Element {
   const rows = diffRows(props.diff);
   const metrics = metricRows(props.diff);
   // Two runs often start in the same minute: the short id tells them apart.
@@ -353,19 +337,18 @@ function DiffTable(props: { diff: IRunDiff; runs: IRun[] }): JSX.Element {
 
 function Schedules(
   props: IRunsSectionProps & {
-    schedules?: ISchedule[];
+    schedules?: readonly ISchedule[];
     error: string | null;
-    refresh: () => void;
   }
 ): JSX.Element {
-  const { api, schedules } = props;
+  const { model, schedules } = props;
   const [actionError, setActionError] = useState<string | null>(null);
   const now = useNow(true);
   const act = async (action: () => Promise<unknown>) => {
     setActionError(null);
     try {
       await action();
-      props.refresh();
+      await model.refresh();
     } catch (err) {
       setActionError((err as Error).message);
     }
@@ -425,13 +408,7 @@ function Schedules(
               <span className="jp-mlplat-row-actions">
                 <button
                   className="jp-mlplat-link"
-                  onClick={() =>
-                    void act(() =>
-                      api.updateSchedule(schedule.id, {
-                        paused: !schedule.paused
-                      })
-                    )
-                  }
+                  onClick={() => void act(() => model.togglePaused(schedule))}
                 >
                   {schedule.paused ? 'Resume' : 'Pause'}
                 </button>

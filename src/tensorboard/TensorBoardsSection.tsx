@@ -1,17 +1,15 @@
-import React, { useEffect, useState } from 'react';
+import React, { useState } from 'react';
 import { refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
-import type { ISignal } from '@lumino/signaling';
 
-import type { ITensorBoard, MlplatApi } from '../api';
+import type { ITensorBoard } from '../api';
 import { formatTime } from '../format';
-import { usePolled, useSignalVersion } from '../hooks';
+import { useSignalVersion } from '../hooks';
 import { EmptyState, Section } from '../panel/Section';
+import type { TensorBoardsModel } from './model';
 
 export interface ITensorBoardsSectionProps {
-  api: MlplatApi;
-  interval: number;
-  /** Emitted when a TensorBoard was opened elsewhere (a job's detail). */
-  changed: ISignal<unknown, void>;
+  /** The TensorBoards (read and kept current by the model). */
+  model: TensorBoardsModel;
   open: (tensorboard: ITensorBoard) => void;
 }
 
@@ -28,25 +26,18 @@ const TONES: Record<ITensorBoard['state'], string> = {
 export function TensorBoardsSection(
   props: ITensorBoardsSectionProps
 ): JSX.Element {
-  const { api } = props;
-  const list = usePolled(() => api.listTensorBoards(), props.interval * 2);
-  const version = useSignalVersion(props.changed);
-  useEffect(() => {
-    if (version > 0) {
-      list.refresh();
-    }
-  }, [version]);
+  const { model } = props;
+  useSignalVersion(model.changed);
   const [error, setError] = useState<string | null>(null);
   const stop = async (id: string) => {
     setError(null);
     try {
-      await api.stopTensorBoard(id);
-      list.refresh();
+      await model.stop(id);
     } catch (err) {
       setError((err as Error).message);
     }
   };
-  const items = list.data?.tensorboards;
+  const items = model.tensorboards;
   return (
     <Section
       title="TensorBoards"
@@ -56,13 +47,13 @@ export function TensorBoardsSection(
         <ToolbarButtonComponent
           icon={refreshIcon}
           tooltip="Refresh TensorBoards"
-          onClick={list.refresh}
+          onClick={() => void model.refresh()}
         />
       }
     >
-      {(error || list.error) && (
+      {(error || model.error) && (
         <p className="jp-mlplat-error" role="alert">
-          {error || list.error}
+          {error || model.error}
         </p>
       )}
       {items && items.length === 0 && (
