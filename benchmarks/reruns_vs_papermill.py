@@ -2,13 +2,15 @@
 
 All sides run the same notebook with the same parameters, alternating run by run: papermill as
 its CLI started by a shell, as a loop would; ours through ``RunService.create`` + ``wait`` on a
-target with warm runners (a runner with papermill imported and a kernel started takes the run;
-the pool refills in the background) and on one without (a runner process started per run, the
-cold path). The warm runner of run i+1 is started while run i and the others' runs execute, as
-it would be between a user's reruns; ``--back-to-back`` also times 20 warm reruns in a row with
-nothing between them, where the pool must refill as fast as runs end.
-Prints wall times, ratios (goal: papermill / warm >= 3x) and whether the outputs are the same.
-Usage: ``python benchmarks/reruns_vs_papermill.py [--runs N] [--back-to-back]``.
+target with warm runners (the default pool: a runner with papermill imported and a kernel
+started takes the run; the pool refills in the background, forking runners from a process that
+has papermill imported) and on one without (a runner process started per run, the cold path).
+The warm runner of run i+1 is started while run i and the others' runs execute, as it would be
+between a user's reruns. Then it times N warm reruns in a row with nothing between them, where
+the pool must refill as fast as runs end, and N papermill runs in a row.
+Prints wall times, p50/p95 per run, ratios (goal: papermill / warm >= 3x, in both) and whether
+the outputs are the same.
+Usage: ``python benchmarks/reruns_vs_papermill.py [--runs N] [--warm-runners K]``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from timing import pct
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -127,15 +130,19 @@ def printed(path: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--back-to-back", action="store_true")
+    parser.add_argument("--warm-runners", type=int, default=None,
+                        help="the warm target's pool size (default: the configuration's)")
     args = parser.parse_args()
+    warm: dict[str, object] = {"name": "local", "kind": "local"}
+    if args.warm_runners is not None:
+        warm["warm_runners"] = args.warm_runners
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "root"
         root.mkdir()
         small_notebook(root / "bench.ipynb")
         config = Path(tmp) / "config.json"
         config.write_text(json.dumps({"data_dir": str(Path(tmp) / "data"), "targets": [
-            {"name": "local", "kind": "local", "warm_runners": 1},
+            warm,
             {"name": "cold", "kind": "local", "warm_runners": 0}]}))
         os.environ.update({"MLPLAT_CONFIG_FILE": str(config), "MLPLAT_ROOT_DIR": str(root),
                            "PYTHONPATH": os.pathsep.join(
@@ -145,22 +152,28 @@ def main() -> None:
         same = {side: all(printed(a) == printed(b) for a, b in
                           zip(sides[side][1], sides["papermill"][1], strict=True))
                 for side in ("warm", "cold")}
-        row = back_to_back(root, args.runs) if args.back_to_back else None
-    print(f"runs:            {args.runs} per side (alternating papermill, warm, cold)")
+        row = back_to_back(root, args.runs)
+    from jupyter_mlplat.config import LocalTarget
+
+    pool = LocalTarget(name="local", **{k: v for k, v in warm.items() if k != "name"})
+    print(f"runs:            {args.runs} per side (alternating papermill, warm, cold); "
+          f"warm runners: {pool.warm_runners}; load average {os.getloadavg()[0]:.2f}")
     total = {side: sum(times) for side, (times, _) in sides.items()}
     for side, (times, _) in sides.items():
         print(f"{side:15}  {total[side]:7.2f} s ({total[side] / args.runs:.2f} s/run, "
-              f"median {statistics.median(times):.2f} s)")
+              f"p50 {statistics.median(times):.2f} s, p95 {pct(times, 0.95):.2f} s)")
     pm = total["papermill"]
     print(f"speed-up papermill/warm: {pm / total['warm']:.2f}x (goal >= 3x); "
           f"papermill/cold: {pm / total['cold']:.2f}x; cold/warm: "
           f"{total['cold'] / total['warm']:.2f}x")
     print(f"cell outputs identical to papermill's: warm {same['warm']}, cold {same['cold']}")
-    if row is not None:
-        ours, theirs, warm = row
-        print(f"back to back: {args.runs} warm reruns {sum(ours):.2f} s ({warm} taken by a "
-              f"warm runner, ready or starting), {args.runs} papermill runs "
-              f"{sum(theirs):.2f} s; speed-up {sum(theirs) / sum(ours):.2f}x")
+    ours, theirs, taken = row
+    print(f"back to back: {args.runs} warm reruns {sum(ours):.2f} s (p50 "
+          f"{statistics.median(ours):.2f} s, p95 {pct(ours, 0.95):.2f} s; {taken} taken by a "
+          f"warm runner, ready or starting), {args.runs} papermill runs {sum(theirs):.2f} s "
+          f"(p50 {statistics.median(theirs):.2f} s, p95 {pct(theirs, 0.95):.2f} s)")
+    print(f"speed-up papermill/warm: alternating {pm / total['warm']:.2f}x, back to back "
+          f"{sum(theirs) / sum(ours):.2f}x (goal >= 3x)")
 
 
 if __name__ == "__main__":

@@ -170,10 +170,12 @@ class LocalTarget(TargetBase):
         4, ge=1, description="this workbench's jobs running at once on this target; "
                              "more wait queued and start in submit order as runners end.")
     warm_runners: int = Field(
-        1, ge=0, le=16, description="runners kept waiting with papermill imported and a fresh "
+        2, ge=0, le=16, description="runners kept waiting with papermill imported and a fresh "
         "kernel of the default runtime started, so a job starts at once; each serves one job "
-        "and is replaced in the background. An idle one costs a Python process and a kernel; "
-        "they stop with the server. 0 starts every job cold.")
+        "and is replaced in the background by a fork of a process that has papermill imported "
+        "(a fork and a kernel start). Two keep up with reruns that come back to back. An idle "
+        "one costs a forked Python process and a kernel; they stop with the server. 0 starts "
+        "every job cold.")
 
 
 class KubernetesTarget(TargetBase):

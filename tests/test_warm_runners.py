@@ -7,6 +7,7 @@ next); idle runners and their kernels end with the server, a runner with a job o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -33,15 +34,26 @@ def call(srv: LiveServer, method: str, path: str, **kw: Any) -> Any:
     return resp.json()
 
 
-def warm_runners(srv: LiveServer) -> list[psutil.Process]:
-    """The server's idle warm runners that have their kernel started (ready or nearly)."""
+def zygotes(srv: LiveServer) -> list[psutil.Process]:
+    """The process that forks the server's warm runners (papermill imported, no job)."""
     found = []
-    for child in psutil.Process(srv.proc.pid).children(recursive=True):
-        try:
-            if "jupyter_mlplat.warm_runner" in " ".join(child.cmdline()) and child.children():
+    for child in psutil.Process(srv.proc.pid).children():
+        with contextlib.suppress(psutil.NoSuchProcess):  # zombies too
+            if "jupyter_mlplat.warm_runner" in " ".join(child.cmdline()):
                 found.append(child)
-        except psutil.NoSuchProcess:
-            continue
+    return found
+
+
+def warm_runners(srv: LiveServer) -> list[psutil.Process]:
+    """The server's warm runners that have their kernel started (ready or nearly, or running
+    a job): forks of the zygote."""
+    found = []
+    for zygote in zygotes(srv):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for child in zygote.children():
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    if child.children():
+                        found.append(child)
     return found
 
 
@@ -101,38 +113,54 @@ def test_a_warm_runner_runs_the_job_and_writes_what_papermill_writes(tmp_path: P
 
 
 def test_a_kernel_serves_one_job_and_the_pool_refills(tmp_path: Path) -> None:
+    """Jobs back to back, each on a runner the zygote forked for it and a kernel of its own:
+    nothing one job left in its kernel (globals, environment, folder) is seen by the next."""
     with live_server(tmp_path) as srv:
         write_notebook(srv.root / "leak.ipynb", "mark = 0",
-                       "print('seen before:', 'leaked' in globals())\nleaked = mark")
-        first_runner = wait_warm(srv)[0].pid
-        one = finished(srv, call(srv, "POST", "jobs", json={
-            "notebook": "leak.ipynb", "parameters": {"mark": 1}})["id"])
-        # the pool started another runner in the background: the next job takes that one
-        wait_for(lambda: [r for r in warm_runners(srv) if r.pid != first_runner], timeout=120,
-                 what="the pool to refill")
-        time.sleep(1.0)
-        two = finished(srv, call(srv, "POST", "jobs", json={
-            "notebook": "leak.ipynb", "parameters": {"mark": 2}})["id"])
-        for job in (one, two):
+                       "import os\nprint('seen before:', 'leaked' in globals(),"
+                       " 'MLPLAT_LEAKED' in os.environ, os.getcwd() == '/')\n"
+                       "print('kernel', os.getpid(), 'runner', os.getppid())\n"
+                       "leaked = mark\nos.environ['MLPLAT_LEAKED'] = str(mark)\nos.chdir('/')")
+        wait_warm(srv)
+        jobs = [finished(srv, call(srv, "POST", "jobs", json={
+            "notebook": "leak.ipynb", "parameters": {"mark": mark}})["id"])
+            for mark in (1, 2, 3)]
+        pids = []
+        for job in jobs:
             assert job["state"] == "succeeded", job
             assert any(e["message"] == WARM_EVENT for e in job["events"]), job["events"]
             log = call(srv, "GET", f"jobs/{job['id']}/logs")["text"]
-            assert "seen before: False" in log, log
+            assert "seen before: False False False" in log, log
+            line = next(x for x in log.splitlines() if x.startswith("kernel "))
+            pids.append((int(line.split()[1]), int(line.split()[3])))
+        kernels, runners = {k for k, _ in pids}, {r for _, r in pids}
+        assert len(kernels) == len(runners) == 3, pids
+        # and the pool is full again
+        wait_for(lambda: len([r for r in warm_runners(srv) if r.pid not in runners]) >= 2,
+                 timeout=120, what="the pool to refill")
 
 
 def test_idle_runners_end_with_the_server_and_a_warm_job_outlives_it(tmp_path: Path) -> None:
     with live_server(tmp_path, "--MLPlatApp.reconcile_interval=0.5") as srv:
         write_notebook(srv.root / "nap.ipynb", "seconds = 1",
-                       "import time\ntime.sleep(seconds)\nprint('woke after', seconds)")
+                       "import os, time\nprint('runner', os.getppid(), flush=True)\n"
+                       "time.sleep(seconds)\nprint('woke after', seconds)")
         wait_warm(srv)
         job = call(srv, "POST", "jobs", json={"notebook": "nap.ipynb",
                                               "parameters": {"seconds": 6}})
-        assert any(e["message"] == WARM_EVENT for e in job["events"]) or True
-        wait_for(lambda: call(srv, "GET", f"jobs/{job['id']}")["state"] == "running",
-                 timeout=60, interval=0.1, what="the job to run")
-        idle = wait_for(lambda: warm_runners(srv), timeout=120, what="the refilled runner")
+
+        def runner_pid() -> int | None:
+            text = call(srv, "GET", f"jobs/{job['id']}/logs")["text"]
+            line = next((x for x in text.splitlines() if x.startswith("runner ")), None)
+            return None if line is None else int(line.split()[1])
+
+        busy = wait_for(runner_pid, timeout=60, interval=0.1, what="the job to run")
+        idle = wait_for(lambda: [r for r in warm_runners(srv) if r.pid != busy], timeout=120,
+                        what="the refilled runner")
         idle_tree = [p.pid for r in idle for p in (r, *r.children(recursive=True))]
+        idle_tree += [z.pid for z in zygotes(srv)]
         srv.kill()  # SIGKILL: no shutdown hook runs
+        assert psutil.pid_exists(busy), "the runner with a job ended with the server"
         assert all_gone(idle_tree, timeout=30), "idle warm runners outlived the server"
         srv.restart()
         done = finished(srv, job["id"])

@@ -19,7 +19,7 @@ from ...config import LocalTarget
 from ..logfile import read_from
 from ..models import Job, JobState, LogChunk
 from .base import ComputeBackend
-from .pool import WarmPool
+from .pool import RunnerProcess, WarmPool
 
 CREATE_TIME_SLACK = 1.0
 #: Seconds after which a queued job whose runner was never started counts as lost.
@@ -35,7 +35,7 @@ class LocalBackend(ComputeBackend[LocalTarget]):
 
     target_type = LocalTarget
 
-    _children: dict[str, subprocess.Popen[bytes]] = {}
+    _children: dict[str, RunnerProcess] = {}
     _slots = threading.Lock()  # two submits must not both take the last free slot
     pool: WarmPool | None = None
 
@@ -111,10 +111,10 @@ class LocalBackend(ComputeBackend[LocalTarget]):
             )
         self._started(job, proc)
 
-    def _started(self, job: Job, proc: subprocess.Popen[bytes]) -> None:
+    def _started(self, job: Job, proc: RunnerProcess) -> None:
         self._children[job.id] = proc
-        # Reap the runner as soon as it exits: the server is its parent and would otherwise
-        # keep it as a zombie until someone polled it.
+        # Reap the runner as soon as it exits: the server is the parent of a runner it started
+        # and would otherwise keep it as a zombie until someone polled it.
         threading.Thread(target=proc.wait, name=f"reap-{job.id}", daemon=True).start()
         self.ctx.store.merge_backend_ref(job.id, pid=proc.pid,
                                          create_time=psutil.Process(proc.pid).create_time())
