@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import enum
 import logging
 import os
 import threading
@@ -47,6 +48,26 @@ T = TypeVar("T")
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+class EnumText(TypeDecorator[Any]):
+    """A ``str`` enum stored as its value in a plain text column (no database enum type, so
+    the column and the values already stored stay as they are); read back as the enum."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_class: type[enum.Enum], length: int) -> None:
+        super().__init__(length)
+        self.enum_class = enum_class
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        return str(self.enum_class(value).value)  # an unknown value is refused here
+
+    def process_result_value(self, value: str | None, dialect: Any) -> enum.Enum | None:
+        return None if value is None else self.enum_class(value)
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

@@ -25,7 +25,7 @@ from ..errors import MLPlatError
 from ..jobs.k8s import manifests as mf
 from ..jobs.k8s.states import k8s_time
 from ..jobs.models import JobSpec
-from .models import RunRequest
+from .models import RunRequest, RunStatus
 from .orm import RunRow, ScheduleRow
 from .service import RunService
 
@@ -102,7 +102,7 @@ def import_job(runs: RunService, backend: KubernetesBackend, row: ScheduleRow,
         with runs.db.session() as s:
             s.add(RunRow(id=run_id, job_id=job.id, user=row.user, notebook=row.notebook,
                          parameters=row.parameters or {}, trigger=TRIGGER, schedule_id=row.id,
-                         due_time=due, status="submitted",
+                         due_time=due, status=RunStatus.submitted,
                          warnings=[], spec=request.model_dump(mode="json"),
                          created=created or utcnow()))
     except IntegrityError:

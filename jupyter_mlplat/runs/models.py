@@ -34,6 +34,17 @@ class RunState(str, enum.Enum):
                         RunState.cancelled)
 
 
+class RunStatus(str, enum.Enum):
+    """What a run's row records: before a job exists, whether it was claimed (about to be
+    started), skipped (misfire or concurrency policy) or failed (refused); then ``submitted``,
+    and its state is its job's."""
+
+    claimed = "claimed"
+    skipped = "skipped"
+    failed = "failed"
+    submitted = "submitted"
+
+
 Trigger = Literal["manual", "rerun", "schedule", "cronjob"]
 MisfirePolicy = Literal["skip", "run_once"]
 ConcurrencyPolicy = Literal["forbid", "allow", "replace"]

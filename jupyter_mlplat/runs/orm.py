@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, UTCDateTime, utcnow
+from ..db import Base, EnumText, UTCDateTime, utcnow
+from .models import RunStatus
 
 
 class ScheduleRow(Base):
@@ -71,7 +72,7 @@ class RunRow(Base):
     due_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     parent_id: Mapped[str | None] = mapped_column(String(32))
     #: before a job exists: claimed | skipped | failed; then ``submitted`` (state: the job's)
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[RunStatus] = mapped_column(EnumText(RunStatus, 20))
     error: Mapped[str | None] = mapped_column(Text)
     warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db import utcnow
 from ..errors import NotFound
+from .models import RunState, RunStatus
 from .orm import RunRow, ScheduleRow
 from .policies import concurrency_decision, misfire_decision
 from .schedules import ScheduleService
@@ -144,7 +145,7 @@ class Scheduler:
                 return self.runs.insert_claimed(
                     s, schedule_id=row.id, due=firing.due, user=row.user,
                     request=self.schedules.request_of(row),
-                    status="claimed" if firing.start else "skipped",
+                    status=RunStatus.claimed if firing.start else RunStatus.skipped,
                     error=None if firing.start else firing.note,
                     warnings=[firing.note] if firing.start and firing.note else [],
                     lease_owner=self.owner, lease_until=lease_until)
@@ -159,7 +160,7 @@ class Scheduler:
     def _start(self, run_id: str, schedule: ScheduleRow) -> None:
         try:
             run = self.runs.get(run_id)
-            if run.state.value != "claimed":
+            if run.state is not RunState.claimed:
                 return  # skipped by the misfire policy
             if self.runs.jobs.store.find_by_request(run.user, f"run-{run_id}") is not None:
                 # a server died after submitting this run's job: the policy was applied then,
@@ -170,7 +171,7 @@ class Scheduler:
             action = concurrency_decision(schedule.concurrency_policy, len(active))
             if action == "skip":
                 ids = ", ".join(r.id for r in active)
-                self.runs.settle(run_id, status="skipped",
+                self.runs.settle(run_id, status=RunStatus.skipped,
                                   error=f"run {ids} of this schedule is still active "
                                         "(concurrency policy forbid)")
                 return
@@ -187,7 +188,8 @@ class Scheduler:
     def _abandoned(self, now: dt.datetime) -> list[tuple[str, str]]:
         with self.db.session() as s:
             rows = s.execute(select(RunRow.id, RunRow.schedule_id).where(
-                RunRow.status == "claimed", RunRow.job_id.is_(None), RunRow.user == self.user,
+                RunRow.status == RunStatus.claimed, RunRow.job_id.is_(None),
+                RunRow.user == self.user,
                 RunRow.schedule_id.is_not(None), RunRow.lease_until.is_not(None),
                 RunRow.lease_until < now)).all()
         return [(r, sid) for r, sid in rows if sid is not None]
@@ -195,7 +197,7 @@ class Scheduler:
     def _take_over(self, run_id: str, now: dt.datetime) -> bool:
         with self.db.session() as s:
             result = s.execute(update(RunRow).where(
-                RunRow.id == run_id, RunRow.status == "claimed", RunRow.job_id.is_(None),
+                RunRow.id == run_id, RunRow.status == RunStatus.claimed, RunRow.job_id.is_(None),
                 RunRow.lease_until < now)
                 .values(lease_owner=self.owner, lease_until=now + self.lease))
             return bool(result.rowcount == 1)  # type: ignore[attr-defined]

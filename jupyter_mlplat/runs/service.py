@@ -29,7 +29,7 @@ from ..db import Database, JobRow, utcnow
 from ..errors import Conflict, InvalidRequest, MLPlatError, NotFound
 from ..jobs.models import ACTIVE_STATES, JobSpec, JobState
 from ..jobs.service import OUTPUT_DIR, JobService
-from .models import Run, RunDiff, RunPage, RunRequest, RunState
+from .models import Run, RunDiff, RunPage, RunRequest, RunState, RunStatus
 from .orm import RunRow
 
 RUNS_DIR = "runs"
@@ -58,8 +58,9 @@ def diff_parameters(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 
 def to_run(row: RunRow, job: JobRow | None, now: dt.datetime | None = None) -> Run:
+    status = RunStatus(row.status)
     state = RunState(job.state) if job is not None else RunState(
-        row.status if row.status in ("claimed", "skipped", "failed") else "queued")
+        status.value if status is not RunStatus.submitted else "queued")
     started = job.started if job else None
     finished = job.finished if job else None
     duration = None
@@ -146,7 +147,8 @@ class RunService:
         spec, warnings = self.check(request)
         row = RunRow(id=new_run_id(), user=user, notebook=spec.notebook or "",
                      parameters=spec.parameters, trigger=trigger, parent_id=parent_id,
-                     status="claimed", warnings=warnings, spec=spec.model_dump(mode="json"),
+                     status=RunStatus.claimed, warnings=warnings,
+                     spec=spec.model_dump(mode="json"),
                      created=utcnow())
         with self.db.session() as s:
             s.add(row)
@@ -160,7 +162,7 @@ class RunService:
         return self.get(row.id)
 
     def insert_claimed(self, s: Session, *, schedule_id: str, due: dt.datetime, user: str,
-                       request: RunRequest, status: str, error: str | None,
+                       request: RunRequest, status: RunStatus, error: str | None,
                        warnings: list[str], lease_owner: str, lease_until: dt.datetime) -> str:
         """The run of a schedule's due time, inside the transaction that claimed it."""
         run_id = new_run_id()
@@ -170,24 +172,24 @@ class RunService:
                      spec=request.model_dump(mode="json"), lease_owner=lease_owner,
                      lease_until=lease_until, created=utcnow()))
         # heard once the claim is committed (listeners forward it on the server's loop)
-        self.changes.emit(RUN_SCHEMA_ID, kind="created", run_id=run_id, state=status,
+        self.changes.emit(RUN_SCHEMA_ID, kind="created", run_id=run_id, state=status.value,
                           job_id=None, schedule_id=schedule_id)
         return run_id
 
     def start(self, run_id: str) -> Run:
         """Submit the run's job (idempotent: the job is keyed by the run id)."""
         row = self._row(run_id)
-        if row.job_id is not None or row.status != "claimed":
+        if row.job_id is not None or row.status is not RunStatus.claimed:
             return self.get(run_id)
         if row.trigger == "schedule":
             try:
                 spec, checked = self.check(RunRequest.model_validate(row.spec))
                 warnings = [*(row.warnings or []), *checked]
             except MLPlatError as exc:
-                self.settle(run_id, status="failed", error=exc.message)
+                self.settle(run_id, status=RunStatus.failed, error=exc.message)
                 return self.get(run_id)
             except ValidationError as exc:  # stored before the checks of today
-                self.settle(run_id, status="failed", error=validation_text(exc))
+                self.settle(run_id, status=RunStatus.failed, error=validation_text(exc))
                 return self.get(run_id)
         else:
             spec = JobSpec.model_validate(row.spec, context={params.STORED: True})
@@ -201,10 +203,10 @@ class RunService:
             if existing is None:
                 if row.trigger != "schedule":
                     raise
-                self.settle(run_id, status="failed", error=exc.message)
+                self.settle(run_id, status=RunStatus.failed, error=exc.message)
                 return self.get(run_id)
             job = existing
-        self.settle(run_id, status="submitted", job_id=job.id, warnings=warnings)
+        self.settle(run_id, status=RunStatus.submitted, job_id=job.id, warnings=warnings)
         return self.get(run_id)
 
     def settle(self, run_id: str, **values: Any) -> None:
@@ -348,14 +350,14 @@ class RunService:
             rows = s.execute(
                 select(RunRow, JobRow).outerjoin(JobRow, JobRow.id == RunRow.job_id)
                 .where(RunRow.schedule_id == schedule_id, RunRow.id != (exclude or ""),
-                       RunRow.status.in_(["claimed", "submitted"]))).all()
+                       RunRow.status.in_([RunStatus.claimed, RunStatus.submitted]))).all()
             return [to_run(r, j) for r, j in rows
-                    if (j is None and r.status == "claimed")
+                    if (j is None and r.status is RunStatus.claimed)
                     or (j is not None and JobState(j.state) in ACTIVE_STATES)]
 
     def cancel(self, run: Run) -> None:
         if run.job_id is None:
-            self.settle(run.id, status="skipped", error="replaced by a newer run")
+            self.settle(run.id, status=RunStatus.skipped, error="replaced by a newer run")
             return
         with contextlib.suppress(Conflict):  # it finished meanwhile
             self.jobs.cancel(run.job_id)
