@@ -14,12 +14,14 @@ jobs' outputs on ``hdfs://prod-b/user/alice/mlplat-jobs/<job id>``: the config c
 
 The HDFS clusters start beside the API server and the registry; the node starts once those two
 are up. Everything stops when the server exits (Playwright stops it with SIGTERM), the node
-first.
+first; a watchdog process stops them too if the server is killed instead.
 """
 
 import atexit
 import logging
 import os
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +32,7 @@ from jupyterlab.galata import configure_jupyter_server
 
 from jupyter_mlplat.devcluster.base import Component
 from jupyter_mlplat.devcluster.hdfs import HdfsClusters, platform_config
-from jupyter_mlplat.devcluster.sandbox import cluster_jobs_config, component_class
+from jupyter_mlplat.devcluster.sandbox import Sandbox, cluster_jobs_config, component_class
 
 configure_jupyter_server(c)  # noqa: F821
 c.ServerApp.port = int(os.environ.get("MLPLAT_UI_PORT", "8888"))  # noqa: F821
@@ -45,28 +47,26 @@ logging.basicConfig(level=logging.INFO)
 logging.getLogger("hdfs").setLevel(logging.WARNING)
 log = logging.getLogger("mlplat-ui-tests")
 engines = Path(mkdtemp(prefix="mlplat-ui-engines-"))
+# What is started is recorded in the sandbox's state file: ``down`` stops it when the server
+# exits, or, should the server be killed, the watchdog does once the server is gone.
+sandbox = Sandbox(engines)
 started: list[Component] = []
-
-
-def stop_engines() -> None:
-    """The node first (it stops its containers), then the others side by side."""
-    node = [comp for comp in started if comp.name == "node"]
-    for comp in node:
-        comp.stop()
-    rest = [comp for comp in started if comp.name != "node"]
-    with ThreadPoolExecutor(len(rest) or 1) as pool:
-        list(pool.map(lambda comp: comp.stop(), rest))
-    started.clear()
-
-
-atexit.register(stop_engines)
+recording = threading.Lock()
+atexit.register(sandbox.down)
+subprocess.Popen(
+    ["sh", "-c", 'while kill -0 "$0" 2>/dev/null; do sleep 0.5; done; '
+     'exec "$1" -m jupyter_mlplat.devcluster down --workdir "$2" >/dev/null',
+     str(os.getpid()), sys.executable, str(engines)],
+    start_new_session=True, stdin=subprocess.DEVNULL)
 
 
 def up(comp: Component) -> Component:
     t0 = time.monotonic()
     comp.build()
-    started.append(comp)  # tracked before start: a failed start is stopped too
     comp.start()
+    with recording:
+        started.append(comp)
+        sandbox.record(started)
     log.info("%s up in %.1f s", comp.name, time.monotonic() - t0)
     return comp
 

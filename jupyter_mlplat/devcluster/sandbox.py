@@ -160,14 +160,15 @@ class Sandbox:
         self.components[name] = comp
         comp.start()
         progress(f"{name}: up in {time.monotonic() - t1:.1f}s")
-        scratch = getattr(comp, "scratch_paths", None)
-        return {
-            "info": comp.info(), "pids": comp.pids(),
-            "stop_signal": getattr(comp, "stop_signal", "SIGTERM"),
-            "scratch": scratch() if callable(scratch) else [],
-            "build_seconds": round(t1 - t0, 1),
-            "start_seconds": round(time.monotonic() - t1, 1),
-        }
+        return {**_entry(comp), "build_seconds": round(t1 - t0, 1),
+                "start_seconds": round(time.monotonic() - t1, 1)}
+
+    def record(self, components: list[Component]) -> None:
+        """Remember components that this process started itself (e.g. side by side) in
+        ``state.json``, so that ``down`` stops them: from here, or from another process once
+        this one is gone (a watchdog of a server that was killed)."""
+        self._write({"started": time.time(),
+                     "components": {comp.name: _entry(comp) for comp in components}})
 
     def _write(self, state: dict[str, Any]) -> None:
         tmp = self.state_path.with_suffix(".tmp")
@@ -231,6 +232,14 @@ class Sandbox:
         for entry in state.get("components", {}).values():
             entry["alive"] = all(_alive(pid) for pid in entry.get("pids", []))
         return state
+
+
+def _entry(comp: Component) -> dict[str, Any]:
+    """What ``down`` needs of a started component: its info, processes and stop signal."""
+    scratch = getattr(comp, "scratch_paths", None)
+    return {"info": comp.info(), "pids": comp.pids(),
+            "stop_signal": getattr(comp, "stop_signal", "SIGTERM"),
+            "scratch": scratch() if callable(scratch) else []}
 
 
 def _hook(name: str, hook: str, entry: dict[str, Any]) -> None:

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from .store import JobStore
 
 _JOB_ID = re.compile(r"-(j[0-9a-f]{12})$")
+#: A cluster job's output folder: ``…/<job id>`` (a target's ``outputs``) or ``…/<name>-<job id>``
+#: (a job's own ``output``).
+_JOB_FOLDER = re.compile(r"(?:^|-)(j[0-9a-f]{12})$")
 
 
 def job_of_output(store: JobStore, path: str) -> Job | None:
@@ -36,3 +39,19 @@ def job_of_output(store: JobStore, path: str) -> Job | None:
         if job.outputs.notebook == pure.as_posix():
             return job
     return None
+
+
+def job_of_cluster_output(store: JobStore, cluster: str, path: str) -> Job | None:
+    """The job whose output notebook ``hdfs://<cluster>/<path>`` is (a cluster job's, in its
+    output folder on that cluster), or None."""
+    pure = PurePosixPath("/" + path.strip("/"))
+    if pure.suffix != ".ipynb":
+        return None
+    found = _JOB_FOLDER.search(pure.parent.name)
+    if found is None:
+        return None
+    try:
+        job = store.get(found.group(1))
+    except NotFound:
+        return None
+    return job if job.outputs.notebook == f"hdfs://{cluster}{pure.as_posix()}" else None

@@ -1,5 +1,7 @@
 import { expect, test } from '@jupyterlab/galata';
 
+import { chartPoints, lossCurve, type Point } from './tensorboard-charts';
+
 /**
  * A notebook writing TensorBoard scalars (loss = 1 / (step + 1), steps 0-19)
  * to the job's log dir, to a local folder beside it, and to an HDFS folder
@@ -43,54 +45,7 @@ const NOTEBOOK = {
 };
 
 /** The values written above, as TensorBoard stores them (float32). */
-const WRITTEN = Array.from({ length: 20 }, (_, step) =>
-  Number((1 / (step + 1)).toFixed(4))
-);
-
-type Point = { step: number; value: number };
-
-/**
- * Open TensorBoard with `open`, wait until its own chart request (a POST
- * through our proxy) answers with the points of `loss`, and until the
- * scalar card has drawn its line; return the points.
- */
-async function chartPoints(
-  page: import('@playwright/test').Page,
-  open: () => Promise<unknown>
-): Promise<Point[]> {
-  const answered = page.waitForResponse(
-    resp =>
-      resp.url().includes('/data/plugin/timeseries/timeSeries') &&
-      resp.request().method() === 'POST' &&
-      resp.request().postData()?.includes('loss') === true,
-    { timeout: 180_000 }
-  );
-  await open();
-  const resp = await answered;
-  expect(resp.status()).toBe(200);
-  const body = (await resp.json()) as Array<{
-    tag: string;
-    runToSeries?: Record<string, Point[]>;
-  }>;
-  const loss = body.find(series => series.tag === 'loss');
-  const runs = Object.values(loss?.runToSeries ?? {});
-  expect(runs.length).toBe(1);
-  const frame = page
-    .frameLocator('.jp-mlplat-tensorboard-widget iframe')
-    .last();
-  // The card's line: TensorBoard draws it into a canvas (WebGL/2D) or an
-  // SVG path; either way the card holds a drawn chart, not a spinner.
-  const card = frame.locator('scalar-card', { hasText: 'loss' }).first();
-  await expect(card).toBeVisible({ timeout: 60_000 });
-  await expect(card.locator('mat-spinner')).toHaveCount(0, {
-    timeout: 60_000
-  });
-  await expect(
-    card.locator('line-chart canvas, line-chart svg path').first()
-  ).toBeAttached({ timeout: 60_000 });
-  await page.waitForTimeout(2000);
-  return runs[0];
-}
+const WRITTEN = lossCurve(20);
 
 function expectWritten(points: Point[]): void {
   expect(points.map(p => p.step)).toEqual([...Array(20).keys()]);
