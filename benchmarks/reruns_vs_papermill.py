@@ -60,7 +60,7 @@ def papermill_once(root: Path, out: Path, i: int) -> float:
 
 def ours_once(platform: Any, root: Path, i: int, target: str = "local") -> tuple[float, str]:
     """One run through the runs service, from the request until ``wait`` sees it finished."""
-    from jupyter_mlplat.runs.models import RunRequest
+    from jupyter_mlplat.runs.schemas import RunRequest
 
     start = time.perf_counter()
     run = platform.runs.create(RunRequest(notebook="bench.ipynb", parameters=parameters(i),

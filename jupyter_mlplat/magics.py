@@ -217,7 +217,7 @@ class MLPlatMagics(Magics):
     def mlp_run(self, line: str) -> Any:
         """Run a notebook with parameters (papermill); it joins the notebook's run history."""
         from .entry.specs import coerce_parameters, declared_types
-        from .runs.models import RunRequest
+        from .runs.schemas import RunRequest
 
         args = self._args(self.mlp_run, line)
         if args is None:

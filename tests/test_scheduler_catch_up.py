@@ -15,8 +15,8 @@ import pytest
 
 from jupyter_mlplat.config import load_config, write_config_file
 from jupyter_mlplat.platform import Platform
-from jupyter_mlplat.runs.models import ScheduleRequest
 from jupyter_mlplat.runs.scheduler import Scheduler
+from jupyter_mlplat.runs.schemas import ScheduleRequest
 
 from .helpers import write_notebook
 

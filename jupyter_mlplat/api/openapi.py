@@ -26,7 +26,7 @@ from ..models.schemas import (
     VersionList,
 )
 from ..parameters import NotebookParameters
-from ..runs.models import (
+from ..runs.schemas import (
     Run,
     RunDiff,
     RunPage,
@@ -38,14 +38,14 @@ from ..runs.models import (
     ScheduleRequest,
     ScheduleUpdate,
 )
-from ..storage.models import (
+from ..storage.schemas import (
     ContentsModel,
     CreateRequest,
     RenameRequest,
     SaveRequest,
     StorageList,
 )
-from ..tensorboard.models import TensorBoard, TensorBoardList, TensorBoardRequest
+from ..tensorboard.schemas import TensorBoard, TensorBoardList, TensorBoardRequest
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schemas" / "openapi.yaml"
 API = "/jupyter-mlplat/api"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tornado import web
 
-from ..runs.models import RunRequest, RunRerunRequest, ScheduleRequest, ScheduleUpdate
+from ..runs.schemas import RunRequest, RunRerunRequest, ScheduleRequest, ScheduleUpdate
 from .base import MLPlatHandler
 
 

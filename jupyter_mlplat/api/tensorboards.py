@@ -10,7 +10,7 @@ from jupyter_server_proxy.handlers import LocalProxyHandler
 from tornado import web
 
 from ..errors import MLPlatError
-from ..tensorboard.models import TensorBoardRequest
+from ..tensorboard.schemas import TensorBoardRequest
 from .base import MLPlatHandler
 
 

@@ -13,7 +13,7 @@ import click
 
 from ..entry.present import format_seconds, local_time, table
 from ..entry.specs import coerce_parameters, declared_types, notebook_arg
-from ..runs.models import Run, RunRequest, Schedule, ScheduleRequest, ScheduleUpdate
+from ..runs.schemas import Run, RunRequest, Schedule, ScheduleRequest, ScheduleUpdate
 from .common import Failed, parameter_option, platform_of
 
 if TYPE_CHECKING:

@@ -25,8 +25,8 @@ from ..errors import MLPlatError
 from ..jobs.k8s import manifests as mf
 from ..jobs.k8s.states import k8s_time
 from ..jobs.models import JobSpec
-from .models import RunRequest, RunStatus
 from .orm import RunRow, ScheduleRow
+from .schemas import RunRequest, RunStatus
 from .service import RunService
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ from sqlalchemy import JSON, Boolean, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, EnumText, UTCDateTime, utcnow
-from .models import RunStatus
+from .schemas import RunStatus
 
 
 class ScheduleRow(Base):

@@ -34,10 +34,10 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db import utcnow
 from ..errors import NotFound
-from .models import RunState, RunStatus
 from .orm import RunRow, ScheduleRow
 from .policies import concurrency_decision, misfire_decision
 from .schedules import ScheduleService
+from .schemas import RunState, RunStatus
 
 log = logging.getLogger(__name__)
 #: Bound on the due times of one schedule handled in one tick (a seconds cron, a long grace).

@@ -25,7 +25,9 @@ from .executors import (
     LocalExecutor,
     ScheduleExecutor,
 )
-from .models import (
+from .orm import ScheduleRow
+from .policies import Firing, concurrency_decision, misfire_decision
+from .schemas import (
     Run,
     RunRequest,
     Schedule,
@@ -34,8 +36,6 @@ from .models import (
     ScheduleRequest,
     ScheduleUpdate,
 )
-from .orm import ScheduleRow
-from .policies import Firing, concurrency_decision, misfire_decision
 from .service import RunService
 
 __all__ = ["Cron", "CronJobs", "Firing", "ScheduleService", "concurrency_decision", "describe",

@@ -29,8 +29,8 @@ from ..db import Database, JobRow, utcnow
 from ..errors import Conflict, InvalidRequest, MLPlatError, NotFound
 from ..jobs.models import ACTIVE_STATES, JobSpec, JobState
 from ..jobs.service import OUTPUT_DIR, JobService
-from .models import Run, RunDiff, RunPage, RunRequest, RunState, RunStatus
 from .orm import RunRow
+from .schemas import Run, RunDiff, RunPage, RunRequest, RunState, RunStatus
 
 RUNS_DIR = "runs"
 UTC = dt.timezone.utc

@@ -20,8 +20,8 @@ from ..errors import Conflict, Forbidden, InvalidRequest, NotFound, Unavailable
 from .contents import BadContent, ClusterContents
 from .errors import NameNodesUnavailable, redact
 from .filesystem import ClusterFileSystem
-from .models import ClusterStatus, StorageList
 from .paths import PathOutsideRoot
+from .schemas import ClusterStatus, StorageList
 
 log = logging.getLogger(__name__)
 

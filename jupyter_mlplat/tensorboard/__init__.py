@@ -4,6 +4,6 @@ the Jupyter server with its auth, with HDFS log dirs mirrored incrementally to a
 from __future__ import annotations
 
 from .manager import TensorBoardManager
-from .models import TensorBoard, TensorBoardList, TensorBoardRequest
+from .schemas import TensorBoard, TensorBoardList, TensorBoardRequest
 
 __all__ = ["TensorBoard", "TensorBoardList", "TensorBoardManager", "TensorBoardRequest"]

@@ -15,7 +15,7 @@ import requests
 
 from .. import envvars
 from ..errors import MLPlatError, Unavailable
-from .models import TensorBoard, TensorBoardList
+from .schemas import TensorBoard, TensorBoardList
 
 SERVER_URL_ENV = envvars.SERVER_URL
 

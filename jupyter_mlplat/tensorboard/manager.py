@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from ..changes import TENSORBOARD_SCHEMA_ID, Changes
 from ..errors import LimitExceeded, NotFound, Unavailable, require_extra
 from .logdirs import LogDir, resolve
-from .models import TensorBoard, TensorBoardList
 from .process import DEFAULT_COMMAND, TensorBoardFailed, TensorBoardProcess
+from .schemas import TensorBoard, TensorBoardList
 from .sync import LogDirSync
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .models import SyncStats
+from .schemas import SyncStats
 
 log = logging.getLogger(__name__)
 

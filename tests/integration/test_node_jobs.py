@@ -10,6 +10,7 @@ scheduling cases.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import subprocess
 import time
@@ -31,8 +32,8 @@ from jupyter_mlplat.images.registry import RegistryAccess
 from jupyter_mlplat.jobs.k8s import manifests as mf
 from jupyter_mlplat.jobs.models import Job, JobSpec, JobState
 from jupyter_mlplat.platform import Platform
-from jupyter_mlplat.runs.models import RunState, ScheduleRequest
 from jupyter_mlplat.runs.scheduler import Scheduler
+from jupyter_mlplat.runs.schemas import RunState, ScheduleRequest
 
 from ..helpers import wait_for, write_notebook
 
@@ -152,6 +153,81 @@ async def test_rest_notebook_runs_in_its_container_and_logs_grow(
     assert pod.spec.node_name == devnode.REAL_NODE and pod.spec.host_network is True
     term = pod.status.container_statuses[0].state.terminated
     assert term.exit_code == 0 and term.reason == "Completed"
+
+
+async def test_cluster_log_lines_are_pushed_as_the_container_prints_them(
+        api: Any, jp_root_dir: Path, jp_serverapp: Any) -> None:
+    """While a client reads a cluster job's log, the server follows the pod's log stream and
+    pushes each line through the job feed within about a second of the container printing it;
+    one follower however many clients read; REST reads are answered from the stream (no read
+    of the whole log from the API server) while it is up; the follower ends with the job."""
+    from jupyter_mlplat.jobs.feed import SCHEMA_ID
+    from jupyter_mlplat.jobs.k8s.api import KubeApi
+    from jupyter_mlplat.jobs.k8s.logs import attached
+
+    write_notebook(jp_root_dir / "nb" / "ticks.ipynb", "ticks = 3",
+                   "import time\n"
+                   "for i in range(ticks):\n"
+                   "    print(f'tick {i} at {time.time():.3f}', flush=True)\n"
+                   "    time.sleep(1.5)")
+    pushed: list[tuple[float, dict[str, Any]]] = []
+
+    async def on_event(logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        if data.get("kind") == "log":
+            pushed.append((time.time(), dict(data)))
+
+    jp_serverapp.event_logger.add_listener(schema_id=SCHEMA_ID, listener=on_event)
+    whole_reads: list[str] = []
+    pod_log = KubeApi.pod_log
+
+    def counted(self: KubeApi, namespace: str, pod: str, container: str) -> bytes:
+        whole_reads.append(pod)
+        return pod_log(self, namespace, pod, container)
+
+    store = jp_serverapp.web_app.settings["mlplat"].jobs.store
+    followers = attached(store)
+    assert followers is not None
+    status, job = await api("jobs", "POST", {"notebook": "nb/ticks.ipynb", "target": TARGET,
+                                             "parameters": {"ticks": 8}})
+    assert status == 201, job
+    job_id = job["id"]
+    KubeApi.pod_log = counted  # type: ignore[method-assign]
+    try:
+        deadline = time.monotonic() + 240
+        reads_while_streaming = 0
+        while job["state"] not in ("succeeded", "failed", "cancelled"):
+            assert time.monotonic() < deadline, job
+            for _client in range(3):  # three clients listen: one follower
+                status, chunk = await api(f"jobs/{job_id}/logs")
+                assert status == 200, chunk
+            assert followers.following() in ([job_id], []), followers.following()
+            if any("tick 0" in d["text"] for _, d in pushed):
+                before = len(whole_reads)
+                status, chunk = await api(f"jobs/{job_id}/logs")
+                reads_while_streaming += len(whole_reads) - before
+                assert "tick 0" in chunk["text"], chunk
+            await asyncio.sleep(1)
+            status, job = await api(f"jobs/{job_id}")
+    finally:
+        KubeApi.pod_log = pod_log  # type: ignore[method-assign]
+    assert job["state"] == "succeeded", job
+    # each printed line arrived through the feed, in order, within about a second
+    text = "".join(d["text"] for _, d in pushed if d["job_id"] == job_id)
+    offsets = [(d["offset"], d["next_offset"]) for _, d in pushed if d["job_id"] == job_id]
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(offsets)), offsets
+    delays = []
+    for i in range(8):
+        line = f"tick {i} at "
+        arrival = next(t for t, d in pushed if line in d["text"])
+        printed = float(text.split(line, 1)[1].split()[0])
+        delays.append(arrival - printed)
+    print(f"pushed log line delays (s): {[round(d, 3) for d in delays]}")
+    assert max(delays) < 1.5 and sorted(delays)[len(delays) // 2] < 1.0, delays
+    assert reads_while_streaming == 0, whole_reads
+    # the whole log through the REST API matches what was pushed
+    status, chunk = await api(f"jobs/{job_id}/logs")
+    assert chunk["text"].startswith(text[:len(chunk["text"])]) and "tick 7" in chunk["text"]
+    wait_for(lambda: followers.following() == [], timeout=30, what="the follower to end")
 
 
 def test_job_timeline_and_log_offsets(platform: Platform, root: Path) -> None:

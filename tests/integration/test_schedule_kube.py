@@ -21,8 +21,8 @@ from jupyter_mlplat.devcluster.base import Component
 from jupyter_mlplat.errors import Forbidden
 from jupyter_mlplat.jobs.k8s import manifests as mf
 from jupyter_mlplat.platform import Platform
-from jupyter_mlplat.runs.models import RunState, ScheduleRequest, ScheduleUpdate
 from jupyter_mlplat.runs.scheduler import Scheduler
+from jupyter_mlplat.runs.schemas import RunState, ScheduleRequest, ScheduleUpdate
 
 from ..helpers import write_notebook
 

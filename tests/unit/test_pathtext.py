@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from jupyter_mlplat.jobs.models import JobSpec
 from jupyter_mlplat.models.schemas import PublishRequest
-from jupyter_mlplat.runs.models import RunRequest
+from jupyter_mlplat.runs.schemas import RunRequest
 
 
 @pytest.mark.parametrize(("value", "words"), [("a\x00b", "NUL"), ("x\ud963y", "unicode|surrogate")])

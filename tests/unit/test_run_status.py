@@ -10,8 +10,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import StatementError
 
 from jupyter_mlplat.db import Database, utcnow
-from jupyter_mlplat.runs.models import RunStatus
 from jupyter_mlplat.runs.orm import RunRow
+from jupyter_mlplat.runs.schemas import RunStatus
 
 
 def row(run_id: str, status: object) -> RunRow:
