@@ -13,8 +13,10 @@ from urllib.parse import quote
 import orjson
 from tornado import web
 
+from ..jobs.outputs import job_of_cluster_output
 from ..storage.schemas import CreateRequest, RenameRequest, SaveRequest
 from .base import MLPlatHandler
+from .contents_guard import refusal
 
 FORMATS = ("json", "text", "base64")
 TYPES = ("directory", "file", "notebook")
@@ -41,6 +43,11 @@ class ContentsHandler(MLPlatHandler):
     async def _do(self, cluster: str, method: str, *args: Any, **kwargs: Any) -> Any:
         return await self.call(self.platform.storage.call, cluster, method, *args, **kwargs)
 
+    async def _output_of(self, cluster: str, path: str) -> str | None:
+        """The job id whose output notebook this is (a cluster job's record: read-only)."""
+        job = await self.call(job_of_cluster_output, self.platform.jobs.store, cluster, path)
+        return job.id if job is not None else None
+
     def _model(self, model: dict[str, Any], status: int = 200, cluster: str = "") -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
@@ -60,11 +67,17 @@ class ContentsHandler(MLPlatHandler):
         model = await self._do(cluster, "get", path or "", content=content == "1",
                                type=self._choice("type", TYPES),
                                format=self._choice("format", FORMATS), compact=compact == "1")
+        if model.get("type") == "notebook" and await self._output_of(cluster, path or ""):
+            model["writable"] = False  # JupyterLab then neither autosaves nor saves in place
         self._model(model)
 
     @web.authenticated
     async def put(self, cluster: str, path: str | None = None) -> None:
         body = self.body_as(SaveRequest)
+        job_id = await self._output_of(cluster, path or "")
+        if job_id is not None:
+            raise web.HTTPError(403, refusal(f"hdfs://{cluster}/{(path or '').strip('/')}",
+                                             job_id), reason="read-only")
         model, created = await self._do(cluster, "save", path or "", body.type, body.format,
                                         body.content, body.chunk)
         self._model(model, 201 if created else 200, cluster)
