@@ -188,9 +188,6 @@ class KubernetesTarget(TargetBase):
     node_selector: dict[str, str] = Field(default_factory=dict)
     tolerations: list[dict[str, Any]] = Field(default_factory=list)
     priority_class: str | None = None
-    operator: Literal["kubeflow", "none"] = Field(
-        "kubeflow", description="`kubeflow` runs PyTorchJob/TFJob through the "
-        "Kubeflow training operator; `none` has the platform create their replica pods itself.")
     backoff_limit: int = Field(0, ge=0, description="retries of a failed pod.")
     ttl_seconds_after_finished: int | None = Field(
         86400, ge=0, description="finished objects (and their logs) are kept so long.")

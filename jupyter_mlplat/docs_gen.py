@@ -118,7 +118,7 @@ EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
         "context": "prod", "namespace": "ml-{user}", "node_selector": {"pool": "gpu"},
         "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists",
                          "effect": "NoSchedule"}],
-        "priority_class": "ml-batch", "operator": "kubeflow",
+        "priority_class": "ml-batch",
     },
 }
 

@@ -14,17 +14,21 @@ names outside ``cluster.local`` are refused (they resolve from the pods' ``/etc/
 at all), so no query leaves the machine.
 
 The kubelet gives pods the server by IP on port 53 (``clusterDNS``), so each sandbox gets its
-own address ``127.53.x.y`` (free on port 53 when chosen): two sandboxes on one machine each have
-their own DNS. Pods with the host's network use it with ``dnsPolicy: ClusterFirstWithHostNet``
-(what Kubernetes requires of host-network pods that need cluster names), which the real node's
-target sets in its ``pod_template``.
+own link-local address ``169.254.53.x`` on an interface of its own (how NodeLocal DNSCache
+serves a node: a link-local address on a local interface), and two sandboxes on one machine
+each have their own DNS. Both kinds of pods reach it: pods with the host's network directly
+(with ``dnsPolicy: ClusterFirstWithHostNet``, what Kubernetes requires of host-network pods
+that need cluster names, set by the real node's ``kube-node`` target), and pods on the node's
+bridge network through the route the node's CNI configuration gives them to that address. A
+loopback address would serve only the former. (The kernel here has no ``dummy`` interfaces, so
+the interface is an empty bridge; it carries the address and nothing else.)
 """
 
 from __future__ import annotations
 
 import contextlib
 import secrets
-import socket
+import subprocess
 import time
 import urllib.request
 from pathlib import Path
@@ -66,24 +70,37 @@ RULES: list[dict[str, list[str]]] = [
 START_TIMEOUT = 60.0
 
 
+def _ip(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30,
+                          check=False)
+
+
 def pick_address() -> str:
-    """A ``127.53.x.y`` address whose port 53 (UDP and TCP) nobody uses now."""
+    """A ``169.254.53.x`` address that no interface of this machine has now."""
+    taken = _ip("-o", "-4", "addr", "show").stdout
     for _ in range(50):
-        third, fourth = secrets.randbelow(256), 1 + secrets.randbelow(254)
-        address = f"127.53.{third}.{fourth}"
-        if _port_free(address):
+        address = f"169.254.53.{1 + secrets.randbelow(254)}"
+        if f" {address}/" not in taken:
             return address
-    raise ComponentError("dns: no free 127.53.x.y address with port 53 after 50 tries")
+    raise ComponentError("dns: no free 169.254.53.x address after 50 tries")
 
 
-def _port_free(address: str) -> bool:
-    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-        with socket.socket(socket.AF_INET, kind) as sock:
-            try:
-                sock.bind((address, PORT))
-            except OSError:
-                return False
-    return True
+def add_interface(name: str, address: str) -> None:
+    """An interface of this sandbox holding ``address`` (local to the host, routable from the
+    node's pods)."""
+    for args in (("link", "add", name, "type", "bridge"),
+                 ("addr", "add", f"{address}/32", "dev", name),
+                 ("link", "set", name, "up")):
+        done = _ip(*args)
+        if done.returncode != 0:
+            _ip("link", "delete", name)
+            raise ComponentError(f"dns: ip {' '.join(args)} failed: {done.stderr.strip()}")
+
+
+def cleanup(info: dict[str, Any]) -> None:
+    """After CoreDNS stopped (also from ``mlp devcluster down``): remove its interface."""
+    if info.get("interface"):
+        _ip("link", "delete", info["interface"])
 
 
 class ClusterDns(Component):
@@ -96,6 +113,7 @@ class ClusterDns(Component):
         super().__init__(workdir)
         self.deps: dict[str, dict[str, Any]] = {}
         self.address = ""
+        self.interface = ""
         self.ready_port = 0
         self.start_seconds: dict[str, float] = {}
 
@@ -144,6 +162,8 @@ class ClusterDns(Component):
 
     def _start_coredns(self) -> None:
         self.address = pick_address()
+        self.interface = "mlpdns" + secrets.token_hex(4)  # at most 15 characters
+        add_interface(self.interface, self.address)
         self.ready_port = free_port()
         kubeconfig = self.deps["kube"]["kubeconfigs"]["coredns"]
         corefile = self.workdir / "Corefile"
@@ -169,9 +189,14 @@ class ClusterDns(Component):
                    alive=proc.died)
         self.start_seconds["coredns"] = round(time.monotonic() - started, 2)
 
+    def stop(self) -> None:
+        super().stop()
+        cleanup(self.info())
+
     def info(self) -> dict[str, Any]:
         return {
             "address": self.address,
+            "interface": self.interface,
             "port": PORT,
             "domain": DOMAIN,
             "ready": f"127.0.0.1:{self.ready_port}",

@@ -11,9 +11,9 @@ objects name (:func:`write_pod_log` gives a pod its log, as a container would ha
 
 Two ordinary users, ``alice`` and ``bob``, may only manage workloads in their own namespace
 (``ml-alice``, ``ml-bob``), which is what the platform's ``ml-{user}`` namespace template expects.
-The Kubeflow ``PyTorchJob``/``TFJob`` CRDs are installed (the training operator,
-:mod:`.training_operator`, replaces them with its own and runs their controllers); cluster DNS
-is CoreDNS (:mod:`.dns`).
+The Kubeflow ``PyTorchJob``/``TFJob`` CRDs come with the training operator
+(:mod:`.training_operator`) and cluster DNS with CoreDNS (:mod:`.dns`): a cluster started
+without those components has neither, like a real cluster where nobody installed them.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from .base import Component, ComponentError, ManagedProcess, free_port, wait_unt
 from .kube_pki import Pki, make_pki
 
 MANIFESTS = Path(__file__).parent / "manifests"
-CRD_FILES = ("kubeflow.org_pytorchjobs.yaml", "kubeflow.org_tfjobs.yaml")
 #: KWOK's own ``Logs`` CRD (from its release): per-pod log files that KWOK serves.
 KWOK_LOGS_CRD = "kwok.x-k8s.io_logs.yaml"
 STAGES_FILE = "kwok-stages.yaml"
@@ -312,7 +311,7 @@ class Kubernetes(Component):
             api.close()
 
     def _bootstrap(self) -> None:
-        """Install CRDs, namespaces, RBAC and nodes, then wait for what proves the cluster works.
+        """Install namespaces, RBAC and nodes, then wait for what proves the cluster works.
 
         A Ready node proves KWOK runs; the ``default`` service account in each user namespace
         proves the controller manager runs with working credentials (pods cannot be created
@@ -322,8 +321,6 @@ class Kubernetes(Component):
 
         api = config.new_client_from_config(config_file=str(self.kubeconfigs["admin"]))
         try:
-            for name in CRD_FILES:
-                _create(api, yaml.safe_load((MANIFESTS / name).read_text()))
             for obj in cluster_objects():
                 _create(api, obj)
             core = client.CoreV1Api(api)

@@ -20,7 +20,11 @@ What this machine kind needs, from trying it (see ENGINES.md, "A real node"):
 because the engines they use — HDFS name and data nodes, the registry, the API server — listen
 on 127.0.0.1 only, and pods on a CNI bridge cannot reach the host's loopback. A bridge network
 (Debian's ``containernetworking-plugins``) is still configured, because the runtime reports the
-node not ready without one, and serves pods that need no sandbox engine.
+node not ready without one, and serves pods that need no sandbox engine — such as the replicas of
+a distributed job (the ``kube-node-pods`` target), which each need their own network: with the
+host's, every replica of a PyTorchJob/TFJob declares the same port (the training operator's
+``pytorchjob-port``/``tfjob-port``), which a host-network pod holds on the node, so a second
+replica could never be placed there. The cluster DNS (:mod:`.dns`) serves both kinds of pods.
 
 The node is tainted ``mlplat.io/dedicated=real-node:NoSchedule``, so only pods that ask for it
 land here (the ``kube-node`` target tolerates it); KWOK's nodes keep simulating GPUs and scale.
@@ -175,12 +179,15 @@ class Node(Component):
         self.bridge = "mlp" + secrets.token_hex(4)  # interface names: at most 15 characters
         third = int.from_bytes(secrets.token_bytes(1), "big")
         self.subnet = f"10.231.{third}.0/24"
+        # Pods on the bridge reach the cluster DNS (an address of the host) through the bridge.
+        dns = self.deps.get("dns")
+        routes = [{"dst": f"{dns['address']}/32"}] if dns else []
         (cni_conf / "10-mlplat.conflist").write_text(json.dumps({
             "cniVersion": "1.0.0", "name": "mlplat-sandbox",
             "plugins": [{"type": "bridge", "bridge": self.bridge, "isGateway": True,
                          "ipMasq": False,
                          "ipam": {"type": "host-local", "ranges": [[{"subnet": self.subnet}]],
-                                  "routes": [],
+                                  "routes": routes,
                                   "dataDir": str(self.workdir / "cni-ipam")}},
                         {"type": "loopback"}]}, indent=2))
         config = f"""version = 2
@@ -492,16 +499,24 @@ def platform_config(info: dict[str, Any]) -> dict[str, Any]:
     pod gets the host's resolver and cannot resolve service names (the training operator's
     ``MASTER_ADDR``, ``TF_CONFIG``). A real deployment uses the same field for what its cluster
     needs (host aliases, volumes, sidecars, a security context).
+
+    ``kube-node-pods`` runs on the same node without that override: each pod on the node's
+    bridge network with an address of its own, resolving cluster names through the cluster DNS
+    (``dnsPolicy: ClusterFirst``, the default). That is the target for distributed jobs, whose
+    replicas each hold the same port; its pods cannot reach the sandbox's engines on 127.0.0.1.
     """
     key, value = NODE_LABEL
     dns_policy = "ClusterFirstWithHostNet" if info.get("cluster_dns") else "Default"
-    return {"targets": [{
+    base = {
         "name": "kube-node", "kind": "kubernetes", "kubeconfig": info["kubeconfig"],
         "namespace": "ml-{user}", "node_selector": {key: value},
         "tolerations": [{"key": TAINT["key"], "operator": "Equal", "value": TAINT["value"],
                          "effect": TAINT["effect"]}],
-        "pod_template": {"spec": {"hostNetwork": True, "dnsPolicy": dns_policy}},
-    }]}
+    }
+    return {"targets": [
+        {**base, "pod_template": {"spec": {"hostNetwork": True, "dnsPolicy": dns_policy}}},
+        {**base, "name": "kube-node-pods"},
+    ]}
 
 
 def docker_config_secret(server: str, user: str, password: str) -> str:

@@ -37,8 +37,8 @@ COMPONENTS: dict[str, str] = {
     "hdfs": "jupyter_mlplat.devcluster.hdfs:HdfsClusters",
     "kube": "jupyter_mlplat.devcluster.kube:Kubernetes",
     "dns": "jupyter_mlplat.devcluster.dns:ClusterDns",
-    "operator": "jupyter_mlplat.devcluster.training_operator:TrainingOperator",
     "registry": "jupyter_mlplat.devcluster.registry:Registries",
+    "operator": "jupyter_mlplat.devcluster.training_operator:TrainingOperator",
     "node": "jupyter_mlplat.devcluster.node:Node",
     "postgres": "jupyter_mlplat.devcluster.postgres:Postgres",
 }

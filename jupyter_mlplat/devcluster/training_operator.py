@@ -30,6 +30,7 @@ which marks such a job failed.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import time
 import urllib.request
@@ -56,8 +57,34 @@ CERT_SECRET = "training-operator-webhook-cert"
 #: server's default under the temp folder).
 CERT_DIR = Path("/tmp/k8s-webhook-server/serving-certs")
 START_TIMEOUT = 120.0
+#: The image of the init container the operator gives PyTorch workers (it waits until the
+#: master's name resolves): busybox from the machine, pushed to the sandbox registry. The
+#: operator's default, ``alpine:3.10`` from Docker Hub, is not reachable from the sandbox.
+BUSYBOX = Path("/bin/busybox")
+INIT_REPO, INIT_TAG = "sandbox/pytorch-init", "1"
+INIT_TOOLS = ("sh", "seq", "nslookup", "grep", "sleep")
+#: The operator's own init container template (pkg/controller.v1/pytorch/initcontainer.go),
+#: with one change: busybox's nslookup exits 1 when any search domain misses even though the
+#: name resolved, so the loop checks that an answer was printed.
+INIT_TEMPLATE = """
+- name: init-pytorch
+  image: {{.InitContainerImage}}
+  imagePullPolicy: IfNotPresent
+  resources:
+    limits:
+      cpu: 100m
+      memory: 20Mi
+    requests:
+      cpu: 50m
+      memory: 10Mi
+  command: ['sh', '-c', '""" + (
+    "err=1;for i in $(seq {{.MaxTries}}); do "
+    'if nslookup {{.MasterAddr}} | grep -q "^Name:"; then err=0 && break; fi;'
+    "echo waiting for master; sleep 2; done; exit $err") + """']
+"""
 
 
+@functools.cache
 def module_dir() -> Path:
     """The operator's module at the pinned version, in the sandbox's Go module cache."""
     out = run(["go", "mod", "download", "-json", f"{MODULE}@{VERSION}"],
@@ -98,6 +125,7 @@ class TrainingOperator(Component):
 
     name = "operator"
     requires = ("kube",)
+    wants = ("registry",)
 
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir)
@@ -164,6 +192,26 @@ class TrainingOperator(Component):
         finally:
             api.close()
 
+    def _push_init_image(self) -> str | None:
+        """The PyTorch workers' init container image in the sandbox registry (none without a
+        registry: then only KWOK's simulated nodes run pods, which pull nothing)."""
+        reg = self.deps.get("registry")
+        if not reg:
+            return None
+        from ..images.registry import RegistryAccess
+        from .base_images import cached_files_layer, image_config, push_image
+
+        if not BUSYBOX.exists():
+            raise ComponentError("operator: the PyTorch init container needs busybox: "
+                                 "apt-get install busybox-static")
+        data = BUSYBOX.read_bytes()
+        files = {f"bin/{tool}": data for tool in INIT_TOOLS}
+        layer = cached_files_layer(files, modes={name: 0o755 for name in files})
+        config = image_config([layer], labels={"org.mlplat.sandbox": "pytorch-init"})
+        image = push_image(RegistryAccess(reg["address"], True), INIT_REPO, INIT_TAG, [layer],
+                           config)
+        return image.ref
+
     def _start_operator(self) -> None:
         self.certs.mkdir(parents=True, exist_ok=True)
         CERT_DIR.mkdir(parents=True, exist_ok=True)  # the mount point (stays empty outside)
@@ -176,6 +224,12 @@ class TrainingOperator(Component):
             f"--webhook-server-port={free_port()}",
             "--leader-elect=false", "--zap-log-level=info",
         ]
+        init_image = self._push_init_image()
+        if init_image:
+            template = self.workdir / "pytorch-init-container.yaml"
+            template.write_text(INIT_TEMPLATE)
+            operator += [f"--pytorch-init-container-image={init_image}",
+                         f"--pytorch-init-container-template-file={template}"]
         script = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
         self.spawn("training-operator", [
             "unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",

@@ -63,9 +63,11 @@ def dns(kube: Component, tmp_path_factory: pytest.TempPathFactory) -> Iterator[C
 
 
 @pytest.fixture(scope="session")
-def operator(kube: Component, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Component]:
-    """The Kubeflow training operator (its CRDs installed) watching ``kube``."""
-    yield from _started_on("operator", {"kube": kube}, tmp_path_factory)
+def operator(kube: Component, registry: Component,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Component]:
+    """The Kubeflow training operator (its CRDs installed) watching ``kube``; the image of its
+    PyTorch init container is in ``registry``."""
+    yield from _started_on("operator", {"kube": kube, "registry": registry}, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

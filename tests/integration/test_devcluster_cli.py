@@ -71,7 +71,8 @@ def test_up_status_down(tmp_path: Path) -> None:
 def test_unknown_component_is_a_usage_error(tmp_path: Path) -> None:
     proc = _cli("up", "--only", "registry,nosuch", "--workdir", str(tmp_path), check=False)
     assert proc.returncode == 2
-    assert "nosuch" in proc.stderr and "valid: hdfs, kube, registry, node, postgres" in proc.stderr
+    assert "nosuch" in proc.stderr
+    assert "valid: hdfs, kube, dns, registry, operator, node, postgres" in proc.stderr
 
 
 def test_up_replaces_a_stale_state(tmp_path: Path) -> None:

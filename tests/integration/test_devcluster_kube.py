@@ -1,4 +1,5 @@
-"""The devcluster's Kubernetes: real API server, RBAC, Job controller, scheduler, KWOK, CRDs."""
+"""The devcluster's Kubernetes: real API server, RBAC, Job controller, scheduler, KWOK, and the
+Kubeflow training operator with its CRDs."""
 
 from __future__ import annotations
 
@@ -24,6 +25,12 @@ def alice(kube: Component) -> Iterator[client.ApiClient]:
     api = config.new_client_from_config(config_file=kube.info()["kubeconfigs"]["alice"])
     yield api
     api.close()
+
+
+@pytest.fixture(scope="module")
+def kubeflow(alice: client.ApiClient, operator: Component) -> client.ApiClient:
+    """Alice's client on the cluster once the training operator (and its CRDs) runs."""
+    return alice
 
 
 def _name(prefix: str) -> str:
@@ -151,12 +158,12 @@ def _create(alice: client.ApiClient, plural: str, body: dict[str, Any]) -> Any:
     return custom.create_namespaced_custom_object("kubeflow.org", "v1", NS, plural, body)
 
 
-def test_pytorchjob_is_accepted_with_its_pod_template(alice: client.ApiClient) -> None:
+def test_pytorchjob_is_accepted_with_its_pod_template(kubeflow: client.ApiClient) -> None:
     name = _name("pt")
-    _create(alice, "pytorchjobs", _kubeflow(
+    _create(kubeflow, "pytorchjobs", _kubeflow(
         "PyTorchJob", name, {"Master": _replica(1), "Worker": _replica(2)}))
 
-    custom: Any = client.CustomObjectsApi(alice)
+    custom: Any = client.CustomObjectsApi(kubeflow)
     stored = custom.get_namespaced_custom_object(
         "kubeflow.org", "v1", NS, "pytorchjobs", name)
     worker = stored["spec"]["pytorchReplicaSpecs"]["Worker"]
@@ -168,48 +175,48 @@ def test_pytorchjob_is_accepted_with_its_pod_template(alice: client.ApiClient) -
 
 @pytest.mark.parametrize("replica, message", [
     (_replica("two"), "replicas"),
-    (_replica(1, with_template=False), "template"),
+    ({**_replica(1), "restartPolicy": 3}, "restartPolicy"),
 ])
-def test_malformed_pytorchjob_is_rejected(alice: client.ApiClient, replica: dict[str, Any],
+def test_malformed_pytorchjob_is_rejected(kubeflow: client.ApiClient, replica: dict[str, Any],
                                           message: str) -> None:
     with pytest.raises(ApiException) as rejected:
-        _create(alice, "pytorchjobs", _kubeflow("PyTorchJob", _name("bad"), {"Worker": replica}))
+        _create(kubeflow, "pytorchjobs",
+                _kubeflow("PyTorchJob", _name("bad"), {"Worker": replica}))
     assert rejected.value.status == 422
     assert message in str(rejected.value.body)
 
 
-def test_unknown_replica_type_is_rejected(alice: client.ApiClient) -> None:
-    with pytest.raises(ApiException) as rejected:
-        _create(alice, "pytorchjobs", _kubeflow("PyTorchJob", _name("bad"), {"Boss": _replica()}))
-    assert rejected.value.status == 422
-    assert "Master or Worker" in str(rejected.value.body)
-
-
-def test_pod_owned_by_a_pytorchjob_runs_to_success(alice: client.ApiClient) -> None:
-    """No operator runs, so the product creates replica pods itself; KWOK finishes them."""
-    core, _ = _apis(alice)
+def test_the_operator_runs_a_pytorchjob_through_its_pods(kubeflow: client.ApiClient) -> None:
+    """The training operator creates the replica's pod (owned by the job) and its headless
+    service, with the rendezvous environment; KWOK finishes the pod; the operator marks the
+    job Succeeded."""
+    core, _ = _apis(kubeflow)
+    custom: Any = client.CustomObjectsApi(kubeflow)
     name = _name("pt-pods")
-    owner = _create(alice, "pytorchjobs", _kubeflow("PyTorchJob", name, {"Master": _replica()}))
+    _create(kubeflow, "pytorchjobs", _kubeflow("PyTorchJob", name, {"Master": _replica()}))
     pod_name = f"{name}-master-0"
-    core.create_namespaced_pod(NS, {
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {
-            "name": pod_name, "labels": {"job-name": name},
-            "ownerReferences": [{"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob",
-                                 "name": name, "uid": owner["metadata"]["uid"],
-                                 "controller": True}],
-        },
-        "spec": {"restartPolicy": "Never",
-                 "containers": [{"name": "pytorch", "image": "pytorch:2"}]},
-    })
 
-    pod = _wait_pod_phase(core, name, "Succeeded")
-    assert pod.metadata.name == pod_name
+    def succeeded() -> Any:
+        job = custom.get_namespaced_custom_object("kubeflow.org", "v1", NS, "pytorchjobs", name)
+        conditions = (job.get("status") or {}).get("conditions") or []
+        return any(c["type"] == "Succeeded" and c["status"] == "True" for c in conditions)
+
+    deadline = time.monotonic() + 90
+    while not succeeded():
+        assert time.monotonic() < deadline, "the operator did not mark the job Succeeded"
+        time.sleep(0.5)
+    pod = core.read_namespaced_pod(pod_name, NS)
+    assert pod.metadata.owner_references[0].kind == "PyTorchJob"
+    assert pod.status.phase == "Succeeded"
+    env = {e.name: e.value for e in pod.spec.containers[0].env}
+    assert env["MASTER_ADDR"] == pod_name and env["RANK"] == "0" and env["WORLD_SIZE"] == "1"
+    service = core.read_namespaced_service(pod_name, NS)
+    assert service.spec.cluster_ip == "None"
 
 
-def test_tfjob_is_accepted(alice: client.ApiClient) -> None:
+def test_tfjob_is_accepted(kubeflow: client.ApiClient) -> None:
     name = _name("tf")
-    created = _create(alice, "tfjobs", _kubeflow(
+    created = _create(kubeflow, "tfjobs", _kubeflow(
         "TFJob", name, {"Chief": _replica(1), "PS": _replica(1), "Worker": _replica(2)}))
     assert created["metadata"]["name"] == name
     assert set(created["spec"]["tfReplicaSpecs"]) == {"Chief", "PS", "Worker"}

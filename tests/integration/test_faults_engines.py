@@ -76,7 +76,7 @@ def admin(kube: Kubernetes) -> Iterator[client.ApiClient]:
 
 
 def _kube_targets(kube: Kubernetes) -> list[dict[str, Any]]:
-    base = {**devkube.platform_config(kube.info())["targets"][0], "operator": "none"}
+    base = {**devkube.platform_config(kube.info())["targets"][0]}
     return [base, {**base, "name": "kube-8s",
                    "pod_annotations": {"mlplat.test/run-duration": "8s"}}]
 

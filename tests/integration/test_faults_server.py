@@ -209,7 +209,7 @@ def admin(kube: Component) -> Iterator[client.ApiClient]:
 
 
 def platform_file(tmp: Path, kube: Component, registry: Component, url: str) -> Path:
-    base = {**devkube.platform_config(kube.info())["targets"][0], "operator": "none"}
+    base = {**devkube.platform_config(kube.info())["targets"][0]}
     data = {
         "user": kube.info()["user"], "database_url": url,
         "limits": {"min_schedule_interval": 0},  # seconds-level crons

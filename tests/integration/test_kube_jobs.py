@@ -4,8 +4,10 @@ kube-apiserver, pods driven by KWOK, states read back by our watcher and reconci
 KWOK's pods only pretend to run: what a container really does (papermill's output, exceptions,
 OOM kills, pull errors) is tested on the real node in test_node_jobs.py.
 
-The targets run with ``operator: none`` (no Kubeflow operator in the sandbox), so for
-PyTorchJob/TFJob the backend itself creates the replica pods, as the operator would.
+PyTorchJob/TFJob get their replica pods and rendezvous environment from the real Kubeflow
+training operator (the ``operator`` fixture), whose pods KWOK then plays; a cluster without the
+operator is refused at submit (test_devcluster_kube.py has no operator). The rendezvous itself
+is tested on the real node (test_node_distributed.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from jupyter_mlplat.devcluster import registry as devregistry
 from jupyter_mlplat.devcluster.base import Component, free_port
 from jupyter_mlplat.errors import Forbidden, InvalidRequest, MLPlatError
 from jupyter_mlplat.jobs.k8s import manifests as mf
+from jupyter_mlplat.jobs.k8s.states import KF_REPLICA_INDEX, KF_REPLICA_TYPE
 from jupyter_mlplat.jobs.models import Job, JobSpec, JobState
 from jupyter_mlplat.platform import Platform
 
@@ -39,20 +42,19 @@ SLOW = {"mlplat.test/run-duration": "60s"}
 
 def _targets(kube_info: dict[str, Any]) -> list[dict[str, Any]]:
     base = devkube.platform_config(kube_info)["targets"][0]
-    base = {**base, "operator": "none"}
     return [
         base,
         {**base, "name": "kube-fail", "pod_annotations": FAIL},
         {**base, "name": "kube-slow", "pod_annotations": SLOW},
         {**base, "name": "kube-5s", "pod_annotations": {"mlplat.test/run-duration": "5s"}},
         {**base, "name": "kube-bob", "namespace": "ml-bob"},
-        {**base, "name": "kube-bad", "kubeflow_spec": {"runPolicy": {"cleanPodPolicy":
+        {**base, "name": "kube-bad", "kubeflow_spec": {"runPolicy": {"backoffLimit":
                                                                       "Sometimes"}}},
     ]
 
 
 @pytest.fixture(scope="module")
-def platform_data(kube: Component, registry: Component) -> dict[str, Any]:
+def platform_data(kube: Component, registry: Component, operator: Component) -> dict[str, Any]:
     info = kube.info()
     return {"user": info["user"], "targets": _targets(info),
             **devregistry.platform_config(registry.info())}
@@ -122,6 +124,12 @@ def _pods(api: client.ApiClient, job_id: str, ns: str = NS) -> list[Any]:
         ns, label_selector=f"{mf.LABEL_JOB}={job_id}").items)
 
 
+def _replica(pod: Any) -> str:
+    """``master-0``, ``worker-1``: the training operator's replica type and index labels."""
+    labels = pod.metadata.labels
+    return f"{labels[KF_REPLICA_TYPE]}-{labels[KF_REPLICA_INDEX]}"
+
+
 def _labelled(api: client.ApiClient, ns: str, job_id: str | None = None) -> list[str]:
     """Names of every platform-made Job, PyTorchJob, TFJob, pod and service in ``ns``."""
     selector = f"{mf.LABEL_JOB}={job_id}" if job_id else mf.LABEL_JOB
@@ -189,16 +197,17 @@ def test_pytorch_job_with_two_workers_runs_three_pods(platform: Platform,
         assert pod.metadata.owner_references[0].kind == "PyTorchJob"
         env = {e.name: e.value for e in pod.spec.containers[0].env}
         assert env["WORLD_SIZE"] == "3"
-        assert env["MASTER_ADDR"] == f"master-0.{job.k8s_object.name}"
+        # The operator's own naming: one headless service per replica.
+        assert env["MASTER_ADDR"] == f"{job.k8s_object.name}-master-0"
         assert pod.spec.containers[0].resources.limits["nvidia.com/gpu"] == "1"
-        ranks[pod.metadata.labels[mf.LABEL_REPLICA]] = env["RANK"]
+        ranks[_replica(pod)] = env["RANK"]
     assert ranks == {"master-0": "0", "worker-0": "1", "worker-1": "2"}
     done = _final(platform, job.id)
     assert done.state is JobState.succeeded, done.error
     assert "running" in _states(done)
     # Logs per replica: each pod's own lines, through the API server and KWOK.
     for pod in pods:
-        replica = pod.metadata.labels[mf.LABEL_REPLICA]
+        replica = _replica(pod)
         devkube.write_pod_log(kube.info(), NS, pod.metadata.name, [f"{replica} rank "
                                                                    f"{ranks[replica]}"],
                               container="pytorch")
@@ -268,9 +277,45 @@ def test_malformed_pytorchjob_is_rejected_with_the_schema_error(
     before = _labelled(admin, NS)
     with pytest.raises(InvalidRequest) as info:
         platform.jobs.submit(_spec(target="kube-bad", kind="pytorch", workers=1), "alice")
-    assert "cleanPodPolicy" in info.value.message and "Sometimes" in info.value.message
+    assert "backoffLimit" in info.value.message and "integer" in info.value.message
     assert not [j for j in platform.jobs.page().jobs if j.spec.target == "kube-bad"]
     assert _labelled(admin, NS) == before
+
+
+def test_distributed_kinds_need_the_training_operator(registry: Component, root: Path,
+                                                      tmp_path: Path) -> None:
+    """A cluster of its own, where nobody installed the training operator (so it serves no
+    kubeflow.org kinds): PyTorchJob and TFJob are refused with 400 naming the operator, found
+    by API discovery, before anything is recorded, built or created."""
+    cluster = devkube.Kubernetes(tmp_path / "bare")
+    cluster.build()
+    cluster.start()
+    try:
+        info = cluster.info()
+        data = {"user": info["user"], "targets": [devkube.platform_config(info)["targets"][0]],
+                "data_dir": str(tmp_path / "data"),
+                **devregistry.platform_config(registry.info())}
+        plat = Platform(load_config(data), root)
+        try:
+            for kind, name in (("pytorch", "PyTorchJob"), ("tf", "TFJob")):
+                with pytest.raises(InvalidRequest) as refused:
+                    plat.jobs.submit(_spec(kind=kind, workers=1), "alice")
+                assert refused.value.reason == "training operator missing"
+                assert f"does not serve {name} (kubeflow.org/v1" in refused.value.message
+                assert "Kubeflow training operator" in refused.value.message
+            assert plat.jobs.page().total == 0
+            api = config.new_client_from_config(config_file=info["kubeconfigs"]["admin"])
+            try:
+                assert not _core(api).list_namespaced_pod(NS).items
+            finally:
+                api.close()
+            # A plain notebook job needs no operator.
+            job = plat.jobs.submit(_spec(), "alice")
+            assert job.k8s_object is not None and job.k8s_object.kind == "Job"
+        finally:
+            plat.close()
+    finally:
+        cluster.stop()
 
 
 def test_bad_input_is_refused_before_anything_is_created(platform: Platform) -> None:
@@ -410,5 +455,5 @@ async def test_rest_submit_follow_and_bad_input(api: Any, jp_root_dir: Path,
     assert status == 403 and "ml-bob" in body["message"], body
     status, body = await api("jobs", "POST", {"notebook": "nb/train.ipynb", "kind": "pytorch",
                                               "target": "kube-bad"})
-    assert status == 400 and "Sometimes" in body["message"], body
+    assert status == 400 and "backoffLimit" in body["message"], body
     assert not _labelled(admin, "ml-bob")

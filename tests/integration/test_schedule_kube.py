@@ -34,7 +34,7 @@ NS = "ml-alice"
 @pytest.fixture(scope="module")
 def platform_data(kube: Component, registry: Component) -> dict[str, Any]:
     info = kube.info()
-    base = {**devkube.platform_config(info)["targets"][0], "operator": "none"}
+    base = {**devkube.platform_config(info)["targets"][0]}
     targets = [base, {**base, "name": "kube-2"},
                {**base, "name": "kube-bob", "namespace": "ml-bob"}]
     return {"user": info["user"], "targets": targets,

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from jupyter_mlplat.config import Resources
 from jupyter_mlplat.jobs.k8s import manifests as mf
-
-OWNER = {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob",
-         "metadata": {"name": "mlplat-j000000000001", "uid": "u-1"}}
 
 
 def _w(**kw: object) -> mf.Workload:
@@ -67,31 +62,19 @@ def test_tfjob_chief_worker_ps() -> None:
     assert mf.replica_names("tf", 2, 1) == ["chief-0", "worker-0", "worker-1", "ps-0"]
 
 
-def test_replica_pods_are_owned_and_get_rendezvous_env() -> None:
-    w = _w(kind="pytorch", workers=2)
-    pods = mf.replica_pods(w, OWNER)
-    assert [p["metadata"]["name"] for p in pods] == [
-        "mlplat-j000000000001-master-0", "mlplat-j000000000001-worker-0",
-        "mlplat-j000000000001-worker-1"]
-    for rank, pod in enumerate(pods):
-        assert pod["metadata"]["ownerReferences"][0]["uid"] == "u-1"
-        env = {e["name"]: e["value"] for e in pod["spec"]["containers"][0]["env"]}
-        assert env["RANK"] == str(rank) and env["WORLD_SIZE"] == "3"
-        assert env["MASTER_ADDR"] == "master-0.mlplat-j000000000001"
-        assert env["MLPLAT_JOB_ID"] == "j000000000001"
-        assert pod["spec"]["subdomain"] == "mlplat-j000000000001"
-    svc = mf.headless_service(w, OWNER)
-    assert svc["spec"]["clusterIP"] == "None"
-
-
-def test_tf_config_names_every_replica() -> None:
-    w = _w(kind="tf", workers=1)
-    pods = mf.replica_pods(w, {**OWNER, "kind": "TFJob"})
-    conf = json.loads({e["name"]: e["value"] for e in pods[1]["spec"]["containers"][0]["env"]}
-                      ["TF_CONFIG"])
-    assert conf["task"] == {"type": "worker", "index": 0}
-    assert conf["cluster"] == {"chief": ["chief-0.mlplat-j000000000001:2222"],
-                               "worker": ["worker-0.mlplat-j000000000001:2222"]}
+def test_training_job_replicas_are_templates_for_the_operator() -> None:
+    """The platform creates only the PyTorchJob; each replica type's template (labels, the
+    container named as the operator expects) is what the training operator makes pods from."""
+    obj = mf.primary(_w(kind="pytorch", workers=2))
+    replicas = obj["spec"]["pytorchReplicaSpecs"]
+    assert {k: v["replicas"] for k, v in replicas.items()} == {"Master": 1, "Worker": 2}
+    for rtype, spec in replicas.items():
+        template = spec["template"]
+        assert template["metadata"]["labels"][mf.LABEL_JOB] == "j000000000001"
+        assert template["metadata"]["labels"][mf.LABEL_REPLICA] == rtype.lower()
+        assert [c["name"] for c in template["spec"]["containers"]] == ["pytorch"]
+        env = {e["name"] for e in template["spec"]["containers"][0]["env"]}
+        assert "MASTER_ADDR" not in env and "RANK" not in env  # the operator's to set
 
 
 def test_names_and_label_values_stay_valid() -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_mlplat.jobs.k8s.states import (
+    KF_REPLICA_INDEX,
+    KF_REPLICA_TYPE,
     Observed,
     before,
     event_failure,
     event_line,
     observe,
     plan,
+    pod_replica,
 )
 from jupyter_mlplat.jobs.models import JobState as S
 
@@ -74,13 +77,27 @@ def test_job_conditions_decide_and_pod_exit_is_quoted() -> None:
     assert seen is not None and seen.state is S.failed and seen.ran
 
 
-def test_training_jobs_without_operator_follow_the_master_or_chief() -> None:
+def _operator_pod(phase: str, rtype: str, index: int) -> dict[str, Any]:
+    """A replica pod as the training operator creates it: the template's replica label is the
+    type alone; the operator's labels give type and index."""
+    pod = _pod(phase, rtype)
+    pod["metadata"]["name"] = f"p-{rtype}-{index}"
+    pod["metadata"]["labels"].update({KF_REPLICA_TYPE: rtype, KF_REPLICA_INDEX: str(index)})
+    return pod
+
+
+def test_operator_pods_are_named_by_replica_type_and_index() -> None:
+    assert pod_replica(_operator_pod("Running", "worker", 1)) == "worker-1"
+    assert pod_replica(_pod("Running")) == "main"
+
+
+def test_training_jobs_before_the_operators_condition_follow_the_master_or_chief() -> None:
     owner = {"kind": "PyTorchJob", "metadata": {"name": "x"}}
-    pods = [_pod("Succeeded", "master-0"), _pod("Running", "worker-0")]
-    seen = observe("pytorch", owner, pods, operator="none")
+    pods = [_operator_pod("Succeeded", "master", 0), _operator_pod("Running", "worker", 0)]
+    seen = observe("pytorch", owner, pods)
     assert seen is not None and seen.state is S.succeeded
-    pods = [_pod("Running", "chief-0"), _pod("Failed", "worker-0")]
-    seen = observe("tf", {"kind": "TFJob"}, pods, operator="none")
+    pods = [_operator_pod("Running", "chief", 0), _operator_pod("Failed", "worker", 0)]
+    seen = observe("tf", {"kind": "TFJob"}, pods)
     assert seen is not None and seen.state is S.failed and "p-worker-0" in seen.message
 
 

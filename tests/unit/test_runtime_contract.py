@@ -68,11 +68,10 @@ def test_pod_template_overlays_every_rendered_pod() -> None:
     cron = mf.cron_job(_w(pod_template=overlay), mf.CronSpec("s1", "* * * * *", "UTC",
                                                               "forbid", 60))
     assert cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["hostNetwork"] is True
-    owner = {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob",
-             "metadata": {"name": "mlplat-j000000000001", "uid": "u"}}
-    for pod in mf.replica_pods(_w(kind="pytorch", workers=1, pod_template=overlay), owner):
+    training = mf.primary(_w(kind="pytorch", workers=1, pod_template=overlay))
+    for replica in training["spec"]["pytorchReplicaSpecs"].values():
+        pod = replica["template"]  # what the training operator makes the replica pods from
         assert pod["spec"]["hostNetwork"] is True
-        assert pod["spec"]["subdomain"] == "mlplat-j000000000001"
         assert [c["name"] for c in pod["spec"]["containers"]] == ["pytorch"]
 
 

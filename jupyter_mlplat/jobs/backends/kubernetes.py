@@ -5,8 +5,10 @@
 1. dry-run create of the rendered object: a namespace the user may not write (403) or a spec
    the CRD's schema rejects (422) is refused before any image is built or anything created;
 2. ``building`` → ``pushing``: the append builder's progress becomes timeline events;
-3. create the object (named after the job id, so a retried create adopts instead of doubling)
-   and, with ``operator: none``, the replica pods the Kubeflow operator would have made;
+3. create the object (named after the job id, so a retried create adopts instead of doubling);
+   a PyTorchJob/TFJob's pods, services and rendezvous environment then come from the Kubeflow
+   training operator, which the cluster must run (a cluster that does not serve the kind is
+   refused with 400 before anything is built);
 4. ``submitted``. From here the namespace watcher and the reconcile loop both call
    :meth:`KubernetesBackend.sync`, which reads the job's objects and moves the state forward
    (``pending`` → ``running`` → ``succeeded``/``failed``) with conditional transitions.
@@ -252,6 +254,7 @@ class KubernetesBackend(ComputeBackend[KubernetesTarget]):
         registry = self.ctx.config.registry
         placeholder = runtime_image_address(runtime, registry) or "registry/none"
         # Refused here means nothing was built, pushed or created.
+        self._require_kind(job.spec.kind)
         self.api.create(mf.primary(self.workload(job, placeholder)), dry_run=True)
         if not store.transition(job.id, JobState.building, message="building the code layer",
                                 only_from={JobState.queued}):
@@ -261,15 +264,10 @@ class KubernetesBackend(ComputeBackend[KubernetesTarget]):
         recorder.finished(built)
         store.update(job.id, image=built.pull_reference)
         w = self.workload(job, built.pull_reference)
-        owner = self.api.create(mf.primary(w))
+        self.api.create(mf.primary(w))
         try:
-            if w.kind != "job" and self.target.operator == "none":
-                self.api.create(mf.headless_service(w, owner))
-                for pod in mf.replica_pods(w, owner):
-                    self.api.create(pod)
             store.merge_backend_ref(job.id, namespace=w.namespace, kind=w.info.kind,
                                     name=w.name, api_version=w.info.api_version,
-                                    operator=self.target.operator,
                                     backoff_limit=w.backoff_limit,
                                     replicas=mf.replica_names(w.kind, w.workers, w.ps))
             outputs = {**job.outputs.model_dump(exclude_none=True),
@@ -306,7 +304,7 @@ class KubernetesBackend(ComputeBackend[KubernetesTarget]):
                      k8s_object={"kind": "Job", "name": object_name, "namespace": namespace},
                      **({"created": created} if created else {}))
         store.merge_backend_ref(job.id, namespace=namespace, kind="Job", name=object_name,
-                                api_version="batch/v1", operator=self.target.operator,
+                                api_version="batch/v1",
                                 backoff_limit=int(body.get("backoffLimit") or 0),
                                 replicas=["main"], uid=str(meta["uid"]))
         store.transition(job.id, JobState.submitted, only_from={JobState.queued},
@@ -348,7 +346,7 @@ class KubernetesBackend(ComputeBackend[KubernetesTarget]):
         ns, kind, name = ref["namespace"], ref["kind"], ref["name"]
         owner = self.api.get(kind, ns, name)
         pods = self._pods(ref, job_id)
-        observed = observe(job.spec.kind, owner, pods, operator=ref.get("operator", "kubeflow"),
+        observed = observe(job.spec.kind, owner, pods,
                            backoff_limit=int(ref.get("backoff_limit", 0)))
         if observed is None:
             store.transition(job_id, JobState.failed, error="Kubernetes object deleted",
@@ -415,13 +413,40 @@ class KubernetesBackend(ComputeBackend[KubernetesTarget]):
             Stream("events", partial(api.core.list_namespaced_event, ns), self._on_event,
                    self._on_events),
         ]
-        if self.target.operator == "kubeflow":
-            for kind in ("pytorch", "tf"):
-                plural = mf.KINDS[kind].plural
-                streams.append(Stream(plural, partial(api.custom.list_namespaced_custom_object,
-                                                      "kubeflow.org", "v1", ns, plural),
-                                      self._on_object, self._on_list, selector))
+        served = self._kubeflow_served(api)
+        for kind in ("pytorch", "tf"):
+            plural = mf.KINDS[kind].plural
+            if plural in served:
+                streams.append(Stream(
+                    plural, partial(api.custom.list_namespaced_custom_object, "kubeflow.org",
+                                    "v1", ns, plural),
+                    self._on_object, self._on_list, selector))
         return streams
+
+    @staticmethod
+    def _kubeflow_served(api: KubeApi) -> set[str]:
+        """The Kubeflow kinds the cluster serves (none: no operator, so nothing to watch)."""
+        try:
+            return api.served_resources("kubeflow.org/v1") or set()
+        except MLPlatError as exc:
+            log.info("mlplat: discovering kubeflow.org/v1: %s", exc.message)
+            return {mf.KINDS[kind].plural for kind in ("pytorch", "tf")}
+
+    def _require_kind(self, kind: str) -> None:
+        """A PyTorchJob/TFJob needs the Kubeflow training operator: refuse (400) on a cluster
+        whose API server does not serve the kind (its CRD, which the operator installs, is
+        missing), before anything is built or created."""
+        if kind == "job":
+            return
+        info = mf.KINDS[kind]
+        served = self.api.served_resources("kubeflow.org/v1")
+        if served is None or info.plural not in served:
+            raise InvalidRequest(
+                f"target {self.target.name!r} cannot run kind {kind!r}: its cluster does not "
+                f"serve {info.kind} ({info.api_version} {info.plural}), so the Kubeflow "
+                "training operator is not installed there (its CRDs are missing); install it "
+                "(v1.8 or later) or submit the notebook as kind 'job'",
+                reason="training operator missing")
 
     def _sync_quietly(self, job_id: str) -> None:
         try:

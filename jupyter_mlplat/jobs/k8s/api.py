@@ -263,6 +263,19 @@ class KubeApi:
                          _preload_content=False)
         return list(_decode(resp).get("items") or [])
 
+    def served_resources(self, group_version: str) -> set[str] | None:
+        """The resource names the API server serves under ``group_version`` (API discovery,
+        ``GET /apis/<group>/<version>``); None when it serves no such group version."""
+        group, _, version = group_version.partition("/")
+        try:
+            found = self.call(f"discover {group_version}", self.custom.get_api_resources,
+                              group, version)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise domain_error(exc, f"discover {group_version}") from exc
+        return {str(r.name) for r in found.resources or []}
+
     def pod_log(self, namespace: str, pod: str, container: str) -> bytes:
         """The whole log (the API has no byte offsets); one retry, as followers poll anyway."""
         resp = self.call(f"read the log of pod {namespace}/{pod}",

@@ -4,16 +4,14 @@ Keeping this pure lets unit tests pin the exact manifests, and lets the backend 
 very object it will create. Everything carries the job id as a label so that the watcher, the
 reconciler and ``cancel`` find a job's objects by selector rather than by remembered names.
 
-With ``operator: none`` (no Kubeflow training operator in the cluster) the backend also creates
-what the operator would: one pod per replica, owned by the PyTorchJob/TFJob (so deleting it
-deletes them), a headless service giving each replica a stable DNS name, and the rendezvous
-environment (``MASTER_ADDR``/``WORLD_SIZE``/``RANK`` for PyTorch, ``TF_CONFIG`` for TensorFlow).
+A PyTorchJob or TFJob is only the custom resource: its replica pods, their services and the
+rendezvous environment (``MASTER_ADDR``/``WORLD_SIZE``/``RANK``, ``TF_CONFIG``) come from the
+Kubeflow training operator running in the cluster.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,12 +26,7 @@ LABEL_MANAGED = "app.kubernetes.io/managed-by"
 MANAGER = "jupyter-mlplat"
 ANNOTATION_USER = "mlplat.io/user"
 ANNOTATION_REQUEST = "mlplat.io/client-request-id"
-KF_JOB_NAME = "training.kubeflow.org/job-name"
-KF_REPLICA_TYPE = "training.kubeflow.org/replica-type"
-KF_REPLICA_INDEX = "training.kubeflow.org/replica-index"
 GPU = "nvidia.com/gpu"
-PYTORCH_PORT = 23456
-TF_PORT = 2222
 NAME_PREFIX = "mlplat-"
 
 Kind = Literal["job", "pytorch", "tf"]
@@ -280,62 +273,6 @@ def training_job(w: Workload) -> dict[str, Any]:
 def primary(w: Workload) -> dict[str, Any]:
     """The object that stands for the job (and owns everything else)."""
     return batch_job(w) if w.kind == "job" else training_job(w)
-
-
-# -- what the Kubeflow operator would create (operator: none) ---------------------------------
-def replica_host(w: Workload, rtype: str, index: int) -> str:
-    """Stable DNS name of a replica: ``<type>-<i>.<job>`` through the job's headless service."""
-    return f"{rtype.lower()}-{index}.{w.name}"
-
-
-def rendezvous_env(w: Workload, rtype: str, index: int) -> dict[str, str]:
-    """What the operator injects: torch.distributed's env, or TF_CONFIG."""
-    if w.kind == "pytorch":
-        rank = 0 if rtype == "Master" else index + 1
-        return {"MASTER_ADDR": replica_host(w, "Master", 0), "MASTER_PORT": str(PYTORCH_PORT),
-                "WORLD_SIZE": str(1 + w.workers), "RANK": str(rank),
-                "PET_NNODES": str(1 + w.workers), "PET_NODE_RANK": str(rank)}
-    cluster = {rt.lower(): [f"{replica_host(w, rt, i)}:{TF_PORT}" for i in range(count)]
-               for rt, count in replica_types(w)}
-    tf_config = {"cluster": cluster, "task": {"type": rtype.lower(), "index": index},
-                 "environment": "cloud"}
-    return {"TF_CONFIG": json.dumps(tf_config, sort_keys=True, separators=(",", ":"))}
-
-
-def owner_reference(owner: Mapping[str, Any]) -> dict[str, Any]:
-    meta = owner["metadata"]
-    return {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": meta["name"],
-            "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}
-
-
-def replica_pods(w: Workload, owner: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The pods a training operator would create for ``owner`` (the created CRD object)."""
-    pods = []
-    for rtype, count in replica_types(w):
-        for index in range(count):
-            replica = f"{rtype.lower()}-{index}"
-            template = pod_template(w, replica)
-            meta = template["metadata"]
-            meta["labels"].update({KF_JOB_NAME: w.name, KF_REPLICA_TYPE: rtype.lower(),
-                                   KF_REPLICA_INDEX: str(index)})
-            spec = overlay_pod({"spec": pod_spec(w, rendezvous_env(w, rtype, index))},
-                               w.pod_template, w.info.container)["spec"]
-            spec.update({"hostname": replica, "subdomain": w.name})
-            pods.append({"apiVersion": "v1", "kind": "Pod",
-                         "metadata": {"name": f"{w.name}-{replica}", "namespace": w.namespace,
-                                      "ownerReferences": [owner_reference(owner)], **meta},
-                         "spec": spec})
-    return pods
-
-
-def headless_service(w: Workload, owner: Mapping[str, Any]) -> dict[str, Any]:
-    port = PYTORCH_PORT if w.kind == "pytorch" else TF_PORT
-    return {"apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": w.name, "namespace": w.namespace, "labels": labels_of(w),
-                         "ownerReferences": [owner_reference(owner)]},
-            "spec": {"clusterIP": "None", "selector": {KF_JOB_NAME: w.name},
-                     "ports": [{"name": "rendezvous", "port": port}],
-                     "publishNotReadyAddresses": True}}
 
 
 # -- schedules on the cluster (executor: kubernetes) ------------------------------------------

@@ -59,8 +59,19 @@ def _containers(pod: Obj) -> list[Obj]:
             *(status.get("containerStatuses") or [])]
 
 
+#: Labels the Kubeflow training operator puts on each replica pod it creates.
+KF_REPLICA_TYPE = "training.kubeflow.org/replica-type"
+KF_REPLICA_INDEX = "training.kubeflow.org/replica-index"
+
+
 def pod_replica(pod: Obj, label: str = "mlplat.io/replica") -> str:
-    return str((_meta(pod).get("labels") or {}).get(label, ""))
+    """The pod's replica: ``master-0``, ``worker-1`` (the operator's type and index labels on
+    a PyTorchJob/TFJob pod), else our own label (``main`` for a Job's pod)."""
+    labels = _meta(pod).get("labels") or {}
+    rtype, index = labels.get(KF_REPLICA_TYPE), labels.get(KF_REPLICA_INDEX)
+    if rtype and index is not None:
+        return f"{str(rtype).lower()}-{index}"
+    return str(labels.get(label, ""))
 
 
 def pod_waiting_failure(pod: Obj) -> str | None:
@@ -130,7 +141,7 @@ def _live(pods: Sequence[Obj]) -> list[Obj]:
     return [p for p in pods if not _meta(p).get("deletionTimestamp")]
 
 
-def observe(kind: str, owner: Obj | None, pods: Sequence[Obj], *, operator: str = "kubeflow",
+def observe(kind: str, owner: Obj | None, pods: Sequence[Obj], *,
             backoff_limit: int = 0) -> Observed | None:
     """The state shown by the job's object (``owner``) and pods; None if both are gone."""
     if owner is None and not pods:
@@ -142,7 +153,7 @@ def observe(kind: str, owner: Obj | None, pods: Sequence[Obj], *, operator: str 
         if failure:
             return Observed(JobState.failed, failure, ran, cleanup=True)
     if owner is not None:
-        decided = _from_owner(kind, owner, pods, operator, ran)
+        decided = _from_owner(kind, owner, pods, ran)
         if decided is not None:
             return decided
     failed = [p for p in pods if _status(p).get("phase") == "Failed"]
@@ -162,8 +173,7 @@ def observe(kind: str, owner: Obj | None, pods: Sequence[Obj], *, operator: str 
     return Observed(JobState.submitted, "waiting for pods to be created", ran)
 
 
-def _from_owner(kind: str, owner: Obj, pods: Sequence[Obj], operator: str,
-                ran: bool) -> Observed | None:
+def _from_owner(kind: str, owner: Obj, pods: Sequence[Obj], ran: bool) -> Observed | None:
     if kind == "job":
         failed = _condition(owner, "Failed", "FailureTarget")
         if failed:
@@ -174,8 +184,6 @@ def _from_owner(kind: str, owner: Obj, pods: Sequence[Obj], operator: str,
         if done:
             return Observed(JobState.succeeded, "job complete", True)
         return None
-    if operator != "kubeflow":
-        return None  # the backend plays the operator; pods decide
     failed = _condition(owner, "Failed")
     if failed:
         return Observed(JobState.failed, _cond_text(failed) or "training job failed", ran)
