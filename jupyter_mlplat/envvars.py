@@ -36,6 +36,10 @@ TARGET = "MLPLAT_TARGET"
 RUNTIME = "MLPLAT_RUNTIME"
 #: The schedule a CronJob's job belongs to.
 SCHEDULE_ID = "MLPLAT_SCHEDULE_ID"
+#: In a CronJob's pod: the name of the Kubernetes Job that fired (from the pod's
+#: ``batch.kubernetes.io/job-name`` label); its output locations name it as ``$(MLPLAT_K8S_JOB)``,
+#: so each firing has an output folder of its own.
+K8S_JOB = "MLPLAT_K8S_JOB"
 #: Set by the code layer of an image: where the code is, what to run, its parameters and output.
 WORKDIR = "MLPLAT_WORKDIR"
 SOURCE = "MLPLAT_SOURCE"

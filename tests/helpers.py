@@ -6,6 +6,7 @@ Test modules import these with ``from tests.helpers import ...``.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from collections.abc import Callable
@@ -111,3 +112,26 @@ def scheduling_server_config(data_dir: Path) -> dict[str, Any]:
                       "scheduler_interval": 0.5, "misfire_grace": 5.0,
                       "limits": {"min_schedule_interval": 0}},
     }
+
+
+async def tensorboard_scalars(jp_fetch: Callable[..., Any], tb_id: str, run: str,
+                              tag: str) -> list[tuple[float, int, float]]:
+    """``(wall_time, step, value)`` of a tag, through our TensorBoard proxy (the route the UI's
+    TensorBoard frame uses); empty while TensorBoard has no such run or tag yet."""
+    from tornado.httpclient import HTTPClientError
+
+    try:
+        resp = await jp_fetch("jupyter-mlplat", "tensorboard", tb_id, "data", "plugin",
+                              "scalars", "scalars", params={"tag": tag, "run": run})
+    except HTTPClientError as exc:
+        if exc.code in (400, 404):
+            return []
+        raise
+    return [(float(t), int(s), float(v)) for t, s, v in json.loads(resp.body)]
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile (``fraction`` 0.95: p95) of ``values``."""
+    ranked = sorted(values)
+    rank = math.ceil(len(ranked) * fraction)
+    return ranked[max(0, min(len(ranked), rank) - 1)]

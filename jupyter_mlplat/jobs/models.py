@@ -95,6 +95,16 @@ class JobOutputs(BaseModel):
         "`<folder>/tensorboard`.")
 
 
+    @classmethod
+    def on_cluster(cls, folder: str, notebook_name: str, log_name: str = "job.log"
+                   ) -> JobOutputs:
+        """The outputs of a job whose own folder is ``folder`` (``hdfs://…``) on a storage
+        cluster: its output notebook, log and TensorBoard dir inside it."""
+        own = folder.rstrip("/")
+        return cls(notebook=f"{own}/{notebook_name}.ipynb", folder=own, log=f"{own}/{log_name}",
+                   tensorboard=f"{own}/tensorboard")
+
+
 class K8sObject(BaseModel):
     kind: str
     name: str

@@ -18,12 +18,23 @@ from typing import Any
 from .. import parameters as params
 from ..config import UnknownName
 from ..containment import PathOutside, check_text, contain, relative, safe_name, shown
-from ..errors import Conflict, InvalidRequest, LimitExceeded, MLPlatError, NotFound
+from ..errors import (
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    LimitExceeded,
+    MLPlatError,
+    NotFound,
+    Unavailable,
+)
 from ..images.layer import BadInclude, collect_includes
+from ..storage.errors import NameNodesUnavailable
+from ..storage.filesystem import ClusterFileSystem
+from ..storage.paths import PathOutsideRoot
 from .backends import backend_for
 from .backends.base import ComputeBackend
 from .context import JobContext
-from .models import ACTIVE_STATES, Job, JobPage, JobSpec, JobState, LogChunk
+from .models import ACTIVE_STATES, Job, JobOutputs, JobPage, JobSpec, JobState, LogChunk
 from .store import JobStore
 
 log = logging.getLogger(__name__)
@@ -162,10 +173,9 @@ class JobService:
             return job  # an idempotent retry of a submit that already happened
         try:
             if location is not None:
-                own = location.replace("{job_id}", job.id).rstrip("/")
-                self.store.update(job.id, outputs={
-                    "notebook": f"{own}/{safe_name(name)}.ipynb", "folder": own,
-                    "log": f"{own}/{JOB_LOG}", "tensorboard": f"{own}/tensorboard"})
+                own = location.replace("{job_id}", job.id)
+                self.store.update(job.id, outputs=JobOutputs.on_cluster(
+                    own, safe_name(name), JOB_LOG).model_dump(exclude_none=True))
             else:
                 notebook = self._output_path(folder, name, job.id)
                 self.store.update(job.id, outputs={
@@ -231,6 +241,8 @@ class JobService:
             raise Conflict(f"job {job_id} is {job.state.value}; cancel it first (POST "
                            f"jobs/{job_id}/cancel), then delete it", reason="job active")
         folder = self._own_folder(job) if outputs else None
+        if outputs:  # on a cluster: gone first, so a refusal (503, 403) leaves the job as is
+            self._delete_cluster_folder(job)
         try:
             backend: ComputeBackend | None = self.backend(job.spec.target)
         except InvalidRequest:  # its target is no longer configured: nothing to reach there
@@ -254,16 +266,94 @@ class JobService:
             return None
         return path
 
+    def _cluster_folder(self, job: Job) -> tuple[ClusterFileSystem, str] | None:
+        """The job's own output folder on a storage cluster, as ``(filesystem as the user,
+        path)``; None when its outputs are not on a cluster.
+
+        Only the folder recorded for this job, and only if it is the job's own: its last
+        segment names the job (``…/<job id>``, ``…/<name>-<job id>``, or the Kubernetes Job a
+        CronJob fired), it has no ``..`` segment and it is not a cluster's top folder; the
+        filesystem keeps it inside the cluster's ``base_path``. Anything else is refused
+        (400), never deleted or read.
+        """
+        folder = job.outputs.folder or ""
+        scheme, sep, rest = folder.partition("://")
+        if not sep:
+            return None
+        check_text(folder, "output")
+        cluster, _, path = rest.partition("/")
+        path = "/" + path.strip("/")
+        last = PurePosixPath(path).name
+        ref = self.store.backend_ref(job.id) or {}
+        own_names = {job.id, str(ref.get("name") or "")} - {""}
+        if scheme != "hdfs" or path.count("/") < 2 or not any(
+                last == own or last.endswith(f"-{own}") for own in own_names):
+            raise InvalidRequest(f"job {job.id}'s output folder {folder!r} is not a folder of "
+                                 "its own; its outputs are left as they are", reason="output")
+        try:
+            spec = self.ctx.config.cluster(cluster)
+        except UnknownName as exc:
+            raise InvalidRequest(f"output: {exc}", reason="unknown cluster") from exc
+        fs = ClusterFileSystem(cluster, spec=spec, user=self.ctx.config.user,
+                               skip_instance_cache=True)
+        return fs, path
+
+    def _delete_cluster_folder(self, job: Job) -> None:
+        """Remove the job's own hdfs:// output folder, as the user (missing: nothing to do)."""
+        found = self._cluster_folder(job)
+        if found is None:
+            return
+        fs, path = found
+        where = job.outputs.folder
+        try:
+            fs.rm(path, recursive=True)
+        except FileNotFoundError:
+            return
+        except NameNodesUnavailable as exc:
+            raise Unavailable(f"the output cluster of job {job.id} is unavailable, so its "
+                              f"outputs {where} cannot be deleted now: {exc}",
+                              reason="output cluster down") from None
+        except PermissionError as exc:
+            raise Forbidden(f"you may not delete job {job.id}'s outputs {where}: {exc}",
+                            reason="output permission denied") from None
+        except PathOutsideRoot as exc:
+            raise InvalidRequest(f"output: {exc}", reason="output") from None
+
+    def _read_metrics(self, job: Job) -> bytes | None:
+        """``metrics.json`` of the job's own folder, here or on its cluster (None: none, too
+        big or unreadable)."""
+        try:
+            found = self._cluster_folder(job)
+        except InvalidRequest:
+            return None
+        if found is not None:
+            fs, path = found
+            try:
+                info = fs.info(f"{path}/{METRICS_FILE}")
+                if info.get("type") != "file" or int(info["size"]) > METRICS_MAX_BYTES:
+                    return None
+                return bytes(fs.cat_file(f"{path}/{METRICS_FILE}"))
+            except (OSError, PathOutsideRoot):
+                return None
+        folder = self._own_folder(job)
+        local = folder / METRICS_FILE if folder is not None else None
+        if local is None or not local.is_file() or local.stat().st_size > METRICS_MAX_BYTES:
+            return None
+        try:
+            return local.read_bytes()
+        except OSError:
+            return None
+
     def metrics(self, job_id: str, user: str | None = None) -> dict[str, float]:
-        """The numbers a job wrote to ``metrics.json`` in its own folder (``MLPLAT_OUTPUT_DIR``):
-        ``{"auc": 0.91, "loss": 0.2}``; empty when it wrote none (or none readable here)."""
-        folder = self._own_folder(self.get(job_id, user))
-        path = folder / METRICS_FILE if folder is not None else None
-        if path is None or not path.is_file() or path.stat().st_size > METRICS_MAX_BYTES:
+        """The numbers a job wrote to ``metrics.json`` in its own folder (``MLPLAT_OUTPUT_DIR``,
+        under the root or on a storage cluster): ``{"auc": 0.91, "loss": 0.2}``; empty when it
+        wrote none (or none readable)."""
+        raw = self._read_metrics(self.get(job_id, user))
+        if raw is None:
             return {}
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = json.loads(raw.decode("utf-8"))
+        except ValueError:
             return {}
         if not isinstance(data, dict):
             return {}

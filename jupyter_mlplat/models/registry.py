@@ -105,6 +105,10 @@ class ModelRegistry:
                 progress: layout.Progress | None = None) -> ModelVersion:
         name = self._check_publish_name(req.name, user)
         lineage = self._lineage(req, user)
+        # From a job without metrics given: what the job wrote to its metrics.json (here or on
+        # its output cluster)
+        metrics = req.metrics or (self.jobs.metrics(lineage.job_id, user)
+                                  if lineage.job_id and self.jobs is not None else {})
         source = layout.artifact_location(req.path, self.root_dir)
         model_dir = self.store.join(*name.split("/"))
         with self._publish_lock:
@@ -121,7 +125,7 @@ class ModelRegistry:
                     s.flush()
                 s.add(ModelVersionRow(
                     model=name, version=version, uri=model_dir.join(str(version)).public,
-                    stage=Stage.none.value, user=user, created=now, metrics=req.metrics,
+                    stage=Stage.none.value, user=user, created=now, metrics=metrics,
                     lineage=lineage.model_dump(mode="json"), manifest=manifest,
                     files=len(manifest), size=size, job_id=lineage.job_id,
                     description=req.description))

@@ -25,10 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 from .. import envvars
 from ..config import Resources
+from ..containment import safe_name
 from ..db import utcnow
 from ..errors import InvalidRequest
 from ..jobs.k8s import manifests as mf
-from ..jobs.models import Job, JobSpec, JobState
+from ..jobs.models import Job, JobOutputs, JobSpec, JobState
+from ..jobs.service import JOB_LOG
 from .cronjob_import import import_runs
 from .orm import ScheduleRow
 from .service import RunService
@@ -55,6 +57,10 @@ def image_inputs(row: ScheduleRow, notebook: Path) -> str:
 def _cluster(backend: KubernetesBackend) -> tuple[str | None, str | None]:
     """Which cluster (and identity) a target talks to."""
     return backend.target.kubeconfig, backend.target.context
+
+
+#: What the Job controller labels a Job's pods with: the Job's name.
+JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 
 
 class KubeCronJobs:
@@ -84,12 +90,29 @@ class KubeCronJobs:
         return Job(id=row.id, name=row.name, user=row.user, state=JobState.queued, spec=spec,
                    created=utcnow())
 
-    def render(self, row: ScheduleRow, image: str) -> dict[str, Any]:
+    def outputs(self, row: ScheduleRow) -> JobOutputs | None:
+        """Where each firing keeps its outputs, when the target (or the schedule's hdfs://
+        ``output``) puts them on a storage cluster: the job id of the location is the fired
+        Kubernetes Job's name, which the pod reads from its own label (``$(MLPLAT_K8S_JOB)``).
+        Checked as the user now (cluster down: 503, no write access: 403)."""
+        job = self._job(row)
+        location = self.backend(row.target).output_location(job.spec, job.name)
+        if location is None:
+            return None
+        return JobOutputs.on_cluster(location.replace("{job_id}", f"$({envvars.K8S_JOB})"),
+                                     safe_name(job.name), JOB_LOG)
+
+    def render(self, row: ScheduleRow, image: str,
+               outputs: JobOutputs | None = None) -> dict[str, Any]:
         backend = self.backend(row.target)
         job = self._job(row)
+        if outputs is not None:
+            job = job.model_copy(update={"outputs": outputs})
         workload = backend.workload(job, image)
-        workload = dataclasses.replace(workload, env={**workload.env,
-                                                      envvars.SCHEDULE_ID: row.id})
+        workload = dataclasses.replace(
+            workload, env={**workload.env, envvars.SCHEDULE_ID: row.id},
+            field_env={envvars.K8S_JOB: f"metadata.labels['{JOB_NAME_LABEL}']"}
+            if outputs is not None else {})
         cron = mf.CronSpec(
             schedule_id=row.id, cron=row.cron, time_zone=row.timezone,
             concurrency=row.concurrency_policy,
@@ -123,6 +146,7 @@ class KubeCronJobs:
         known = dict(row.k8s_object or {})
         inputs = image_inputs(row, notebook)
         namespace, name = backend.namespace(row.user), mf.cron_job_name(row.id)
+        outputs = self.outputs(row)
         # A new schedule has no CronJob yet (its id is new); asking first would turn a 403 on
         # ``create`` into a 403 on ``get``, a less telling message.
         existing = api.get("CronJob", namespace, name) if known else None
@@ -132,9 +156,9 @@ class KubeCronJobs:
             runtime = self.ctx.config.runtime(row.runtime)
             pull = registry.pull_address if registry else "registry"
             placeholder = f"{pull}/{runtime.image}@{PLACEHOLDER_DIGEST}"
-            self._write(api, self.render(row, placeholder), existing, dry_run=True)
+            self._write(api, self.render(row, placeholder, outputs), existing, dry_run=True)
             image = self._build(row, notebook)
-        obj = self._write(api, self.render(row, image), existing)
+        obj = self._write(api, self.render(row, image, outputs), existing)
         old = self.backend(str(known.get("target") or row.target))
         if known.get("namespace") and (known["namespace"], _cluster(old)) != (
                 namespace, _cluster(backend)):

@@ -126,10 +126,17 @@ class RunService:
         notebook = self.jobs.relative(nb_path)
         warnings = params.validate(request.parameters, params.inspect(nb_path, notebook),
                                    self.config.limits.max_parameters_bytes)
-        output = self.jobs.relative(contain(
-            self.jobs.ctx.root_dir, request.output or (PurePosixPath(notebook).parent
-                                                       / OUTPUT_DIR / RUNS_DIR).as_posix(),
-            "output"))
+        output: str | None
+        if request.output and "://" in request.output:
+            output = request.output  # a storage cluster: its target checks it at submit
+        elif request.output is None and getattr(self.jobs.backend(request.target).target,
+                                                "outputs", None):
+            output = None  # the target keeps each job's outputs in its own hdfs:// location
+        else:
+            output = self.jobs.relative(contain(
+                self.jobs.ctx.root_dir, request.output or (PurePosixPath(notebook).parent
+                                                           / OUTPUT_DIR / RUNS_DIR).as_posix(),
+                "output"))
         try:
             runtime = self.config.runtime_for(request.runtime).name
         except LookupError as exc:

@@ -126,3 +126,48 @@ def test_each_replica_of_a_distributed_job_keeps_its_own_notebook_and_log(
     assert runner.replica_path("hdfs://b/j/train.ipynb", replica) == notebook
     assert runner.replica_path("hdfs://b/j/job.log", replica) == \
         ("hdfs://b/j/job.log" if not replica else f"hdfs://b/j/job.{replica}.log")
+
+
+def test_a_papermill_run_with_an_hdfs_output_is_no_local_folder(tmp_path: Path) -> None:
+    """A run's hdfs:// output reaches the jobs service as a URL (never a local folder named
+    ``hdfs:``): a local target refuses it (400) and nothing is recorded."""
+    from jupyter_mlplat.errors import InvalidRequest
+    from jupyter_mlplat.platform import Platform
+    from jupyter_mlplat.runs.schemas import RunRequest
+
+    from ..helpers import write_notebook
+
+    root = tmp_path / "root"
+    write_notebook(root / "train.ipynb")
+    plat = Platform(load_config({"user": "alice", "data_dir": str(tmp_path / "data")}), root)
+    try:
+        with pytest.raises(InvalidRequest) as err:
+            plat.runs.create(RunRequest(notebook="train.ipynb", output="hdfs://prod-b/runs"),
+                             "alice")
+        assert err.value.status == 400 and "needs a kubernetes target" in err.value.message
+        assert plat.runs.page().total == 0 and plat.jobs.page(user="alice").total == 0
+        assert not (root / "hdfs:").exists()
+    finally:
+        plat.close()
+
+
+def test_a_cronjob_firing_names_its_own_output_folder() -> None:
+    """The CronJob's pod reads the fired Job's name from its label before the output variables
+    that name it (``$(MLPLAT_K8S_JOB)``); the import records the folder of that Job."""
+    from jupyter_mlplat.jobs.backends.kubernetes import fired_outputs
+    from jupyter_mlplat.runs.cronjobs import JOB_NAME_LABEL
+
+    own = f"hdfs://prod-b/user/alice/jobs/$({envvars.K8S_JOB})"
+    w = mf.Workload(job_id="s1", user="alice", namespace="ml-alice", image="img",
+                    env={envvars.OUTPUT_DIR: own, envvars.OUTPUT_LOG: f"{own}/job.log",
+                         envvars.JOB_ID: "s1"},
+                    field_env={envvars.K8S_JOB: f"metadata.labels['{JOB_NAME_LABEL}']"})
+    env = mf.container(w)["env"]
+    assert env[0] == {"name": envvars.K8S_JOB, "valueFrom": {"fieldRef": {
+        "fieldPath": "metadata.labels['batch.kubernetes.io/job-name']"}}}
+    assert [e["name"] for e in env[1:]] == sorted(e["name"] for e in env[1:])
+    assert fired_outputs({"containers": [{"env": env}]}, "mlplat-s1-29412345") == {
+        "folder": "hdfs://prod-b/user/alice/jobs/mlplat-s1-29412345",
+        "log": "hdfs://prod-b/user/alice/jobs/mlplat-s1-29412345/job.log"}
+    assert fired_outputs({"containers": [{"env": [{"name": envvars.OUTPUT_DIR,
+                                                   "value": "/workspace/out"}]}]}, "x") == {}

@@ -63,6 +63,18 @@ from .base import ComputeBackend
 log = logging.getLogger(__name__)
 
 
+def fired_outputs(pod: Mapping[str, Any], job_name: str) -> dict[str, str]:
+    """The hdfs:// outputs a CronJob's pod template names, for the Job ``job_name`` it fired."""
+    env = {str(e.get("name")): str(e.get("value")) for e in
+           ((pod.get("containers") or [{}])[0].get("env") or []) if "value" in e}
+    here = f"$({envvars.K8S_JOB})"
+    fields = {"folder": envvars.OUTPUT_DIR, "notebook": envvars.OUTPUT_NOTEBOOK,
+              "log": envvars.OUTPUT_LOG, "tensorboard": envvars.TENSORBOARD_DIR}
+    found = {key: env[var].replace(here, job_name) for key, var in fields.items()
+             if is_url(env.get(var, ""))}
+    return found if "folder" in found else {}
+
+
 def is_url(path: str) -> bool:
     return "://" in path
 
@@ -293,13 +305,15 @@ class KubernetesBackend(ComputeBackend[KubernetesTarget]):
               message: str) -> Job:
         """Record a ``batch/v1`` Job the cluster created itself (a CronJob firing) as a job of
         ``user``, referencing that Job, and bring it to the Job's state with the cluster's
-        start and finish times."""
+        start and finish times. Its outputs are where its pod was told to write them (the
+        output locations in its pod template, ``$(MLPLAT_K8S_JOB)`` being the Job's name)."""
         meta, body = obj["metadata"], obj.get("spec") or {}
         namespace, object_name = str(meta["namespace"]), str(meta["name"])
         store = self.ctx.store
         pod = ((body.get("template") or {}).get("spec") or {})
         created = k8s_time(meta.get("creationTimestamp"))
-        job = store.create(spec=spec, user=user, name=name, outputs={}, message=message)
+        job = store.create(spec=spec, user=user, name=name,
+                           outputs=fired_outputs(pod, object_name), message=message)
         store.update(job.id, image=(pod.get("containers") or [{}])[0].get("image"),
                      k8s_object={"kind": "Job", "name": object_name, "namespace": namespace},
                      **({"created": created} if created else {}))
@@ -513,8 +527,9 @@ class KubernetesBackend(ComputeBackend[KubernetesTarget]):
         pods = sorted((p for p in self._pods(ref, job.id)
                        if pod_replica(p) == replica),
                       key=lambda p: str(p["metadata"].get("creationTimestamp", "")))
-        if not pods:
-            return LogChunk(text="", offset=offset, complete=job.state.final)
+        if not pods:  # gone (TTL, deleted): the copy the runner left on the output cluster
+            stored = self._stored_log(job, offset) if replica == replicas[0] else None
+            return stored or LogChunk(text="", offset=offset, complete=job.state.final)
         pod = pods[-1]
         container = next((mf.KINDS[k].container for k in mf.KINDS
                           if mf.KINDS[k].kind == ref["kind"]), "main")
@@ -533,6 +548,23 @@ class KubernetesBackend(ComputeBackend[KubernetesTarget]):
         finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
         return LogChunk(text=text, offset=new_offset,
                         complete=job.state.final and finished and new_offset >= len(data))
+
+    def _stored_log(self, job: Job, offset: int) -> LogChunk | None:
+        """A final job's ``job.log`` on its output cluster (what the runner copied there when
+        it ended), read as the user; None when it has none or it cannot be read."""
+        url = job.outputs.log or ""
+        if not job.state.final or not is_url(url):
+            return None
+        cluster, _, path = url.split("://", 1)[1].partition("/")
+        try:
+            fs = ClusterFileSystem(cluster, spec=self.ctx.config.cluster(cluster),
+                                   user=self.ctx.config.user, skip_instance_cache=True)
+            data = bytes(fs.cat_file("/" + path))
+        except (OSError, UnknownName, PathOutsideRoot) as exc:
+            log.info("mlplat: the stored log of job %s (%s): %s", job.id, url, exc)
+            return None
+        text, new_offset = decode_from(data, offset)
+        return LogChunk(text=text, offset=new_offset, complete=new_offset >= len(data))
 
     def cancel(self, job: Job) -> None:
         ref = self.ctx.store.backend_ref(job.id)

@@ -77,6 +77,9 @@ class Workload:
     pod_template: Mapping[str, Any] = field(default_factory=dict)
     #: env var -> (Secret name, key): values the kubelet reads from a Secret, never rendered
     secret_env: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    #: env var -> a field of the pod (downward API, e.g. ``metadata.labels['…']``); listed
+    #: before the others, so their values may name it as ``$(VAR)``
+    field_env: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -145,18 +148,22 @@ def resources(res: Resources) -> dict[str, dict[str, str]]:
 
 
 def _env_list(env: Mapping[str, str],
-              secrets: Mapping[str, tuple[str, str]] | None = None) -> list[dict[str, Any]]:
+              secrets: Mapping[str, tuple[str, str]] | None = None,
+              fields: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in env.items()
-                                   if k not in (secrets or {})]
+                                   if k not in (secrets or {}) and k not in (fields or {})]
     items += [{"name": k, "valueFrom": {"secretKeyRef": {"name": name, "key": key}}}
               for k, (name, key) in (secrets or {}).items()]
-    return sorted(items, key=lambda item: str(item["name"]))
+    first = [{"name": k, "valueFrom": {"fieldRef": {"fieldPath": path}}}
+             for k, path in sorted((fields or {}).items())]
+    return first + sorted(items, key=lambda item: str(item["name"]))
 
 
 def container(w: Workload, extra_env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The one container; the image's own command runs the job (set by the append builder)."""
     body: dict[str, Any] = {"name": w.info.container, "image": w.image,
-                            "env": _env_list({**w.env, **(extra_env or {})}, w.secret_env),
+                            "env": _env_list({**w.env, **(extra_env or {})}, w.secret_env,
+                                             w.field_env),
                             # The runner writes why the notebook failed to the termination
                             # log; a container killed before it could (OOM) leaves its log tail.
                             "terminationMessagePolicy": "FallbackToLogsOnError"}
