@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from tornado import web
 
-from ..jobs.models import JobSpec, JobState, RerunRequest
+from ..jobs.backends.kubernetes import KubernetesBackend
+from ..jobs.k8s.logs import attached
+from ..jobs.logfile import MAX_CHUNK
+from ..jobs.models import JobSpec, JobState, LogChunk, RerunRequest
 from .base import MLPlatHandler
 
 STATES = {s.value for s in JobState}
@@ -55,10 +58,25 @@ class JobLogsHandler(MLPlatHandler):
     @web.authenticated
     async def get(self, job_id: str) -> None:
         chunk = await self.call(
-            self.platform.jobs.logs, job_id, self.int_arg("offset", 0, 0, 2**62),
+            self._read, job_id, self.int_arg("offset", 0, 0, 2**62),
             self.get_query_argument("replica", None) or None, self.user_name,
         )
         self.send(chunk)
+
+    def _read(self, job_id: str, offset: int, replica: str | None, user: str) -> LogChunk:
+        """A cluster job's log read by someone who listens: its follower pushes the rest as
+        it comes (``jobs.k8s.logs``) and, while its stream is up, answers from what it got."""
+        jobs = self.platform.jobs
+        followers = attached(jobs.store)
+        if followers is not None and replica is None:
+            job = jobs.get(job_id, user)
+            backend = jobs.backend(job.spec.target)
+            if isinstance(backend, KubernetesBackend):
+                followers.listen(backend, job)
+                chunk = followers.chunk(job.id, offset, MAX_CHUNK)
+                if chunk is not None:
+                    return chunk
+        return jobs.logs(job_id, offset, replica, user)
 
 
 class JobCancelHandler(MLPlatHandler):

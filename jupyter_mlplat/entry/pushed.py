@@ -6,6 +6,9 @@ websocket and wakes the follower of a job whenever a change of that job arrives 
 event, log text, an output notebook's save). The follower then reads the job and its new log
 text as before. Without a server, or while the socket is down (it reconnects), the follower
 polls at its own interval; while connected it still reads every ``CONNECTED_TIMEOUT`` seconds.
+While connected it also reads the job's log through the server every ``LISTEN_EVERY`` seconds:
+that says someone listens, so the server follows a cluster job's log stream and pushes its
+lines as they come (``jobs.k8s.logs``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from ..jobs.models import EVENTS_SCHEMA_ID
 CONNECTED_TIMEOUT = 5.0
 #: Seconds before reconnecting after the socket closed.
 RECONNECT_AFTER = 1.0
+#: Seconds between the reads that keep the server following the job's log (its lease: 30 s).
+LISTEN_EVERY = 10.0
 
 
 class JobWaker:
@@ -87,6 +92,7 @@ class JobWaker:
                                            conn.close)
             self.connected = True
             self._changed.set()  # read once now: changes before the subscription were missed
+            listening = asyncio.ensure_future(self._listen(url, token))
             try:
                 while not self._closed.is_set():
                     raw = await conn.read_message()
@@ -95,10 +101,23 @@ class JobWaker:
                     if self._concerns(raw):
                         self._changed.set()
             finally:
+                listening.cancel()
                 self.connected = False
                 conn.close()
             if not self._closed.is_set():
                 await asyncio.sleep(RECONNECT_AFTER)
+
+    async def _listen(self, url: str, token: str) -> None:
+        """Tell the server, by reading the job's log, that its changes are listened to."""
+        from tornado.httpclient import AsyncHTTPClient
+
+        client = AsyncHTTPClient()
+        headers = {"Authorization": f"token {token}"} if token else {}
+        while not self._closed.is_set():
+            with contextlib.suppress(Exception):  # the socket's end says more
+                await client.fetch(f"{url}jupyter-mlplat/api/jobs/{self.job_id}/logs"
+                                   f"?offset={2**62}", headers=headers, request_timeout=30)
+            await asyncio.sleep(LISTEN_EVERY)
 
     def _concerns(self, raw: str | bytes) -> bool:
         try:

@@ -3,7 +3,8 @@
 States and events are written to the database by other processes (local runners, the watchers
 of cluster jobs), so the feed reads the events table forward from the last event it saw (one
 range of the primary key); the log of a local job grows in a file and is read forward from the
-last offset; its output notebook is saved by papermill after each cell, seen by its mtime.
+last offset; its output notebook is saved by papermill after each cell, seen by its mtime. The
+log of a cluster job is pushed by its follower (:mod:`.k8s.logs`) while someone reads it.
 ``changes()`` returns what happened since the previous call, oldest first, as plain dicts in the
 shape of :data:`SCHEMA` (``seq`` and ``server`` are added by the emitter).
 """
@@ -12,10 +13,12 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 from ..config import UnknownName
+from .k8s.logs import attach
 from .logfile import read_from
 from .models import ACTIVE_STATES, EVENTS_SCHEMA_ID, JobState
 from .store import JobStore
@@ -76,6 +79,8 @@ class JobFeed:
         self._active_read = 0.0
         self._active = False
         self._changed_at = 0.0
+        self._pushed: deque[dict[str, Any]] = deque()  # from other threads (log followers)
+        self.followers = attach(store, self._pushed.append)
 
     def maybe_changed(self) -> bool:
         """False only when the database surely saw no write since the last call (SQLite)."""
@@ -96,7 +101,7 @@ class JobFeed:
     def busy(self) -> bool:
         """Whether the user has active jobs or something changed in the last seconds: then
         the server reads often; otherwise it may read less often."""
-        return self._active or bool(self._watched) or \
+        return self._active or bool(self._watched) or bool(self._pushed) or \
             time.monotonic() - self._changed_at < ACTIVE_EVERY
 
     def _watch(self, job_id: str, target: str, notebook: str | None, created: float) -> None:
@@ -132,6 +137,8 @@ class JobFeed:
         followed come first: they were written before any state read in the same look."""
         self._read_active()
         out: list[dict[str, Any]] = []
+        while self._pushed:
+            out.append(self._pushed.popleft())
         for job_id, seen in list(self._watched.items()):
             out.extend(self._files(job_id, seen))
         before = set(self._watched)

@@ -69,6 +69,9 @@ export function LogView(props: ILogViewProps): JSX.Element {
   );
 }
 
+/** Milliseconds between the reads that keep the server following a cluster job's log. */
+const LISTEN_EVERY = 10000;
+
 /**
  * Follow a job's log: text the server pushes is appended as it comes (when it
  * starts where the view stands); `jobs/{id}/logs?offset=N` is read at first,
@@ -147,8 +150,14 @@ function useFollowedLog(
       }
     };
     feed?.changed.connect(onChange);
+    // A read every LISTEN_EVERY ms says this view still listens: the server keeps following
+    // a cluster job's log stream and pushing its lines (it stops 30 s after the last read).
+    const listening = live
+      ? window.setInterval(() => void poll.refresh(), LISTEN_EVERY)
+      : undefined;
     return () => {
       active = false;
+      window.clearInterval(listening);
       feed?.changed.disconnect(onChange);
       poll.dispose();
     };
