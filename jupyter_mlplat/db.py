@@ -31,6 +31,9 @@ from sqlalchemy import (
     event,
     make_url,
 )
+from sqlalchemy import (
+    text as sql_text,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -209,6 +212,95 @@ def _owner_only_sqlite(url: str) -> None:
         os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+#: The PostgreSQL channel every process that records a job event notifies (at its commit).
+JOB_EVENTS_CHANNEL = "mlplat_job_events"
+#: Seconds between checks of a LISTEN connection (it also wakes at once on a notification).
+LISTEN_TICK = 1.0
+#: Seconds before a lost LISTEN connection is opened again.
+LISTEN_RETRY = 2.0
+
+
+def notify(session: Session, channel: str) -> None:
+    """Tell the listeners of ``channel`` that this transaction wrote (PostgreSQL delivers it at
+    commit, once per channel and transaction; other databases have no such thing)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sql_text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+
+
+class Listener:
+    """``LISTEN channel`` on a PostgreSQL connection of its own, in a thread: ``take()`` says
+    whether a notification came (or the connection was opened again: what was written while
+    it was down is unknown) since the last call. ``up`` is False while it has no connection;
+    readers then poll as without it. Only for psycopg2 (the ``postgres`` extra's driver)."""
+
+    def __init__(self, db: Database, channel: str) -> None:
+        self.db = db
+        self.channel = channel
+        self.up = False
+        self._pending = threading.Event()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name=f"mlplat-listen-{channel}")
+        db.listeners.append(self)  # closed with the database
+
+    @staticmethod
+    def supported(db: Database) -> bool:
+        return db.engine.dialect.name == "postgresql" and db.engine.dialect.driver == "psycopg2"
+
+    def start(self) -> Listener:
+        self._thread.start()
+        return self
+
+    @property
+    def pending(self) -> bool:
+        return self._pending.is_set()
+
+    def take(self) -> bool:
+        was = self._pending.is_set()
+        self._pending.clear()
+        return was
+
+    def close(self) -> None:
+        self._closed.set()
+
+    def _run(self) -> None:
+        import select
+
+        failed = False
+        while not self._closed.is_set():
+            conn: Any = None
+            try:
+                pooled = self.db.engine.raw_connection()
+                conn = pooled.dbapi_connection
+                pooled.detach()  # its own connection, out of the pool, for as long as it lives
+                conn.autocommit = True
+                with conn.cursor() as cur:
+                    cur.execute(f'LISTEN "{self.channel}"')
+                self.up = True
+                self._pending.set()  # read once: what was written before the LISTEN
+                if failed:
+                    log.info("mlplat: listening to %s again", self.channel)
+                failed = False
+                while not self._closed.is_set():
+                    select.select([conn], [], [], LISTEN_TICK)
+                    conn.poll()  # raises when the connection is gone
+                    if conn.notifies:
+                        conn.notifies.clear()
+                        self._pending.set()
+            except Exception as exc:
+                if not failed:
+                    log.warning("mlplat: listening to %s failed (reading by polling until it "
+                                "is back): %s", self.channel, exc)
+                failed = True
+            finally:
+                self.up = False
+                self._pending.set()  # while down, readers poll
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        conn.close()
+            self._closed.wait(LISTEN_RETRY)
+
+
 class Database:
     """Engine + session factory for one URL; ``migrate()`` brings the schema to the newest."""
 
@@ -216,6 +308,7 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.listeners: list[Listener] = []
         kwargs: dict[str, Any] = {"future": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
@@ -254,4 +347,6 @@ class Database:
             command.upgrade(cfg, "heads")
 
     def dispose(self) -> None:
+        for listener in self.listeners:
+            listener.close()
         self.engine.dispose()

@@ -4,7 +4,9 @@ States and events are written to the database by other processes (local runners,
 of cluster jobs), so the feed reads the events table forward from the last event it saw (one
 range of the primary key); the log of a local job grows in a file and is read forward from the
 last offset; its output notebook is saved by papermill after each cell, seen by its mtime. The
-log of a cluster job is pushed by its follower (:mod:`.k8s.logs`) while someone reads it.
+log of a cluster job is pushed by its follower (:mod:`.k8s.logs`) while someone reads it. On
+PostgreSQL every process that records an event notifies a channel the feed LISTENs on, and the
+feed reads the events table only when told (it polls only while that connection is down).
 ``changes()`` returns what happened since the previous call, oldest first, as plain dicts in the
 shape of :data:`SCHEMA` (``seq`` and ``server`` are added by the emitter).
 """
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import UnknownName
+from ..db import JOB_EVENTS_CHANNEL, Listener
 from .k8s.logs import attach
 from .logfile import read_from
 from .models import ACTIVE_STATES, EVENTS_SCHEMA_ID, JobState
@@ -55,6 +58,8 @@ SCHEMA: dict[str, Any] = {
 LOG_CHUNK = 64 * 1024
 #: Seconds between re-reads of the active jobs (new ones are also seen through their events).
 ACTIVE_EVERY = 2.0
+#: The same while PostgreSQL notifies the feed of every event (a net for what has none).
+LISTENING_ACTIVE_EVERY = 30.0
 
 
 class JobFeed:
@@ -81,9 +86,14 @@ class JobFeed:
         self._changed_at = 0.0
         self._pushed: deque[dict[str, Any]] = deque()  # from other threads (log followers)
         self.followers = attach(store, self._pushed.append)
+        self._listener = Listener(store.db, JOB_EVENTS_CHANNEL).start() \
+            if Listener.supported(store.db) else None
 
     def maybe_changed(self) -> bool:
-        """False only when the database surely saw no write since the last call (SQLite)."""
+        """False only when the database surely saw no write since the last call (SQLite: its
+        files did not change; PostgreSQL: no notification came)."""
+        if self._listener is not None:
+            return not self._listener.up or self._listener.pending
         if not self._db_files:
             return True
         seen = []
@@ -135,14 +145,18 @@ class JobFeed:
     def changes(self) -> list[dict[str, Any]]:
         """What happened since the last call. Log text and notebook saves of the jobs already
         followed come first: they were written before any state read in the same look."""
-        self._read_active()
+        listening = self._listener is not None and self._listener.up
+        notified = self._listener is None or self._listener.take() or not listening
+        if notified or time.monotonic() - self._active_read >= LISTENING_ACTIVE_EVERY:
+            self._read_active()
         out: list[dict[str, Any]] = []
         while self._pushed:
             out.append(self._pushed.popleft())
         for job_id, seen in list(self._watched.items()):
             out.extend(self._files(job_id, seen))
         before = set(self._watched)
-        for event_id, job_id, user, state, event in self.store.events_after(self._last_event):
+        events = self.store.events_after(self._last_event) if notified else []
+        for event_id, job_id, user, state, event in events:
             self._last_event = event_id
             if user != self.user:
                 continue

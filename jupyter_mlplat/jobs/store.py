@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, literal, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
-from ..db import Database, JobEventRow, JobRow, utcnow
+from ..db import JOB_EVENTS_CHANNEL, Database, JobEventRow, JobRow, notify, utcnow
 from ..errors import InvalidRequest, NotFound
 from ..parameters import STORED
 from .cursor import decode as decode_cursor
@@ -109,6 +109,7 @@ class JobStore:
                 s.flush()
                 s.add(JobEventRow(job_id=row.id, time=now, state=JobState.queued.value,
                                   message=message))
+                notify(s, JOB_EVENTS_CHANNEL)
         except IntegrityError:
             existing = self.find_by_request(user, spec.client_request_id or "")
             if existing is None:
@@ -230,6 +231,7 @@ class JobStore:
                 s.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
             s.add(JobEventRow(job_id=job_id, time=now, state=to.value,
                               message=clip(message or to.value)))
+            notify(s, JOB_EVENTS_CHANNEL)
         return True
 
     def last_event_id(self) -> int:
@@ -294,6 +296,7 @@ class JobStore:
             s.add(JobEventRow(job_id=job_id, time=utcnow(),
                               state=None if state is None else state.value,
                               message=clip(message)))
+            notify(s, JOB_EVENTS_CHANNEL)
 
     def delete(self, job_id: str) -> None:
         with self.db.session() as s:
