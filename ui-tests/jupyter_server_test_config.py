@@ -20,6 +20,7 @@ first; a watchdog process stops them too if the server is killed instead.
 import atexit
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -52,10 +53,17 @@ engines = Path(mkdtemp(prefix="mlplat-ui-engines-"))
 sandbox = Sandbox(engines)
 started: list[Component] = []
 recording = threading.Lock()
-atexit.register(sandbox.down)
+
+
+def stop_engines() -> None:
+    sandbox.down()
+    shutil.rmtree(engines, ignore_errors=True)
+
+
+atexit.register(stop_engines)
 subprocess.Popen(
     ["sh", "-c", 'while kill -0 "$0" 2>/dev/null; do sleep 0.5; done; '
-     'exec "$1" -m jupyter_mlplat.devcluster down --workdir "$2" >/dev/null',
+     '"$1" -m jupyter_mlplat.devcluster down --workdir "$2" >/dev/null; rm -rf "$2"',
      str(os.getpid()), sys.executable, str(engines)],
     start_new_session=True, stdin=subprocess.DEVNULL)
 
