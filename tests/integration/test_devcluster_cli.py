@@ -86,3 +86,48 @@ def test_up_replaces_a_stale_state(tmp_path: Path) -> None:
         assert "registry: up in" in up.stdout
     finally:
         _cli("down", "--workdir", str(tmp_path))
+
+
+@pytest.mark.kube
+def test_cluster_dns_and_the_training_operator_come_and_go_with_the_sandbox(
+        tmp_path: Path) -> None:
+    """`up --only kube,dns,operator`: CoreDNS answers cluster names on the sandbox's own
+    link-local address and the operator serves PyTorchJob/TFJob; `down` leaves neither their
+    processes nor the DNS address's interface behind."""
+    workdir = str(tmp_path / "sandbox")
+    up = _cli("up", "--only", "kube,dns,operator", "--workdir", workdir)
+    try:
+        for name in ("kube", "dns", "operator"):
+            assert f"{name}: up in" in up.stdout
+        state = json.loads(_cli("status", "--json", "--workdir", workdir).stdout)
+        dns = state["components"]["dns"]["info"]
+        assert dns["address"].startswith("169.254.53.") and dns["domain"] == "cluster.local"
+        links = subprocess.run(["ip", "-o", "-4", "addr", "show", "dev", dns["interface"]],
+                               capture_output=True, text=True, check=True).stdout
+        assert f" {dns['address']}/32 " in links
+        assert _resolve(dns["address"], "kubernetes.default.svc.cluster.local") == "10.0.0.1"
+        operator = state["components"]["operator"]["info"]
+        assert operator["version"] == "v1.8.1" and operator["schemes"] == ["pytorchjob", "tfjob"]
+        pids = [pid for entry in state["components"].values() for pid in entry["pids"]]
+    finally:
+        down = _cli("down", "--workdir", workdir)
+    assert "stopped: operator, dns, kube" in down.stdout
+    assert pids and all(_gone(pid) for pid in pids)
+    gone = subprocess.run(["ip", "link", "show", dns["interface"]], capture_output=True,
+                          text=True, check=False)
+    assert gone.returncode != 0
+
+
+def _resolve(server: str, name: str) -> str:
+    """The first A record for ``name`` from the DNS server at ``server``:53 (a plain query)."""
+    import socket
+    import struct
+
+    question = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
+    query = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) + question + b"\0\1\0\1"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(5)
+        sock.sendto(query, (server, 53))
+        answer = sock.recv(512)
+    assert answer[3] & 0xF == 0, f"rcode {answer[3] & 0xF}"
+    return socket.inet_ntoa(answer[-4:])
