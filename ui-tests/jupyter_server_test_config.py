@@ -18,8 +18,10 @@ first; a watchdog process stops them too if the server is killed instead.
 """
 
 import atexit
+import contextlib
 import logging
 import os
+import queue
 import shutil
 import subprocess
 import sys
@@ -106,12 +108,27 @@ c.MLPlatApp.runtimes = cluster["runtimes"]  # noqa: F821
 
 
 def fill_big_folder() -> None:
-    """10,000 entries (folders: one WebHDFS call each) in prod-b:/big, then the marker."""
+    """10,000 entries (folders: one WebHDFS call each) in prod-b:/big, then the marker.
+
+    Daemon threads rather than an executor: Python waits for an executor's queued work before
+    it exits, so a server stopped while this runs would hang until all 10,000 are made.
+    """
     client = hdfs.client("prod-b")
     client.makedirs(BIG_FOLDER)
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda i: client.makedirs(f"{BIG_FOLDER}/entry-{i:05d}"),
-                      range(BIG_ENTRIES)))
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for i in range(BIG_ENTRIES):
+        todo.put(i)
+
+    def work() -> None:
+        with contextlib.suppress(queue.Empty):
+            while True:
+                client.makedirs(f"{BIG_FOLDER}/entry-{todo.get_nowait():05d}")
+
+    workers = [threading.Thread(target=work, daemon=True) for _ in range(8)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
     client.write(f"{BIG_FOLDER}-ready", data=b"", overwrite=True)
 
 
