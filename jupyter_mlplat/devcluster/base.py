@@ -161,11 +161,20 @@ class Component(abc.ABC):
     """One engine of the sandbox."""
 
     name: str
+    #: Components that must be started before this one; their ``info()`` reaches ``use``.
+    requires: tuple[str, ...] = ()
+    #: Components used when they were started before this one, and not needed otherwise.
+    wants: tuple[str, ...] = ()
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir / self.name
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.processes: list[ManagedProcess] = []
+        self.deps: dict[str, dict[str, Any]] = {}
+
+    def use(self, infos: dict[str, dict[str, Any]]) -> None:
+        """The ``info()`` of each started component this one requires or wants, by name."""
+        self.deps = infos
 
     @abc.abstractmethod
     def build(self) -> None:
@@ -191,3 +200,15 @@ class Component(abc.ABC):
 
     def pids(self) -> list[int]:
         return [p.pid for p in self.processes if p.pid is not None]
+
+    def rss_mb(self) -> dict[str, float]:
+        """Resident memory of each running process, in MiB (for reports and benchmarks)."""
+        import psutil
+
+        usage: dict[str, float] = {}
+        for proc in self.processes:
+            if proc.pid is not None and proc.died() is None:
+                with contextlib.suppress(psutil.Error):
+                    usage[proc.name] = round(
+                        psutil.Process(proc.pid).memory_info().rss / 2**20, 1)
+        return usage

@@ -26,7 +26,6 @@ the interface is an empty bridge; it carries the address and nothing else.)
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import subprocess
 import time
@@ -111,14 +110,10 @@ class ClusterDns(Component):
 
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir)
-        self.deps: dict[str, dict[str, Any]] = {}
         self.address = ""
         self.interface = ""
         self.ready_port = 0
         self.start_seconds: dict[str, float] = {}
-
-    def use(self, infos: dict[str, dict[str, Any]]) -> None:
-        self.deps = infos
 
     def build(self) -> None:
         go_programs.build(PROGRAM)
@@ -205,17 +200,6 @@ class ClusterDns(Component):
             "build_seconds": PROGRAM.build_seconds(),
             "start_seconds": self.start_seconds,
         }
-
-    def rss_mb(self) -> dict[str, float]:
-        import psutil
-
-        usage: dict[str, float] = {}
-        for proc in self.processes:
-            if proc.pid is not None and proc.died() is None:
-                with contextlib.suppress(psutil.Error):
-                    usage[proc.name] = round(
-                        psutil.Process(proc.pid).memory_info().rss / 2**20, 1)
-        return usage
 
 
 def platform_config(info: dict[str, Any]) -> dict[str, Any]:

@@ -361,16 +361,6 @@ class Kubernetes(Component):
             "start_seconds": self.start_seconds,
         }
 
-    def rss_mb(self) -> dict[str, float]:
-        """Resident memory of each running piece, in MiB (for reports and benchmarks)."""
-        import psutil
-
-        usage = {}
-        for proc in self.processes:
-            if proc.pid is not None and proc.died() is None:
-                usage[proc.name] = round(psutil.Process(proc.pid).memory_info().rss / 2**20, 1)
-        return usage
-
 
 def platform_config(info: dict[str, Any]) -> dict[str, Any]:
     """The sandbox's compute target: the cluster as ``alice``, in ``ml-{user}``.

@@ -77,7 +77,6 @@ class Node(Component):
 
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir)
-        self.deps: dict[str, dict[str, Any]] = {}
         self.socket = self.workdir / "containerd.sock"
         self.kubelet_port = 0
         self.bridge = ""
@@ -87,9 +86,6 @@ class Node(Component):
         # root, so two sandboxes on one machine (two test sessions) must not share /kubepods.
         self.cgroup_root = f"/mlplat-{secrets.token_hex(4)}"
         self.start_seconds: dict[str, float] = {}
-
-    def use(self, infos: dict[str, dict[str, Any]]) -> None:
-        self.deps = infos
 
     # -- build ---------------------------------------------------------------------------------
     def build(self) -> None:
@@ -356,12 +352,7 @@ state = {_toml_str(str(self.workdir / "containerd-state"))}
 
     def rss_mb(self) -> dict[str, float]:
         """Resident memory of containerd, the kubelet and the runc shims, in MiB."""
-        import psutil
-
-        usage: dict[str, float] = {}
-        for proc in self.processes:
-            if proc.pid is not None and proc.died() is None:
-                usage[proc.name] = round(psutil.Process(proc.pid).memory_info().rss / 2**20, 1)
+        usage = super().rss_mb()
         shims = _shims(str(self.socket))
         usage["shims"] = round(sum(p.memory_info().rss for p in shims) / 2**20, 1)
         return usage

@@ -143,15 +143,15 @@ class Sandbox:
                 started: dict[str, Any]) -> dict[str, Any]:
         """Build and start one component; it is tracked before ``start`` so a failure stops it."""
         comp = component_class(name)(self.workdir)
-        required = getattr(comp, "requires", ())
+        required = comp.requires
         absent = [r for r in required if r not in started]
         if absent:
             raise ComponentError(f"{name} needs {', '.join(required)} started before it; add "
                                  f"{', '.join(absent)} to --only, ahead of {name}")
         # ``wants``: used when started before it (the node uses cluster DNS when there is one).
-        used = [*required, *(w for w in getattr(comp, "wants", ()) if w in started)]
+        used = [*required, *(w for w in comp.wants if w in started)]
         if used:
-            comp.use({r: started[r]["info"] for r in used})  # type: ignore[attr-defined]
+            comp.use({r: started[r]["info"] for r in used})
         t0 = time.monotonic()
         progress(f"{name}: building (cached after the first time)…")
         comp.build()

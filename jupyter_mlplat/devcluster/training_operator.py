@@ -129,13 +129,9 @@ class TrainingOperator(Component):
 
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir)
-        self.deps: dict[str, dict[str, Any]] = {}
         self.health_port = 0
         self.start_seconds: dict[str, float] = {}
         self.certs = self.workdir / "serving-certs"
-
-    def use(self, infos: dict[str, dict[str, Any]]) -> None:
-        self.deps = infos
 
     def build(self) -> None:
         go_programs.build(PROGRAM)
@@ -297,16 +293,6 @@ class TrainingOperator(Component):
             "build_seconds": PROGRAM.build_seconds(),
             "start_seconds": self.start_seconds,
         }
-
-    def rss_mb(self) -> dict[str, float]:
-        """Resident memory of the operator (the process ``unshare`` became), in MiB."""
-        import psutil
-
-        usage: dict[str, float] = {}
-        for proc in self.processes:
-            if proc.pid is not None and proc.died() is None:
-                usage[proc.name] = round(psutil.Process(proc.pid).memory_info().rss / 2**20, 1)
-        return usage
 
 
 def platform_config(info: dict[str, Any]) -> dict[str, Any]:
