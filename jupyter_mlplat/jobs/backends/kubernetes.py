@@ -359,7 +359,7 @@ class KubernetesBackend(ComputeBackend[KubernetesTarget]):
             return
         ns, kind, name = ref["namespace"], ref["kind"], ref["name"]
         owner = self.api.get(kind, ns, name)
-        pods = self._pods(ref, job_id)
+        pods = self.pods(ref, job_id)
         observed = observe(job.spec.kind, owner, pods,
                            backoff_limit=int(ref.get("backoff_limit", 0)))
         if observed is None:
@@ -372,7 +372,7 @@ class KubernetesBackend(ComputeBackend[KubernetesTarget]):
         if observed.state is JobState.failed and owner is not None:
             self._clean_up_failed(kind, ns, name, pods, observed.cleanup)
 
-    def _pods(self, ref: Mapping[str, Any], job_id: str) -> list[dict[str, Any]]:
+    def pods(self, ref: Mapping[str, Any], job_id: str) -> list[dict[str, Any]]:
         """The job's pods; those of a Job adopted from a CronJob by its controller uid."""
         selector = (f"{CONTROLLER_UID}={ref['uid']}" if ref.get("kind") == "Job"
                     and ref.get("uid") else None)
@@ -524,7 +524,7 @@ class KubernetesBackend(ComputeBackend[KubernetesTarget]):
         if "name" not in ref:
             return LogChunk(text="", offset=offset, complete=job.state.final)
         replica = replica or replicas[0]
-        pods = sorted((p for p in self._pods(ref, job.id)
+        pods = sorted((p for p in self.pods(ref, job.id)
                        if pod_replica(p) == replica),
                       key=lambda p: str(p["metadata"].get("creationTimestamp", "")))
         if not pods:  # gone (TTL, deleted): the copy the runner left on the output cluster

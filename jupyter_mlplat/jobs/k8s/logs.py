@@ -127,7 +127,7 @@ class Follower:
         replicas = list(ref.get("replicas") or [])
         if "name" not in ref or not replicas:
             return None
-        pods = sorted((p for p in self.backend._pods(ref, self.job_id)
+        pods = sorted((p for p in self.backend.pods(ref, self.job_id)
                        if pod_replica(p) == replicas[0]),
                       key=lambda p: str(p["metadata"].get("creationTimestamp", "")))
         if not pods:
