@@ -134,7 +134,13 @@ def collect_includes(folder: Path, patterns: Sequence[str]) -> dict[str, Path]:
         _check_pattern(pattern)
         matched = 0
         skipped = SKIPPED_DIRS - set(PurePosixPath(pattern).parts)
-        for hit in sorted(folder.glob(pattern)):
+        try:
+            hits = sorted(folder.glob(pattern))
+        except ValueError as exc:  # '' or '**' inside a name: pathlib's own refusal
+            raise BadInclude(f"include {pattern!r} is not a usable glob ({exc}); name files "
+                             "or folders relative to the notebook's folder, e.g. 'data/*.csv'"
+                             ) from None
+        for hit in hits:
             paths = [hit] if not hit.is_dir() else sorted(hit.rglob("*"))
             for path in paths:
                 if not path.is_file() or skipped.intersection(path.relative_to(folder).parts):

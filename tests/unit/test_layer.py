@@ -127,6 +127,9 @@ def test_globs(tmp_path: Path) -> None:
             collect_includes(tmp_path, [bad])
     with pytest.raises(BadInclude, match="matches no files"):
         collect_includes(tmp_path, ["*.parquet"])
+    for unusable in ("", "data/**x"):  # pathlib refuses these globs: a 400, never a 500
+        with pytest.raises(BadInclude, match="not a usable glob"):
+            collect_includes(tmp_path, [unusable])
     outside = tmp_path.parent / "outside.txt"
     outside.write_text("secret")
     (tmp_path / "link.txt").symlink_to(outside)
