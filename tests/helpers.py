@@ -135,3 +135,19 @@ def percentile(values: list[float], fraction: float) -> float:
     ranked = sorted(values)
     rank = math.ceil(len(ranked) * fraction)
     return ranked[max(0, min(len(ranked), rank) - 1)]
+
+
+def final_job(plat: Any, job_id: str, timeout: float = 240) -> Any:
+    """The job once its recorded state is final (succeeded, failed, cancelled)."""
+    return wait_for(lambda: (j := plat.jobs.store.get(job_id)).state.final and j,
+                    timeout=timeout, interval=0.2, what=f"job {job_id} to finish")
+
+
+def job_pods(api: Any, job_id: str, namespace: str) -> list[Any]:
+    """The pods the platform labelled as ``job_id``'s, seen by the cluster's administrator."""
+    from kubernetes import client
+
+    from jupyter_mlplat.jobs.k8s.manifests import LABEL_JOB
+
+    return list(client.CoreV1Api(api).list_namespaced_pod(
+        namespace, label_selector=f"{LABEL_JOB}={job_id}").items)

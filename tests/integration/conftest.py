@@ -6,11 +6,16 @@ A component that fails to build or start raises, so its tests error out: never a
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+from kubernetes import client, config
 
+from jupyter_mlplat.config import load_config
 from jupyter_mlplat.devcluster.base import Component
 from jupyter_mlplat.devcluster.sandbox import component_class
+from jupyter_mlplat.platform import Platform
 
 
 def _started(name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Component]:
@@ -77,3 +82,27 @@ def node(kube: Component, registry: Component, dns: Component,
     ``registry``, giving pods ``dns`` as cluster DNS; stopped before them."""
     yield from _started_on("node", {"kube": kube, "registry": registry, "dns": dns},
                            tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def admin(kube: Component) -> Iterator[client.ApiClient]:
+    """The sandbox cluster's administrator: how a test looks at what the platform created."""
+    api = config.new_client_from_config(config_file=kube.info()["kubeconfigs"]["admin"])
+    yield api
+    api.close()
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """The Jupyter root of a test's platform (a module may fill it with notebooks)."""
+    path = tmp_path / "root"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def platform(platform_data: dict[str, Any], root: Path, tmp_path: Path) -> Iterator[Platform]:
+    """The platform on the module's ``platform_data``, with its own data folder."""
+    plat = Platform(load_config({**platform_data, "data_dir": str(tmp_path / "data")}), root)
+    yield plat
+    plat.close()

@@ -23,7 +23,7 @@ from typing import Any
 import psutil
 import pytest
 import requests
-from kubernetes import client, config
+from kubernetes import client
 from sqlalchemy import update
 
 from jupyter_mlplat.db import Database, JobRow
@@ -199,13 +199,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{tmp_path / 'server' / 'data' / 'mlplat.db'}"
         return
     yield from fresh_database(request.getfixturevalue("postgres"))
-
-
-@pytest.fixture(scope="module")
-def admin(kube: Component) -> Iterator[client.ApiClient]:
-    api_client = config.new_client_from_config(config_file=kube.info()["kubeconfigs"]["admin"])
-    yield api_client
-    api_client.close()
 
 
 def platform_file(tmp: Path, kube: Component, registry: Component, url: str) -> Path:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,26 +60,11 @@ def platform_data(kube: Component, registry: Component, operator: Component) -> 
             **devregistry.platform_config(registry.info())}
 
 
-@pytest.fixture(scope="module")
-def admin(kube: Component) -> Iterator[client.ApiClient]:
-    api = config.new_client_from_config(config_file=kube.info()["kubeconfigs"]["admin"])
-    yield api
-    api.close()
-
-
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     folder = tmp_path / "root"
     write_notebook(folder / "train.ipynb", "lr = 0.1", "print('training', lr)")
     return folder
-
-
-@pytest.fixture
-def platform(platform_data: dict[str, Any], root: Path, tmp_path: Path) -> Iterator[Platform]:
-    cfg = load_config({**platform_data, "data_dir": str(tmp_path / "data")})
-    plat = Platform(cfg, root)
-    yield plat
-    plat.close()
 
 
 def _spec(**kw: Any) -> JobSpec:

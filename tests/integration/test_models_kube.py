@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 
 from jupyter_mlplat.devcluster import kube as devkube
 from jupyter_mlplat.devcluster.base import Component
@@ -24,13 +23,6 @@ def jp_server_config(kube: Component, mlplat_data_dir: Path) -> dict[str, Any]:
                       "targets": platform["targets"],
                       "registry": {"push": "127.0.0.1:5000", "insecure": True}},
     }
-
-
-@pytest.fixture
-def admin(kube: Component) -> Iterator[Any]:
-    api = config.new_client_from_config(config_file=kube.info()["kubeconfigs"]["admin"])
-    yield api
-    api.close()
 
 
 def labelled(admin: Any, namespace: str) -> list[str]:

@@ -20,12 +20,11 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 
 from jupyter_mlplat.devcluster import node as devnode
 from jupyter_mlplat.devcluster import registry as devregistry
@@ -168,13 +167,6 @@ def platform_data(node: Component, registry: Component, operator: Component) -> 
         data["runtimes"] = [*data["runtimes"], {"name": "torch", "workdir": "/workspace",
                                                 "image": f"{TORCH.repo}:{TORCH.tag}"}]
     return data
-
-
-@pytest.fixture(scope="module")
-def admin(node: Component) -> Iterator[client.ApiClient]:
-    api = config.new_client_from_config(config_file=node.info()["admin_kubeconfig"])
-    yield api
-    api.close()
 
 
 @pytest.fixture

@@ -14,12 +14,11 @@ import itertools
 import json
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from jupyter_mlplat.config import load_config
@@ -30,12 +29,12 @@ from jupyter_mlplat.devcluster.base_images import seed_base_image
 from jupyter_mlplat.devcluster.runtime_images import PYTHON, seed_runtime
 from jupyter_mlplat.images.registry import RegistryAccess
 from jupyter_mlplat.jobs.k8s import manifests as mf
-from jupyter_mlplat.jobs.models import Job, JobSpec, JobState
+from jupyter_mlplat.jobs.models import JobSpec, JobState
 from jupyter_mlplat.platform import Platform
 from jupyter_mlplat.runs.scheduler import Scheduler
 from jupyter_mlplat.runs.schemas import RunState, ScheduleRequest
 
-from ..helpers import wait_for, write_notebook
+from ..helpers import final_job, job_pods, wait_for, write_notebook
 
 pytestmark = [pytest.mark.integration, pytest.mark.kube, pytest.mark.registry,
               pytest.mark.node]
@@ -52,36 +51,6 @@ def platform_data(node: Component, registry: Component) -> dict[str, Any]:
     base = devnode.platform_config(info)["targets"][0]
     return {"user": "alice", "targets": [base],
             **devregistry.platform_config(registry.info())}
-
-
-@pytest.fixture(scope="module")
-def admin(node: Component) -> Iterator[client.ApiClient]:
-    api = config.new_client_from_config(config_file=node.info()["admin_kubeconfig"])
-    yield api
-    api.close()
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    return tmp_path / "root"
-
-
-@pytest.fixture
-def platform(platform_data: dict[str, Any], root: Path, tmp_path: Path) -> Iterator[Platform]:
-    root.mkdir(parents=True, exist_ok=True)
-    plat = Platform(load_config({**platform_data, "data_dir": str(tmp_path / "data")}), root)
-    yield plat
-    plat.close()
-
-
-def _final(plat: Platform, job_id: str, timeout: float = 240) -> Job:
-    return wait_for(lambda: (j := plat.jobs.store.get(job_id)).state.final and j,
-                    timeout=timeout, interval=0.5, what=f"job {job_id} to finish")
-
-
-def _pods(api: client.ApiClient, job_id: str) -> list[Any]:
-    return list(client.CoreV1Api(api).list_namespaced_pod(
-        NS, label_selector=f"{mf.LABEL_JOB}={job_id}").items)
 
 
 def _container_ids(pod: Any) -> list[str]:
@@ -149,7 +118,7 @@ async def test_rest_notebook_runs_in_its_container_and_logs_grow(
     assert "step 5 lr 0.5" in text and "trained ✓" in text, text
     assert "[mlplat] notebook finished" in text
     assert chunk["complete"] is True
-    pod = _pods(admin, job_id)[0]
+    pod = job_pods(admin, job_id, NS)[0]
     assert pod.spec.node_name == devnode.REAL_NODE and pod.spec.host_network is True
     term = pod.status.container_statuses[0].state.terminated
     assert term.exit_code == 0 and term.reason == "Completed"
@@ -235,7 +204,7 @@ def test_job_timeline_and_log_offsets(platform: Platform, root: Path) -> None:
                    "print('épochs done ✓')")
     job = platform.jobs.submit(JobSpec(notebook="train.ipynb", target=TARGET,
                                        resources={"cpu": "500m", "memory": "512Mi"}), "alice")
-    done = _final(platform, job.id)
+    done = final_job(platform, job.id)
     assert done.state is JobState.succeeded, done.error
     states = [e.state.value for e in done.events if e.state is not None]
     assert states[:4] == ["queued", "building", "pushing", "submitted"]
@@ -255,7 +224,7 @@ def test_raising_cell_fails_with_the_exception_from_the_container(platform: Plat
                    "raise ValueError(f'learning rate {lr} diverged')")
     job = platform.jobs.submit(JobSpec(notebook="bad.ipynb", target=TARGET,
                                        parameters={"lr": 7}), "alice")
-    done = _final(platform, job.id)
+    done = final_job(platform, job.id)
     assert done.state is JobState.failed
     assert done.error and "ValueError: learning rate 7 diverged" in done.error, done.error
     assert "exited with code 1" in done.error
@@ -271,12 +240,12 @@ def test_cancel_stops_the_container_and_deletes_the_pod(platform: Platform, root
     job = platform.jobs.submit(JobSpec(notebook="sleepy.ipynb", target=TARGET), "alice")
     wait_for(lambda: "sleeping" in platform.jobs.logs(job.id).text, timeout=240, interval=1,
              what="the notebook to start sleeping")
-    pod = _pods(admin, job.id)[0]
+    pod = job_pods(admin, job.id, NS)[0]
     containers = set(_container_ids(pod))
     assert containers and containers <= _running_tasks(node)
     started = time.monotonic()
     assert platform.jobs.cancel(job.id).state is JobState.cancelled
-    wait_for(lambda: not _pods(admin, job.id), timeout=60, interval=0.5,
+    wait_for(lambda: not job_pods(admin, job.id, NS), timeout=60, interval=0.5,
              what="the pod to be deleted")
     assert not containers & _running_tasks(node)
     # The runner handles SIGTERM: well inside the 30 s grace period.
@@ -290,7 +259,7 @@ def test_memory_over_the_limit_is_oomkilled(platform: Platform, root: Path) -> N
                    "    blocks.append(b'x' * (64 * 2**20))\nprint('allocated', flush=True)")
     job = platform.jobs.submit(JobSpec(notebook="greedy.ipynb", target=TARGET,
                                        resources={"memory": "300Mi"}), "alice")
-    done = _final(platform, job.id)
+    done = final_job(platform, job.id)
     assert done.state is JobState.failed
     assert done.error and "OOMKilled" in done.error, done.error
 
@@ -311,7 +280,7 @@ def test_unpullable_image_fails_within_a_bound(platform_data: dict[str, Any], ro
             patch.setenv("REQUESTS_CA_BUNDLE", info["auth_ca_file"])
             job = plat.jobs.submit(JobSpec(notebook="train.ipynb", target=TARGET), "alice")
         started = time.monotonic()
-        done = _final(plat, job.id, timeout=PULL_FAILURE_BOUND + 30)
+        done = final_job(plat, job.id, timeout=PULL_FAILURE_BOUND + 30)
         assert time.monotonic() - started < PULL_FAILURE_BOUND
         assert done.state is JobState.failed
         # The kubelet's event or the container status, whichever is seen first.
@@ -339,7 +308,7 @@ def test_tls_registry_with_the_pull_secret_runs(platform_data: dict[str, Any], r
             patch.setenv("REQUESTS_CA_BUNDLE", info["auth_ca_file"])
             job = plat.jobs.submit(JobSpec(notebook="train.ipynb", target=TARGET), "alice")
         assert job.image and job.image.startswith(info["auth_address"])
-        done = _final(plat, job.id)
+        done = final_job(plat, job.id)
         assert done.state is JobState.succeeded, done.error
         assert "private registry 0.1" in plat.jobs.logs(job.id).text
     finally:

@@ -10,12 +10,11 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 
 from jupyter_mlplat.config import load_config
 from jupyter_mlplat.devcluster.base import Component
@@ -23,14 +22,14 @@ from jupyter_mlplat.devcluster.hdfs import HdfsClusters
 from jupyter_mlplat.devcluster.sandbox import JOB_OUTPUTS, cluster_jobs_config
 from jupyter_mlplat.errors import Forbidden, InvalidRequest, NotFound, Unavailable
 from jupyter_mlplat.jobs.k8s import manifests as mf
-from jupyter_mlplat.jobs.models import Job, JobSpec, JobState
+from jupyter_mlplat.jobs.models import JobSpec, JobState
 from jupyter_mlplat.models.schemas import PublishRequest
 from jupyter_mlplat.platform import Platform
 from jupyter_mlplat.runs.scheduler import Scheduler
 from jupyter_mlplat.runs.schemas import RunState, ScheduleRequest
 from jupyter_mlplat.storage.env import cluster_env
 
-from ..helpers import percentile, tensorboard_scalars, wait_for, write_notebook
+from ..helpers import final_job, job_pods, percentile, tensorboard_scalars, wait_for, write_notebook
 
 pytestmark = [pytest.mark.integration, pytest.mark.kube, pytest.mark.registry,
               pytest.mark.node, pytest.mark.hdfs]
@@ -51,37 +50,6 @@ def platform_data(node: Component, registry: Component, hdfs: HdfsClusters) -> d
     down = {"name": "down", "kind": "webhdfs", "user": "hdfs",
             "namenodes": [hdfs.dead_namenode_url()]}
     return {**data, "storage": [*data["storage"], down], "model_store": MODEL_STORE}
-
-
-@pytest.fixture(scope="module")
-def admin(node: Component) -> Iterator[client.ApiClient]:
-    api = config.new_client_from_config(config_file=node.info()["admin_kubeconfig"])
-    yield api
-    api.close()
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    path = tmp_path / "root"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def platform(platform_data: dict[str, Any], root: Path, tmp_path: Path) -> Iterator[Platform]:
-    plat = Platform(load_config({**platform_data, "data_dir": str(tmp_path / "data")}), root)
-    yield plat
-    plat.close()
-
-
-def _final(plat: Platform, job_id: str, timeout: float = 240) -> Job:
-    return wait_for(lambda: (j := plat.jobs.store.get(job_id)).state.final and j,
-                    timeout=timeout, interval=0.2, what=f"job {job_id} to finish")
-
-
-def _pods(api: client.ApiClient, job_id: str) -> list[Any]:
-    return list(client.CoreV1Api(api).list_namespaced_pod(
-        NS, label_selector=f"{mf.LABEL_JOB}={job_id}").items)
 
 
 def _path(url: str) -> tuple[str, str]:
@@ -112,7 +80,7 @@ def test_outputs_are_on_the_cluster_while_it_runs_and_after_the_pod_is_gone(
     assert job.outputs.notebook == f"{own}/train.ipynb"
     assert job.outputs.log == f"{own}/job.log"
     assert job.outputs.tensorboard == f"{own}/tensorboard"
-    pod = wait_for(lambda: _pods(admin, job.id), timeout=120, what="the job's pod")[0]
+    pod = wait_for(lambda: job_pods(admin, job.id, NS), timeout=120, what="the job's pod")[0]
     env = {e.name: e.value for e in pod.spec.containers[0].env}
     assert env["MLPLAT_OUTPUT_DIR"] == own and env["MLPLAT_OUTPUT_NOTEBOOK"] == \
         job.outputs.notebook and env["MLPLAT_TENSORBOARD_DIR"] == job.outputs.tensorboard
@@ -132,7 +100,7 @@ def test_outputs_are_on_the_cluster_while_it_runs_and_after_the_pod_is_gone(
                     what="the output notebook on prod-b while the job runs")
     assert seen != "finished", "the output notebook appeared only after the job ended"
 
-    done = _final(platform, job.id)
+    done = final_job(platform, job.id)
     assert done.state is JobState.succeeded, (done.error, platform.jobs.logs(job.id).text)
     succeeded_at = time.monotonic()
     model = storage.call(nb_cluster, "get", nb_path)
@@ -146,7 +114,7 @@ def test_outputs_are_on_the_cluster_while_it_runs_and_after_the_pod_is_gone(
     ref = platform.jobs.store.backend_ref(job.id)
     client.BatchV1Api(admin).delete_namespaced_job(ref["name"], NS,
                                                    propagation_policy="Foreground")
-    wait_for(lambda: not _pods(admin, job.id), timeout=60, what="the pod to be deleted")
+    wait_for(lambda: not job_pods(admin, job.id, NS), timeout=60, what="the pod to be deleted")
     fs = storage.filesystem("prod-b")
     _, folder = _path(own)
     assert fs.cat_file(f"{folder}/model.txt") == b"weights after 3 steps"
@@ -188,7 +156,7 @@ def test_output_write_failing_mid_run_fails_the_job(platform: Platform, root: Pa
         "fs.pipe_file(path, b'not a folder')",
         "print('should not be reported as a success')")
     job = platform.jobs.submit(JobSpec(notebook="breaks.ipynb", target=TARGET), "alice")
-    done = _final(platform, job.id)
+    done = final_job(platform, job.id)
     assert done.state is JobState.failed, platform.jobs.logs(job.id).text
     folder = _path(job.outputs.folder or "")[1]
     assert done.error and "NotADirectoryError" in done.error and folder in done.error, \
@@ -238,7 +206,7 @@ def test_output_folder_without_write_access_answers_403_and_creates_nothing(
     job = platform.jobs.submit(JobSpec(notebook="train.ipynb", target=TARGET,
                                        output="hdfs://prod-a/user/alice/runs"), "alice")
     assert job.outputs.folder == f"hdfs://prod-a/user/alice/runs/train-{job.id}"
-    done = _final(platform, job.id)
+    done = final_job(platform, job.id)
     assert done.state is JobState.succeeded, (done.error, platform.jobs.logs(job.id).text)
     fs = platform.storage.filesystem("prod-a")
     assert "0.1" in fs.cat_file(f"/user/alice/runs/train-{job.id}/job.log").decode()
