@@ -16,8 +16,9 @@ import time
 import psutil
 
 from ...config import LocalTarget
+from ...errors import InvalidRequest
 from ..logfile import read_from
-from ..models import Job, JobState, LogChunk
+from ..models import Job, JobSpec, JobState, LogChunk
 from .base import ComputeBackend
 from .pool import RunnerProcess, WarmPool
 
@@ -53,6 +54,16 @@ class LocalBackend(ComputeBackend[LocalTarget]):
     def close(self) -> None:
         if self.pool is not None:
             self.pool.close()
+
+    def validate(self, spec: JobSpec) -> None:
+        """One process on this machine: distributed kinds need a cluster's training operator."""
+        if spec.kind != "job" or spec.workers:
+            raise InvalidRequest(
+                f"target {self.target.name!r} runs a notebook as one process on this machine, "
+                f"so kind {spec.kind!r}" + (f" with {spec.workers} workers" if spec.workers
+                                            else "")
+                + " needs a Kubernetes target; submit it as kind 'job' with no workers here, "
+                "or choose a Kubernetes target", reason="invalid")
 
     def submit(self, job: Job) -> None:
         job.outputs.tensorboard = self.ctx.tensorboard_dir(job)
