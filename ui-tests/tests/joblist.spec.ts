@@ -132,9 +132,10 @@ test('the job list tells jobs apart, searches, filters across reloads and delete
   await search.fill(tmpPath);
   await panel.getByLabel('Filter by state').selectOption('failed');
   await expect(rows).toHaveCount(1);
-  // (Galata's reload waits for the Launcher to be the active tab.)
-  await page.activity.activateTab('Launcher');
-  await page.reload();
+  // The restored layout has the job tabs, and no Launcher need be active: wait for the
+  // application itself, not for Galata's default "Launcher is active" readiness.
+  await page.reload({ waitForIsReady: false });
+  await page.waitForSelector('#jupyterlab-splash', { state: 'detached' });
   await page.sidebar.openTab('jp-mlplat-panel');
   await expect(search).toHaveValue(tmpPath);
   await expect(panel.getByLabel('Filter by state')).toHaveValue('failed');
