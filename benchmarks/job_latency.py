@@ -34,7 +34,7 @@ def trivial_notebook(path: Path) -> None:
 
 
 def one_job(platform: Any, target: str) -> tuple[float, float]:
-    from jupyter_mlplat.jobs.models import JobSpec
+    from jupyter_mlplat.jobs.schemas import JobSpec
 
     return timed_job(platform, JobSpec(notebook="trivial.ipynb", target=target), "bench")
 

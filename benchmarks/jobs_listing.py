@@ -36,7 +36,7 @@ from sqlalchemy import insert
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from jupyter_mlplat.db import Database, JobEventRow, JobRow
-from jupyter_mlplat.jobs.models import JobSpec
+from jupyter_mlplat.jobs.schemas import JobSpec
 from tests.live_server import live_server
 
 NOTEBOOKS = [f"projects/p{i % 20:02d}/train-{i:03d}.ipynb" for i in range(200)]

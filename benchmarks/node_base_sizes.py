@@ -48,7 +48,7 @@ def push_runtime(registry: dict[str, Any], repo: str, payload_bytes: int) -> flo
 
 
 def one_job(platform: Any, runtime: str, n: int) -> tuple[float, float]:
-    from jupyter_mlplat.jobs.models import JobSpec
+    from jupyter_mlplat.jobs.schemas import JobSpec
 
     return timed_job(platform, JobSpec(notebook="bench.ipynb", target="kube-node",
                                        runtime=runtime, parameters={"n": n}), "alice",

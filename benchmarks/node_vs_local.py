@@ -39,7 +39,7 @@ def notebook(path: Path) -> None:
 
 
 def one_job(platform: Any, target: str, n: int) -> tuple[float, float]:
-    from jupyter_mlplat.jobs.models import JobSpec
+    from jupyter_mlplat.jobs.schemas import JobSpec
 
     return timed_job(platform, JobSpec(notebook="bench.ipynb", target=target,
                                        parameters={"n": n}), "alice", timeout=300, poll=0.05)

@@ -25,7 +25,7 @@ from .entry import submit_options
 from .entry.errors import USER_ERRORS, user_error
 from .entry.present import duration, format_seconds, jobs_text
 from .entry.specs import make_spec, notebook_arg
-from .jobs.models import Job, JobState
+from .jobs.schemas import Job, JobState
 from .widgets import JobMonitor, jobs_html
 
 if TYPE_CHECKING:

@@ -127,7 +127,7 @@ def _record(ctx: Any, job_id: str, to: Any, **kwargs: Any) -> bool:
 
 
 def run_local(job_id: str) -> int:
-    from .jobs.models import JobState
+    from .jobs.schemas import JobState
 
     signal.signal(signal.SIGTERM, _on_sigterm)
     ctx = _job_context()
@@ -145,7 +145,7 @@ def _run_local(ctx: Any, job_id: str,
     from .containment import contain, private_dirs
     from .db import retry_disconnects
     from .errors import MLPlatError
-    from .jobs.models import JobState
+    from .jobs.schemas import JobState
 
     store = ctx.store
     job = retry_disconnects(lambda: store.get(job_id), timeout=RECORD_TIMEOUT,

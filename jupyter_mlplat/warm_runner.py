@@ -192,7 +192,7 @@ def serve(kernel: str, ready_fd: int, log_path: Path) -> int:
             place_kernel(km, cwd, job_env(ctx, job))
             return km
 
-        from .jobs.models import JobState
+        from .jobs.schemas import JobState
         from .runner import _record
 
         try:
@@ -217,7 +217,7 @@ def preload() -> None:
     from jupyter_client.manager import KernelManager  # noqa: F401
 
     from . import containment, db, errors  # noqa: F401
-    from .jobs import models, store  # noqa: F401
+    from .jobs import schemas, store  # noqa: F401
     from .runner import _job_context  # noqa: F401
 
     nbformat.validate(nbformat.v4.new_notebook())

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from .entry.present import duration, format_seconds, job_source, local_time
 from .errors import MLPlatError, NotFound
-from .jobs.models import Job, JobState
+from .jobs.schemas import Job, JobState
 
 if TYPE_CHECKING:
     from .jobs.service import JobService

@@ -177,7 +177,7 @@ async def test_listing_is_limited_to_the_workbench_user(api: Any) -> None:
 
 
 async def test_cursor_pages_and_bad_paging_arguments(jp_serverapp: Any, api: Any) -> None:
-    from jupyter_mlplat.jobs.models import JobSpec
+    from jupyter_mlplat.jobs.schemas import JobSpec
 
     store = jp_serverapp.web_app.settings["mlplat"].jobs.store
     made = [store.create(spec=JobSpec(code=f"print({i})"), user="alice", name=f"c{i}",

@@ -18,7 +18,7 @@ from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
-from jupyter_mlplat.jobs.models import Job
+from jupyter_mlplat.jobs.schemas import Job
 from jupyter_mlplat.platform import Platform
 from tests.helpers import (
     REPO_ROOT,

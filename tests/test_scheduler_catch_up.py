@@ -64,7 +64,7 @@ def test_a_taken_over_claim_whose_job_was_submitted_records_that_job(platform: P
     """A server died after submitting a firing's job but before recording it in the run: the
     server taking the claim over records that job; it does not judge the firing again (here
     the forbid policy would have skipped it while the job runs unrecorded)."""
-    from jupyter_mlplat.jobs.models import JobSpec
+    from jupyter_mlplat.jobs.schemas import JobSpec
     from jupyter_mlplat.runs.orm import RunRow
 
     now = dt.datetime.now(UTC).replace(microsecond=0)

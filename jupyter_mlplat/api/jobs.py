@@ -7,7 +7,7 @@ from tornado import web
 from ..jobs.backends.kubernetes import KubernetesBackend
 from ..jobs.k8s.logs import attached
 from ..jobs.logfile import MAX_CHUNK
-from ..jobs.models import JobSpec, JobState, LogChunk, RerunRequest
+from ..jobs.schemas import JobSpec, JobState, LogChunk, RerunRequest
 from .base import MLPlatHandler
 
 STATES = {s.value for s in JobState}

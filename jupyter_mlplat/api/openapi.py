@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from ..config import PublicConfig
-from ..jobs.models import Job, JobPage, JobSpec, JobState, LogChunk, RerunRequest
+from ..jobs.schemas import Job, JobPage, JobSpec, JobState, LogChunk, RerunRequest
 from ..models.schemas import (
     Deployment,
     DeployRequest,

@@ -11,7 +11,7 @@ import click
 
 from ..entry.errors import user_error
 from ..entry.present import duration, format_seconds
-from ..jobs.models import Job, JobState
+from ..jobs.schemas import Job, JobState
 
 if TYPE_CHECKING:
     from ..jobs.service import JobService

@@ -10,7 +10,7 @@ import click
 from ..entry.present import job_text, jobs_text
 from ..entry.specs import coerce_parameters, declared_types, make_spec, notebook_arg
 from ..entry.submit_options import click_options, spec_fields
-from ..jobs.models import JobState
+from ..jobs.schemas import JobState
 from .common import detached, finish, follow, parameter_option, platform_of, wait_option
 from .common import wait as wait_job
 

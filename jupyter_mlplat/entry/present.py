@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 
-from ..jobs.models import Job
+from ..jobs.schemas import Job
 
 
 def duration(job: Job, now: dt.datetime | None = None) -> float | None:

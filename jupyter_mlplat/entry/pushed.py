@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ..jobs.models import EVENTS_SCHEMA_ID
+from ..jobs.schemas import EVENTS_SCHEMA_ID
 
 #: Seconds between reads while the socket is connected (a net under the pushed changes).
 CONNECTED_TIMEOUT = 5.0

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidRequest
-from ..jobs.models import JobSpec
+from ..jobs.schemas import JobSpec
 
 if TYPE_CHECKING:
     from ..jobs.service import JobService

@@ -1,7 +1,7 @@
 """The options of a submit, stated once and rendered for ``mlp jobs submit`` (click) and for
 ``%mlp_submit`` (IPython's argparse-based magic arguments).
 
-Each option names the :class:`~jupyter_mlplat.jobs.models.JobSpec` (or resources) field it
+Each option names the :class:`~jupyter_mlplat.jobs.schemas.JobSpec` (or resources) field it
 fills; its help text is that field's description, so the REST schema, the CLI and the magic
 explain a field the same way. Adding a field here adds it to both entry points.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, get_args
 
 from ..config import Resources
-from ..jobs.models import JobSpec
+from ..jobs.schemas import JobSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -13,7 +13,7 @@ from ..containment import contain, private_dirs
 from .store import JobStore
 
 if TYPE_CHECKING:
-    from .models import Job
+    from .schemas import Job
 
 ROOT_ENV = envvars.ROOT_DIR
 TENSORBOARD_ENV = envvars.TENSORBOARD_DIR

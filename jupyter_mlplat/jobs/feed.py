@@ -23,7 +23,7 @@ from ..config import UnknownName
 from ..db import JOB_EVENTS_CHANNEL, Listener
 from .k8s.logs import attach
 from .logfile import read_from
-from .models import ACTIVE_STATES, EVENTS_SCHEMA_ID, JobState
+from .schemas import ACTIVE_STATES, EVENTS_SCHEMA_ID, JobState
 from .store import JobStore
 
 SCHEMA_ID = EVENTS_SCHEMA_ID

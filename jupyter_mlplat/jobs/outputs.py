@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ..errors import NotFound
 
 if TYPE_CHECKING:
-    from .models import Job
+    from .schemas import Job
     from .store import JobStore
 
 _JOB_ID = re.compile(r"-(j[0-9a-f]{12})$")

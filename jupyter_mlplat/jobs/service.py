@@ -34,7 +34,7 @@ from ..storage.paths import PathOutsideRoot
 from .backends import backend_for
 from .backends.base import ComputeBackend
 from .context import JobContext
-from .models import ACTIVE_STATES, Job, JobOutputs, JobPage, JobSpec, JobState, LogChunk
+from .schemas import ACTIVE_STATES, Job, JobOutputs, JobPage, JobSpec, JobState, LogChunk
 from .store import JobStore
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from ..errors import InvalidRequest, NotFound
 from ..parameters import STORED
 from .cursor import decode as decode_cursor
 from .cursor import encode as encode_cursor
-from .models import ACTIVE_STATES, Job, JobEvent, JobPage, JobSpec, JobState
+from .schemas import ACTIVE_STATES, Job, JobEvent, JobPage, JobSpec, JobState
 
 #: Matches counted at most per page; above it ``total`` is a lower bound (like a search engine's
 #: "10,000+ results"): an exact count of 100,000 jobs costs more than the page itself.

@@ -24,7 +24,7 @@ from ..db import utcnow
 from ..errors import MLPlatError
 from ..jobs.k8s import manifests as mf
 from ..jobs.k8s.states import k8s_time
-from ..jobs.models import JobSpec
+from ..jobs.schemas import JobSpec
 from .orm import RunRow, ScheduleRow
 from .schemas import RunRequest, RunStatus
 from .service import RunService

@@ -29,7 +29,7 @@ from ..containment import safe_name
 from ..db import utcnow
 from ..errors import InvalidRequest
 from ..jobs.k8s import manifests as mf
-from ..jobs.models import Job, JobOutputs, JobSpec, JobState
+from ..jobs.schemas import Job, JobOutputs, JobSpec, JobState
 from ..jobs.service import JOB_LOG
 from .cronjob_import import import_runs
 from .orm import ScheduleRow

@@ -27,7 +27,7 @@ from ..changes import RUN_SCHEMA_ID, Changes
 from ..containment import contain
 from ..db import Database, JobRow, utcnow
 from ..errors import Conflict, InvalidRequest, MLPlatError, NotFound
-from ..jobs.models import ACTIVE_STATES, JobSpec, JobState
+from ..jobs.schemas import ACTIVE_STATES, JobSpec, JobState
 from ..jobs.service import OUTPUT_DIR, JobService
 from .orm import RunRow
 from .schemas import Run, RunDiff, RunPage, RunRequest, RunState, RunStatus

@@ -34,7 +34,7 @@ from jupyter_mlplat.devcluster.registry import Registries
 from jupyter_mlplat.images.refs import job_tag, user_repository
 from jupyter_mlplat.jobs.k8s import manifests as mf
 from jupyter_mlplat.jobs.k8s.watcher import NamespaceWatcher, Stream
-from jupyter_mlplat.jobs.models import Job, JobSpec, JobState
+from jupyter_mlplat.jobs.schemas import Job, JobSpec, JobState
 from jupyter_mlplat.platform import Platform
 
 from ..helpers import wait_for, write_notebook

@@ -32,7 +32,7 @@ from jupyter_mlplat.devcluster import registry as devregistry
 from jupyter_mlplat.devcluster.base import Component
 from jupyter_mlplat.devcluster.postgres import Postgres
 from jupyter_mlplat.jobs.k8s import manifests as mf
-from jupyter_mlplat.jobs.models import JobSpec
+from jupyter_mlplat.jobs.schemas import JobSpec
 from jupyter_mlplat.jobs.store import JobStore
 from jupyter_mlplat.runs.cron import parse
 from tests.helpers import wait_for, write_notebook

@@ -21,7 +21,7 @@ from sqlalchemy import event
 from jupyter_mlplat.db import Database
 from jupyter_mlplat.devcluster.base import Component
 from jupyter_mlplat.jobs.feed import JobFeed
-from jupyter_mlplat.jobs.models import JobSpec
+from jupyter_mlplat.jobs.schemas import JobSpec
 from jupyter_mlplat.jobs.store import JobStore
 
 from ..helpers import wait_for
@@ -32,7 +32,7 @@ TICK = 0.05  # the server's event_interval
 WRITER = """
 import sys, time
 from jupyter_mlplat.db import Database
-from jupyter_mlplat.jobs.models import JobState
+from jupyter_mlplat.jobs.schemas import JobState
 from jupyter_mlplat.jobs.store import JobStore
 store = JobStore(Database(sys.argv[1]))
 for state in (JobState.running, JobState.succeeded):

@@ -18,7 +18,7 @@ from jupyter_mlplat.db import Database, JobEventRow, JobRow
 from jupyter_mlplat.devcluster.base import Component
 from jupyter_mlplat.errors import InvalidRequest
 from jupyter_mlplat.jobs import store as store_module
-from jupyter_mlplat.jobs.models import JobSpec, JobState
+from jupyter_mlplat.jobs.schemas import JobSpec, JobState
 from jupyter_mlplat.jobs.store import JobStore
 
 pytestmark = pytest.mark.integration

@@ -28,7 +28,7 @@ from jupyter_mlplat.devcluster.base import Component, free_port
 from jupyter_mlplat.errors import Forbidden, InvalidRequest, MLPlatError
 from jupyter_mlplat.jobs.k8s import manifests as mf
 from jupyter_mlplat.jobs.k8s.states import KF_REPLICA_INDEX, KF_REPLICA_TYPE
-from jupyter_mlplat.jobs.models import Job, JobSpec, JobState
+from jupyter_mlplat.jobs.schemas import Job, JobSpec, JobState
 from jupyter_mlplat.platform import Platform
 
 from ..helpers import write_notebook

@@ -29,7 +29,7 @@ from jupyter_mlplat.devcluster.base_images import seed_base_image
 from jupyter_mlplat.devcluster.runtime_images import PYTHON, seed_runtime
 from jupyter_mlplat.images.registry import RegistryAccess
 from jupyter_mlplat.jobs.k8s import manifests as mf
-from jupyter_mlplat.jobs.models import JobSpec, JobState
+from jupyter_mlplat.jobs.schemas import JobSpec, JobState
 from jupyter_mlplat.platform import Platform
 from jupyter_mlplat.runs.scheduler import Scheduler
 from jupyter_mlplat.runs.schemas import RunState, ScheduleRequest

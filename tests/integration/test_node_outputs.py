@@ -22,7 +22,7 @@ from jupyter_mlplat.devcluster.hdfs import HdfsClusters
 from jupyter_mlplat.devcluster.sandbox import JOB_OUTPUTS, cluster_jobs_config
 from jupyter_mlplat.errors import Forbidden, InvalidRequest, NotFound, Unavailable
 from jupyter_mlplat.jobs.k8s import manifests as mf
-from jupyter_mlplat.jobs.models import JobSpec, JobState
+from jupyter_mlplat.jobs.schemas import JobSpec, JobState
 from jupyter_mlplat.models.schemas import PublishRequest
 from jupyter_mlplat.platform import Platform
 from jupyter_mlplat.runs.scheduler import Scheduler

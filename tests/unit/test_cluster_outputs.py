@@ -16,7 +16,7 @@ from jupyter_mlplat.db import Database
 from jupyter_mlplat.jobs.backends.kubernetes import KubernetesBackend
 from jupyter_mlplat.jobs.context import JobContext
 from jupyter_mlplat.jobs.k8s import manifests as mf
-from jupyter_mlplat.jobs.models import JobSpec
+from jupyter_mlplat.jobs.schemas import JobSpec
 from jupyter_mlplat.jobs.store import JobStore
 
 SECRET_VALUE = "s3cr3t-delegation-token-value"

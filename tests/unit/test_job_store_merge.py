@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from jupyter_mlplat.db import Database
-from jupyter_mlplat.jobs.models import JobSpec, JobState
+from jupyter_mlplat.jobs.schemas import JobSpec, JobState
 from jupyter_mlplat.jobs.store import JobStore
 
 

@@ -15,7 +15,7 @@ from jupyter_mlplat.jobs.k8s.states import (
     plan,
     pod_replica,
 )
-from jupyter_mlplat.jobs.models import JobState as S
+from jupyter_mlplat.jobs.schemas import JobState as S
 
 JOB = {"kind": "Job", "metadata": {"name": "mlplat-j1"}, "status": {}}
 

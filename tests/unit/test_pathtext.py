@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from jupyter_mlplat.jobs.models import JobSpec
+from jupyter_mlplat.jobs.schemas import JobSpec
 from jupyter_mlplat.models.schemas import PublishRequest
 from jupyter_mlplat.runs.schemas import RunRequest
 

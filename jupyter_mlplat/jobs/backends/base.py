@@ -9,7 +9,7 @@ from ...config import TargetBase
 
 if TYPE_CHECKING:
     from ..context import JobContext
-    from ..models import Job, JobSpec, LogChunk
+    from ..schemas import Job, JobSpec, LogChunk
 
 T = TypeVar("T", bound=TargetBase)
 

@@ -57,7 +57,7 @@ from ..k8s.states import (
 )
 from ..k8s.watcher import NamespaceWatcher, Stream
 from ..logfile import MAX_CHUNK
-from ..models import Job, JobSpec, JobState, LogChunk
+from ..schemas import Job, JobSpec, JobState, LogChunk
 from .base import ComputeBackend
 
 log = logging.getLogger(__name__)

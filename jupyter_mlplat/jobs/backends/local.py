@@ -18,7 +18,7 @@ import psutil
 from ...config import LocalTarget
 from ...errors import InvalidRequest
 from ..logfile import read_from
-from ..models import Job, JobSpec, JobState, LogChunk
+from ..schemas import Job, JobSpec, JobState, LogChunk
 from .base import ComputeBackend
 from .pool import RunnerProcess, WarmPool
 

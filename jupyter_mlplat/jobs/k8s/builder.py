@@ -16,7 +16,7 @@ from ...errors import InvalidRequest
 from ...images import BuiltImage, CodeSource, ProgressCallback, build_and_push, contract
 from ...images.append import BaseImage
 from ..context import JobContext
-from ..models import Job
+from ..schemas import Job
 
 ImageBuilder = Callable[[Job, ProgressCallback], BuiltImage]
 

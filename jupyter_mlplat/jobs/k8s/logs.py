@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 from kubernetes.client.exceptions import ApiException
 
-from ..models import LogChunk
+from ..schemas import LogChunk
 from . import manifests as mf
 from .states import pod_replica
 
 if TYPE_CHECKING:
     from ..backends.kubernetes import KubernetesBackend
-    from ..models import Job
+    from ..schemas import Job
     from ..store import JobStore
 
 log = logging.getLogger(__name__)
