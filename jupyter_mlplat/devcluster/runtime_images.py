@@ -364,7 +364,8 @@ def main(argv: list[str]) -> int:
         spec = RUNTIMES[name]
         built = build_runtime(spec)
         sizes = ", ".join(f"{x.path.name} {x.size / 2**20:.0f} MiB" for x in built.layers)
-        print(f"{name}: {built.build_seconds or 'cached'} s; {sizes}; {built.versions}")
+        took = f"built in {built.build_seconds} s" if built.build_seconds else "cached"
+        print(f"{name}: {took}; {sizes}; {built.versions}")
         if push:
             image = seed_runtime(RegistryAccess(push, True), spec)
             print(f"pushed {image.pinned_ref}")

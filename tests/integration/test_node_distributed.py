@@ -8,10 +8,10 @@ TCP on the node's bridge network (target ``kube-node-pods``: every replica holds
 which host-network pods could not share). Every log line checked here was printed by a replica,
 read through the platform's ``/logs``.
 
-The rendezvous in CI is written with the standard library on the plain Python runtime (an
+One rendezvous is written with the standard library on the plain Python runtime (an
 all-reduce of ``rank + 1`` through the master); the same with ``torch.distributed`` over gloo
-runs on the CPU PyTorch runtime when that runtime is in the cache (building it takes about ten
-minutes: ``python -m jupyter_mlplat.devcluster.runtime_images torch``).
+runs on the CPU PyTorch runtime (``scripts/setup --test`` builds it once, about ten minutes cold,
+then it is in the cache: ``python -m jupyter_mlplat.devcluster.runtime_images torch``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from kubernetes import client
 
 from jupyter_mlplat.devcluster import node as devnode
 from jupyter_mlplat.devcluster import registry as devregistry
-from jupyter_mlplat.devcluster.base import Component, cache_dir
+from jupyter_mlplat.devcluster.base import Component
 from jupyter_mlplat.devcluster.runtime_images import TORCH, seed_runtime
 from jupyter_mlplat.images.registry import RegistryAccess
 from jupyter_mlplat.jobs.k8s import manifests as mf
@@ -148,24 +148,14 @@ dist.destroy_process_group()
 """
 
 
-def _torch_cached() -> bool:
-    return (cache_dir("runtimes", f"{TORCH.name}-{TORCH.key()}") / "layers.json").exists()
-
-
-#: Looked up once, before the Jupyter server fixtures give the tests a home folder of their own.
-TORCH_CACHED = _torch_cached()
-
-
 @pytest.fixture(scope="module")
 def platform_data(node: Component, registry: Component, operator: Component) -> dict[str, Any]:
     targets = devnode.platform_config(node.info())["targets"]
     data = {"user": "alice", "targets": targets,
             **devregistry.platform_config(registry.info())}
-    if TORCH_CACHED:
-        reg = registry.info()
-        seed_runtime(RegistryAccess(reg["address"], True), TORCH)
-        data["runtimes"] = [*data["runtimes"], {"name": "torch", "workdir": "/workspace",
-                                                "image": f"{TORCH.repo}:{TORCH.tag}"}]
+    seed_runtime(RegistryAccess(registry.info()["address"], True), TORCH)
+    data["runtimes"] = [*data["runtimes"], {"name": "torch", "workdir": "/workspace",
+                                            "image": f"{TORCH.repo}:{TORCH.tag}"}]
     return data
 
 
@@ -267,9 +257,6 @@ async def test_tfjob_replicas_get_a_tf_config_naming_every_replica(
 
 
 async def test_torch_gloo_all_reduce_across_replicas(api: Any, jp_root_dir: Path) -> None:
-    if not TORCH_CACHED:
-        pytest.skip("the CPU PyTorch runtime is not built: python -m "
-                    "jupyter_mlplat.devcluster.runtime_images torch (about 10 minutes)")
     write_notebook(jp_root_dir / "dist" / "gloo.ipynb", "steps = 1", TORCH_ALL_REDUCE)
     started = time.monotonic()
     status, job = await api("jobs", "POST", {"notebook": "dist/gloo.ipynb", "target": TARGET,
