@@ -1,10 +1,8 @@
 /**
  * Small React hooks shared by the views.
  */
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { ISignal } from '@lumino/signaling';
-
-import { fallbackPoll, type IJobChange, type JobFeed } from './jobs/feed';
 
 /**
  * The current time, ticking every second while `active`.
@@ -50,66 +48,4 @@ export function usePromise<T>(promise: Promise<T>): T | undefined {
     };
   }, [promise]);
   return value;
-}
-
-export interface IPolled<T> {
-  /** Undefined until the first answer. */
-  data: T | undefined;
-  error: string | null;
-  /** Fetch now (after an action changed what is shown). */
-  refresh: () => void;
-}
-
-/**
- * `fetch()` now and every `interval` ms while mounted (sections of the
- * sidebar mount their body only while open), through the views' one polling
- * primitive (backs off on errors, stands by while the tab is hidden); with a
- * `feed`, also as soon as a job's state changes, and rarely while the feed is
- * live.
- */
-export function usePolled<T>(
-  fetch: () => Promise<T>,
-  interval: number,
-  feed: JobFeed | null = null
-): IPolled<T> {
-  const [data, setData] = useState<T>();
-  const [error, setError] = useState<string | null>(null);
-  const [tick, setTick] = useState(0);
-  const fetchRef = useRef(fetch);
-  fetchRef.current = fetch;
-  useEffect(() => {
-    let live = true;
-    const poll = fallbackPoll({
-      factory: async () => {
-        try {
-          const next = await fetchRef.current();
-          if (live) {
-            setData(() => next);
-            setError(null);
-          }
-        } catch (err) {
-          if (live) {
-            setError((err as Error).message);
-          }
-          throw err;
-        }
-      },
-      interval,
-      feed,
-      name: 'jupyter-mlplat:section'
-    });
-    const onChange = (_: JobFeed, change: IJobChange) => {
-      if (change.kind === 'state') {
-        void poll.refresh();
-      }
-    };
-    feed?.changed.connect(onChange);
-    return () => {
-      live = false;
-      feed?.changed.disconnect(onChange);
-      poll.dispose();
-    };
-  }, [interval, tick, feed]);
-  const refresh = useCallback(() => setTick(t => t + 1), []);
-  return { data, error, refresh };
 }

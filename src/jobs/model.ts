@@ -5,7 +5,7 @@
 import { Debouncer, type Poll } from '@lumino/polling';
 import { type ISignal, Signal } from '@lumino/signaling';
 
-import type { IJob, JobState, MlplatApi } from '../api';
+import type { IJob, IRun, JobState, MlplatApi } from '../api';
 import {
   fallbackPoll,
   type IFallbackPollOptions,
@@ -24,6 +24,9 @@ export function countLabel(total: number, exact: boolean): string {
     ? total.toLocaleString('en-US')
     : `${total.toLocaleString('en-US')}+`;
 }
+
+/** How many runs are read to tell each listed job's trigger (run, rerun, schedule). */
+const RUNS_READ = 500;
 
 export interface IJobFilter {
   /** Empty: every state. */
@@ -57,6 +60,11 @@ export class JobsModel {
 
   get jobs(): readonly IJob[] {
     return this._jobs;
+  }
+
+  /** The run each listed job belongs to, by job id (jobs submitted alone have none). */
+  get runsByJob(): ReadonlyMap<string, IRun> {
+    return this._runsByJob;
   }
 
   get total(): number {
@@ -132,22 +140,32 @@ export class JobsModel {
   private async _fetch(): Promise<void> {
     const filter = this._filter;
     try {
-      const page = await this._api.listJobs({
-        state: filter.states.length ? filter.states : undefined,
-        target: filter.target || undefined,
-        limit: 100
-      });
+      const [page, runs] = await Promise.all([
+        this._api.listJobs({
+          state: filter.states.length ? filter.states : undefined,
+          target: filter.target || undefined,
+          limit: 100
+        }),
+        this._api.listRuns({ limit: RUNS_READ })
+      ]);
       if (filter !== this._filter) {
         return;
       }
       const jobs = mergeJobs(this._jobs, page.jobs);
+      const runsByJob = new Map(
+        runs.runs
+          .filter(run => run.job_id)
+          .map(run => [run.job_id as string, run])
+      );
       const changed =
         jobs !== this._jobs ||
+        !sameRuns(runsByJob, this._runsByJob) ||
         page.total !== this._total ||
         page.total_exact !== this._totalExact ||
         this._error !== null ||
         !this._loaded;
       this._jobs = jobs;
+      this._runsByJob = runsByJob;
       this._total = page.total;
       this._totalExact = page.total_exact;
       this._error = null;
@@ -170,9 +188,27 @@ export class JobsModel {
   private readonly _reread: Debouncer;
   private readonly _changed = new Signal<this, void>(this);
   private _jobs: readonly IJob[] = [];
+  private _runsByJob: ReadonlyMap<string, IRun> = new Map();
   private _total = 0;
   private _totalExact = true;
   private _error: string | null = null;
   private _loaded = false;
   private _filter: IJobFilter = { states: [], target: '' };
+}
+
+/** Whether two job -> run maps name the same runs with the same triggers. */
+function sameRuns(
+  a: ReadonlyMap<string, IRun>,
+  b: ReadonlyMap<string, IRun>
+): boolean {
+  if (a.size !== b.size) {
+    return false;
+  }
+  for (const [jobId, run] of a) {
+    const other = b.get(jobId);
+    if (!other || other.id !== run.id || other.trigger !== run.trigger) {
+      return false;
+    }
+  }
+  return true;
 }

@@ -9,7 +9,7 @@ import {
   type MlplatApi
 } from '../api';
 import { isFinal } from '../format';
-import { useNow, usePolled, useSignalVersion } from '../hooks';
+import { useNow, useSignalVersion } from '../hooks';
 import { JobRow } from '../jobs/JobRow';
 import {
   changedParameters,
@@ -29,8 +29,6 @@ export interface IJobsSectionProps {
   model: JobsModel;
   api: MlplatApi;
   targets: string[];
-  /** How often the runs (for the trigger of each job) are fetched, in ms. */
-  interval: number;
   onOpen: (id: string) => void;
   /** Confirm and delete a job (cancelled first if it still runs). */
   onDelete: (job: IJob) => Promise<boolean>;
@@ -107,16 +105,7 @@ export function JobsSection(props: IJobsSectionProps): JSX.Element {
       model.setFilter({ states: next.states, target: next.target });
     }
   };
-  const runs = usePolled(() => api.listRuns({ limit: 500 }), props.interval);
-  const runsByJob = useMemo(
-    () =>
-      new Map(
-        (runs.data?.runs ?? [])
-          .filter(run => run.job_id)
-          .map(run => [run.job_id as string, run])
-      ),
-    [runs.data]
-  );
+  const runsByJob = model.runsByJob;
   const notebooks = useMemo(
     () =>
       [
@@ -169,10 +158,7 @@ export function JobsSection(props: IJobsSectionProps): JSX.Element {
         <ToolbarButtonComponent
           icon={refreshIcon}
           tooltip="Refresh jobs"
-          onClick={() => {
-            void model.refresh();
-            runs.refresh();
-          }}
+          onClick={() => void model.refresh()}
         />
       }
     >

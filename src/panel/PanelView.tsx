@@ -22,8 +22,6 @@ export const SERVER_MISSING_MESSAGE =
 export interface IPanelViewProps {
   api: MlplatApi;
   config: Promise<IPlatformConfig | null>;
-  /** The poll interval setting (the jobs section's run lookup). */
-  interval: number;
   jobs: JobsModel;
   storage: StorageModel;
   onOpenJob: (id: string) => void;
@@ -63,7 +61,6 @@ function PanelContent(props: IPanelViewProps): JSX.Element {
       <JobsSection
         model={props.jobs}
         api={props.api}
-        interval={props.interval}
         targets={config.targets.map(t => t.name)}
         onOpen={props.onOpenJob}
         onDelete={props.onDeleteJob}

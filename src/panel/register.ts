@@ -32,7 +32,6 @@ export function addSidebar(
   const panel = new MlplatPanel({
     api,
     config: context.config,
-    interval: context.settings.current.pollInterval,
     jobs: jobs.model,
     storage: parts.storage,
     onOpenJob: jobs.openJob,
