@@ -1,5 +1,6 @@
 import { expect, test } from '@jupyterlab/galata';
 
+import { notebook } from './notebooks';
 import { chartPoints, lossCurve } from './tensorboard-charts';
 
 /**
@@ -8,21 +9,7 @@ import { chartPoints, lossCurve } from './tensorboard-charts';
  * the event file to its job's TensorBoard dir on HDFS, writes a model folder
  * to its job's output folder, and prints what it computed.
  */
-const NOTEBOOK = {
-  cells: [
-    {
-      cell_type: 'code',
-      execution_count: null,
-      metadata: { tags: ['parameters'] },
-      outputs: [],
-      source: ['steps = 20']
-    },
-    {
-      cell_type: 'code',
-      execution_count: null,
-      metadata: {},
-      outputs: [],
-      source: [
+const NOTEBOOK = notebook('steps = 20', [
         'import glob, json, os, tempfile, time\n',
         'import fsspec\n',
         'from tensorboardX import SummaryWriter\n',
@@ -37,29 +24,13 @@ const NOTEBOOK = {
         'for event in glob.glob(local + "/events.*"):\n',
         '    fs.put_file(event, tb + "/" + os.path.basename(event))\n',
         'time.sleep(3)'
-      ]
-    },
-    {
-      cell_type: 'code',
-      execution_count: null,
-      metadata: {},
-      outputs: [],
-      source: [
+      ], [
         'weights = [0.5 ** k for k in range(steps)]\n',
         'with fsspec.open(out + "/model/weights.json", "w") as f:\n',
         '    json.dump(weights, f)\n',
         'print(f"trained {steps} steps: final loss {1 / steps:.4f}, "\n',
         '      f"weight sum {sum(weights):.6f}")'
-      ]
-    }
-  ],
-  metadata: {
-    kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' },
-    language_info: { name: 'python' }
-  },
-  nbformat: 4,
-  nbformat_minor: 5
-};
+      ]);
 
 const API = '/jupyter-mlplat/api';
 const PANEL = '#jp-mlplat-panel';
@@ -75,7 +46,7 @@ test('a cluster job from the UI: running → succeeded, its output notebook, Ten
   const stamp = Date.now().toString(36);
   const file = `train-${stamp}.ipynb`;
   await page.contents.uploadContent(
-    JSON.stringify(NOTEBOOK),
+    NOTEBOOK,
     'text',
     `${tmpPath}/${file}`
   );

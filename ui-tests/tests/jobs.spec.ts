@@ -1,34 +1,9 @@
 import { expect, test } from '@jupyterlab/galata';
 
+import { notebook } from './notebooks';
+
 /** A notebook with a cell tagged `parameters` (n = 3) and a cell printing n. */
-const NOTEBOOK = {
-  cells: [
-    {
-      cell_type: 'code',
-      execution_count: null,
-      metadata: { tags: ['parameters'] },
-      outputs: [],
-      source: ['n = 3']
-    },
-    {
-      cell_type: 'code',
-      execution_count: null,
-      metadata: {},
-      outputs: [],
-      source: ['print(f"n is {n}")']
-    }
-  ],
-  metadata: {
-    kernelspec: {
-      display_name: 'Python 3',
-      language: 'python',
-      name: 'python3'
-    },
-    language_info: { name: 'python' }
-  },
-  nbformat: 4,
-  nbformat_minor: 5
-};
+const NOTEBOOK = notebook('n = 3', 'print(f"n is {n}")');
 
 const PANEL = '#jp-mlplat-panel';
 
@@ -39,7 +14,7 @@ test('submit a notebook as a job and follow it to its log', async ({
   tmpPath
 }) => {
   await page.contents.uploadContent(
-    JSON.stringify(NOTEBOOK),
+    NOTEBOOK,
     'text',
     `${tmpPath}/params.ipynb`
   );

@@ -1,5 +1,7 @@
 import { expect, test } from '@jupyterlab/galata';
 
+import { notebook } from './notebooks';
+
 /**
  * How long a job's state change takes to show in the panel: each change's
  * time as the server recorded it, against the moment the browser drew the
@@ -8,27 +10,7 @@ import { expect, test } from '@jupyterlab/galata';
  * fallback, set here to once a minute so that it cannot be what shows them.
  */
 
-const NOTEBOOK = {
-  cells: [
-    {
-      cell_type: 'code',
-      execution_count: null,
-      metadata: {},
-      outputs: [],
-      source: ['print(1 + 1)']
-    }
-  ],
-  metadata: {
-    kernelspec: {
-      display_name: 'Python 3',
-      language: 'python',
-      name: 'python3'
-    },
-    language_info: { name: 'python' }
-  },
-  nbformat: 4,
-  nbformat_minor: 5
-};
+const NOTEBOOK = notebook(null, 'print(1 + 1)');
 
 const JOBS = Number(process.env.MLPLAT_LIVE_JOBS || '20');
 const API = '/jupyter-mlplat/api';
@@ -49,7 +31,7 @@ test('a job state change shows in the panel as it happens', async ({
 }) => {
   test.setTimeout(JOBS * 20_000 + 60_000);
   await page.contents.uploadContent(
-    JSON.stringify(NOTEBOOK),
+    NOTEBOOK,
     'text',
     `${tmpPath}/live.ipynb`
   );

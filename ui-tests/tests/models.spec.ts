@@ -1,5 +1,6 @@
 import { expect, test } from '@jupyterlab/galata';
 
+import { notebook } from './notebooks';
 import { chartPoints, lossCurve, type Point } from './tensorboard-charts';
 
 /**
@@ -7,14 +8,7 @@ import { chartPoints, lossCurve, type Point } from './tensorboard-charts';
  * to the job's log dir, to a local folder beside it, and to an HDFS folder
  * (prod-b:/tb/<job folder name>/exp, copied from the local one).
  */
-const NOTEBOOK = {
-  cells: [
-    {
-      cell_type: 'code',
-      execution_count: null,
-      metadata: {},
-      outputs: [],
-      source: [
+const NOTEBOOK = notebook(null, [
         'import os, glob\n',
         'import jupyter_mlplat\n',
         'from tensorboardX import SummaryWriter\n',
@@ -29,20 +23,7 @@ const NOTEBOOK = {
         'for event in glob.glob("tb-local/exp/events.*"):\n',
         '    fs.put_file(event, remote + "/" + os.path.basename(event))\n',
         'print("hdfs logdir", "hdfs://prod-b" + remote.rsplit("/", 1)[0])'
-      ]
-    }
-  ],
-  metadata: {
-    kernelspec: {
-      display_name: 'Python 3',
-      language: 'python',
-      name: 'python3'
-    },
-    language_info: { name: 'python' }
-  },
-  nbformat: 4,
-  nbformat_minor: 5
-};
+      ]);
 
 /** The values written above, as TensorBoard stores them (float32). */
 const WRITTEN = lossCurve(20);
@@ -62,7 +43,7 @@ test('open TensorBoard from a job, publish a model, see it in the Models view', 
 }) => {
   const stamp = Date.now().toString(36);
   const notebook = `${tmpPath}/fit-${stamp}.ipynb`;
-  await page.contents.uploadContent(JSON.stringify(NOTEBOOK), 'text', notebook);
+  await page.contents.uploadContent(NOTEBOOK, 'text', notebook);
   await page.contents.uploadContent(
     'weights',
     'text',

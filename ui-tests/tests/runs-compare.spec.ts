@@ -1,5 +1,7 @@
 import { expect, test } from '@jupyterlab/galata';
 
+import { notebook } from './notebooks';
+
 const API = '/jupyter-mlplat/api';
 
 test.use({ autoGoto: true });
@@ -11,33 +13,11 @@ test('compare two runs: the values used (defaults marked) and their metrics', as
   const file = `fit-${Date.now().toString(36)}.ipynb`;
   const nb = `${tmpPath}/${file}`;
   await page.contents.uploadContent(
-    JSON.stringify({
-      cells: [
-        {
-          cell_type: 'code',
-          execution_count: null,
-          metadata: { tags: ['parameters'] },
-          outputs: [],
-          source: ["n = 3\nlr = 0.5\nmsg = 'hi'"]
-        },
-        {
-          cell_type: 'code',
-          execution_count: null,
-          metadata: {},
-          outputs: [],
-          source: [
+    notebook("n = 3\nlr = 0.5\nmsg = 'hi'", [
             'import json, os\n',
             "out = os.environ['MLPLAT_OUTPUT_DIR']\n",
             "json.dump({'auc': 0.5 + n / 100, 'loss': lr}, open(os.path.join(out, 'metrics.json'), 'w'))"
-          ]
-        }
-      ],
-      metadata: {
-        kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' }
-      },
-      nbformat: 4,
-      nbformat_minor: 5
-    }),
+          ]),
     'text',
     nb
   );

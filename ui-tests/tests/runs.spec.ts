@@ -1,30 +1,9 @@
 import { expect, test } from '@jupyterlab/galata';
 
+import { notebook } from './notebooks';
+
 /** A notebook with a `parameters` cell (n = 3, lr = 0.1) printing them. */
-const NOTEBOOK = {
-  cells: [
-    {
-      cell_type: 'code',
-      execution_count: null,
-      metadata: { tags: ['parameters'] },
-      outputs: [],
-      source: ['n = 3\n', 'lr = 0.1']
-    },
-    {
-      cell_type: 'code',
-      execution_count: null,
-      metadata: {},
-      outputs: [],
-      source: ['print(f"n={n} lr={lr}")']
-    }
-  ],
-  metadata: {
-    kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' },
-    language_info: { name: 'python' }
-  },
-  nbformat: 4,
-  nbformat_minor: 5
-};
+const NOTEBOOK = notebook(['n = 3\n', 'lr = 0.1'], 'print(f"n={n} lr={lr}")');
 
 const PANEL = '#jp-mlplat-panel';
 
@@ -37,7 +16,7 @@ test('run a notebook with parameters, compare two runs, schedule it', async ({
   // A fresh name: the server keeps the history of earlier test runs.
   const file = `train-${Date.now().toString(36)}.ipynb`;
   const nb = `${tmpPath}/${file}`;
-  await page.contents.uploadContent(JSON.stringify(NOTEBOOK), 'text', nb);
+  await page.contents.uploadContent(NOTEBOOK, 'text', nb);
   await page.filebrowser.openDirectory(tmpPath);
   const notebookItem = page.locator(
     '.jp-DirListing-item[data-file-type="notebook"]',

@@ -1,31 +1,6 @@
 import { expect, test } from '@jupyterlab/galata';
 
-function notebook(parameters: string, body: string): string {
-  return JSON.stringify({
-    cells: [
-      {
-        cell_type: 'code',
-        execution_count: null,
-        metadata: { tags: ['parameters'] },
-        outputs: [],
-        source: [parameters]
-      },
-      {
-        cell_type: 'code',
-        execution_count: null,
-        metadata: {},
-        outputs: [],
-        source: [body]
-      }
-    ],
-    metadata: {
-      kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' },
-      language_info: { name: 'python' }
-    },
-    nbformat: 4,
-    nbformat_minor: 5
-  });
-}
+import { notebook } from './notebooks';
 
 const PANEL = '#jp-mlplat-panel';
 const API = '/jupyter-mlplat/api';

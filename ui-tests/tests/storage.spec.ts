@@ -1,5 +1,7 @@
 import { expect, test } from '@jupyterlab/galata';
 
+import { notebook } from './notebooks';
+
 /**
  * The server (jupyter_server_test_config.py) mounts the HDFS mini clusters
  * prod-a and prod-b of the devcluster harness, and fills prod-b:/big with
@@ -7,23 +9,7 @@ import { expect, test } from '@jupyterlab/galata';
  */
 const API = '/jupyter-mlplat/api/storage';
 
-const NOTEBOOK = {
-  cells: [
-    {
-      cell_type: 'code',
-      execution_count: null,
-      metadata: {},
-      outputs: [],
-      source: ['x = 1']
-    }
-  ],
-  metadata: {
-    kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' },
-    language_info: { name: 'python' }
-  },
-  nbformat: 4,
-  nbformat_minor: 5
-};
+const NOTEBOOK = notebook(null, 'x = 1');
 
 const PANEL = '#jp-mlplat-panel';
 const BROWSER = '#mlplat-prod-b';
@@ -42,7 +28,7 @@ test('open, edit and save a notebook on the second HDFS cluster', async ({
       await put(`${folder}/on-hdfs.ipynb`, {
         type: 'notebook',
         format: 'json',
-        content: NOTEBOOK
+        content: JSON.parse(NOTEBOOK)
       })
     ).ok()
   ).toBe(true);

@@ -1,5 +1,7 @@
 import { expect, test } from '@jupyterlab/galata';
 
+import { notebook } from './notebooks';
+
 const API = '/jupyter-mlplat/api';
 
 test.use({ autoGoto: true });
@@ -10,29 +12,7 @@ test('the submit dialog offers what the CLI offers: output folder, time limit, f
 }) => {
   const file = `opts-${Date.now().toString(36)}.ipynb`;
   await page.contents.uploadContent(
-    JSON.stringify({
-      cells: [
-        {
-          cell_type: 'code',
-          execution_count: null,
-          metadata: { tags: ['parameters'] },
-          outputs: [],
-          source: ['n = 3']
-        },
-        {
-          cell_type: 'code',
-          execution_count: null,
-          metadata: {},
-          outputs: [],
-          source: ["print(open('data/a.csv').read())"]
-        }
-      ],
-      metadata: {
-        kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' }
-      },
-      nbformat: 4,
-      nbformat_minor: 5
-    }),
+    notebook('n = 3', "print(open('data/a.csv').read())"),
     'text',
     `${tmpPath}/${file}`
   );
