@@ -1,6 +1,7 @@
 import { expect, test } from '@jupyterlab/galata';
 
 import { notebook } from './notebooks';
+import { percentile, setPollInterval } from './pushed';
 
 /**
  * How long a job's state change takes to show in the panel: each change's
@@ -14,15 +15,6 @@ const NOTEBOOK = notebook(null, 'print(1 + 1)');
 
 const JOBS = Number(process.env.MLPLAT_LIVE_JOBS || '20');
 const API = '/jupyter-mlplat/api';
-const PLUGIN_ID = 'jupyter-mlplat:plugin';
-
-function percentile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[
-    Math.min(sorted.length - 1, Math.round(q * (sorted.length - 1)))
-  ];
-}
-
 test.use({ autoGoto: true });
 
 test('a job state change shows in the panel as it happens', async ({
@@ -36,13 +28,7 @@ test('a job state change shows in the panel as it happens', async ({
     `${tmpPath}/live.ipynb`
   );
   // Poll the REST API only once a minute: what shows within that was pushed.
-  await page.evaluate(async id => {
-    const app = (window as any).jupyterapp;
-    await app.serviceManager.settings.save(
-      id,
-      JSON.stringify({ pollInterval: 60000 })
-    );
-  }, PLUGIN_ID);
+  await setPollInterval(page, 60_000);
   await page.reload();
   await page.sidebar.openTab('jp-mlplat-panel');
   await expect(page.locator('#jp-mlplat-panel')).toBeVisible();

@@ -1,5 +1,7 @@
 import { expect, test } from '@jupyterlab/galata';
 
+import { percentile, setPollInterval } from './pushed';
+
 /**
  * A model published through the REST API shows in the sidebar's Models
  * section as soon as the server pushes the publish (Jupyter's event bus),
@@ -11,31 +13,6 @@ import { expect, test } from '@jupyterlab/galata';
 
 const PUBLISHES = Number(process.env.MLPLAT_PUSH_PUBLISHES || '8');
 const API = '/jupyter-mlplat/api';
-const PLUGIN_ID = 'jupyter-mlplat:plugin';
-
-function percentile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[
-    Math.min(sorted.length - 1, Math.round(q * (sorted.length - 1)))
-  ];
-}
-
-async function setPollInterval(
-  page: import('@playwright/test').Page,
-  value: number | null
-): Promise<void> {
-  await page.evaluate(
-    async ({ id, value }) => {
-      const app = (window as any).jupyterapp;
-      await app.serviceManager.settings.save(
-        id,
-        JSON.stringify(value === null ? {} : { pollInterval: value })
-      );
-    },
-    { id: PLUGIN_ID, value }
-  );
-}
-
 test.use({ autoGoto: true });
 
 test('a publish shows in the Models section within a second, pushed', async ({
