@@ -42,14 +42,8 @@ NS = "ml-alice"
 TARGET = "kube-node-pods"
 FINAL = ("succeeded", "failed", "cancelled")
 
-#: Each replica adds ``rank + 1`` through the master (rank 0): an all-reduce over TCP, with the
-#: addresses and ranks the operator gave.
-ALL_REDUCE = """\
-import os, socket, time
-rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
-master, port = os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"])
-print(f"rank {rank} of {world}, master {master}:{port}", flush=True)
-
+#: Retry a name until cluster DNS answers it (a replica's service and pod appear in either order).
+RESOLVE = """
 def resolve(name, timeout=120):
     deadline = time.monotonic() + timeout
     while True:
@@ -59,7 +53,16 @@ def resolve(name, timeout=120):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
+"""
 
+#: Each replica adds ``rank + 1`` through the master (rank 0): an all-reduce over TCP, with the
+#: addresses and ranks the operator gave.
+ALL_REDUCE = """\
+import os, socket, time
+rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+master, port = os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"])
+print(f"rank {rank} of {world}, master {master}:{port}", flush=True)
+""" + RESOLVE + """
 value = rank + 1
 if rank == 0:
     server = socket.create_server(("", port))
@@ -95,17 +98,7 @@ TF_CONFIG_CHECK = """\
 import json, os, socket, time
 conf = json.loads(os.environ["TF_CONFIG"])
 print("TF_CONFIG " + json.dumps(conf, sort_keys=True), flush=True)
-
-def resolve(name, timeout=120):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return socket.gethostbyname(name)
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
-
+""" + RESOLVE + """
 for kind, addresses in sorted(conf["cluster"].items()):
     for address in addresses:
         host, port = address.rsplit(":", 1)
