@@ -9,6 +9,28 @@ export interface IResourceTexts {
 }
 
 /**
+ * What an empty field means in a job's form: the runtime's own resources, or
+ * the target's defaults when the runtime names none.
+ */
+export function runtimeDefaults(
+  runtime:
+    | {
+        resources: {
+          cpu?: string | null;
+          memory?: string | null;
+          gpu?: number | null;
+        };
+      }
+    | undefined
+): IResourceTexts {
+  return {
+    cpu: runtime?.resources.cpu ?? 'default',
+    memory: runtime?.resources.memory ?? 'default',
+    gpu: String(runtime?.resources.gpu ?? 0)
+  };
+}
+
+/**
  * CPU, memory and GPU side by side, as the submit, schedule and deploy forms
  * ask for them; `placeholders` say what an empty field means there.
  */

@@ -3,7 +3,7 @@ import React from 'react';
 import type { IParameter, IPlatformConfig } from '../api';
 import { defaultText, parameterKind } from '../params';
 import { Field } from './Field';
-import { ResourceFields } from './ResourceFields';
+import { ResourceFields, runtimeDefaults } from './ResourceFields';
 
 /**
  * What the user has typed in the submit dialog.
@@ -118,11 +118,7 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
               <ResourceFields
                 values={values}
                 errors={errors}
-                placeholders={{
-                  cpu: runtime?.resources.cpu ?? 'default',
-                  memory: runtime?.resources.memory ?? 'default',
-                  gpu: String(runtime?.resources.gpu ?? 0)
-                }}
+                placeholders={runtimeDefaults(runtime)}
                 onChange={set}
               />
               {config.targets.find(t => t.name === values.target)?.kind ===

@@ -16,7 +16,7 @@ import type {
   ScheduleRequest
 } from '../api';
 import { Field } from '../dialogs/Field';
-import { ResourceFields } from '../dialogs/ResourceFields';
+import { ResourceFields, runtimeDefaults } from '../dialogs/ResourceFields';
 import { ParameterFields } from '../dialogs/SubmitForm';
 import { launchSubmitting, SubmittingDialog } from '../dialogs/submitting';
 import {
@@ -304,11 +304,7 @@ class ScheduleBody
           <ResourceFields
             values={v}
             errors={errors}
-            placeholders={{
-              cpu: runtime?.resources.cpu ?? 'default',
-              memory: runtime?.resources.memory ?? 'default',
-              gpu: String(runtime?.resources.gpu ?? 0)
-            }}
+            placeholders={runtimeDefaults(runtime)}
             onChange={set}
           />
           <Field label="Output folder" hint="optional">
