@@ -44,7 +44,9 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str
     env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
                JUPYTER_CONFIG_DIR=str(base / "config"), JUPYTER_DATA_DIR=str(base / "data"),
                PIP_DISABLE_PIP_VERSION_CHECK="1")
-    install = _run(venv, "python", "-m", "pip", "install", "-q", str(ROOT), env=env)
+    # --no-compile: a module is byte-compiled when it is first imported, not all of them here
+    install = _run(venv, "python", "-m", "pip", "install", "-q", "--no-compile", str(ROOT),
+                   env=env)
     assert install.returncode == 0, install.stdout + install.stderr
     return venv, env
 

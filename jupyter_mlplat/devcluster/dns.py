@@ -21,19 +21,19 @@ each have their own DNS. Both kinds of pods reach it: pods with the host's netwo
 that need cluster names, set by the real node's ``kube-node`` target), and pods on the node's
 bridge network through the route the node's CNI configuration gives them to that address. A
 loopback address would serve only the former. (The kernel here has no ``dummy`` interfaces, so
-the interface is an empty bridge; it carries the address and nothing else.)
+the interface is an empty bridge; it carries the address and nothing else.) The address is
+picked and put on that interface under one machine-wide lock (:mod:`.host_network`).
 """
 
 from __future__ import annotations
 
 import secrets
-import subprocess
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from . import go_programs
+from . import go_programs, host_network
 from .base import Component, ComponentError, free_port, wait_until
 
 VERSION = "v1.15.0"
@@ -69,37 +69,10 @@ RULES: list[dict[str, list[str]]] = [
 START_TIMEOUT = 60.0
 
 
-def _ip(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30,
-                          check=False)
-
-
-def pick_address() -> str:
-    """A ``169.254.53.x`` address that no interface of this machine has now."""
-    taken = _ip("-o", "-4", "addr", "show").stdout
-    for _ in range(50):
-        address = f"169.254.53.{1 + secrets.randbelow(254)}"
-        if f" {address}/" not in taken:
-            return address
-    raise ComponentError("dns: no free 169.254.53.x address after 50 tries")
-
-
-def add_interface(name: str, address: str) -> None:
-    """An interface of this sandbox holding ``address`` (local to the host, routable from the
-    node's pods)."""
-    for args in (("link", "add", name, "type", "bridge"),
-                 ("addr", "add", f"{address}/32", "dev", name),
-                 ("link", "set", name, "up")):
-        done = _ip(*args)
-        if done.returncode != 0:
-            _ip("link", "delete", name)
-            raise ComponentError(f"dns: ip {' '.join(args)} failed: {done.stderr.strip()}")
-
-
 def cleanup(info: dict[str, Any]) -> None:
     """After CoreDNS stopped (also from ``mlp devcluster down``): remove its interface."""
     if info.get("interface"):
-        _ip("link", "delete", info["interface"])
+        host_network.delete_link(info["interface"])
 
 
 class ClusterDns(Component):
@@ -156,9 +129,9 @@ class ClusterDns(Component):
             api.close()
 
     def _start_coredns(self) -> None:
-        self.address = pick_address()
         self.interface = "mlpdns" + secrets.token_hex(4)  # at most 15 characters
-        add_interface(self.interface, self.address)
+        self.address = host_network.add_bridge(self.interface, lambda n: f"169.254.53.{n}",
+                                               prefix=32, what="dns")
         self.ready_port = free_port()
         kubeconfig = self.deps["kube"]["kubeconfigs"]["coredns"]
         corefile = self.workdir / "Corefile"

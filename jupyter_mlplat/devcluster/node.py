@@ -45,7 +45,7 @@ from typing import Any
 
 import yaml
 
-from . import kube_build
+from . import host_network, kube_build
 from .base import Component, ComponentError, free_port, wait_until
 from .kube import REAL_NODE
 
@@ -173,8 +173,11 @@ class Node(Component):
         cni_conf = self.workdir / "cni"
         cni_conf.mkdir(exist_ok=True)
         self.bridge = "mlp" + secrets.token_hex(4)  # interface names: at most 15 characters
-        third = int.from_bytes(secrets.token_bytes(1), "big")
-        self.subnet = f"10.231.{third}.0/24"
+        # The bridge exists, with its gateway address, from here on: CNI's bridge plugin takes it
+        # as it is, and no other sandbox on the machine picks the same /24.
+        gateway = host_network.add_bridge(self.bridge, lambda n: f"10.231.{n}.1", prefix=24,
+                                          what="node")
+        self.subnet = gateway.rsplit(".", 1)[0] + ".0/24"
         # Pods on the bridge reach the cluster DNS (an address of the host) through the bridge.
         dns = self.deps.get("dns")
         routes = [{"dst": f"{dns['address']}/32"}] if dns else []
@@ -432,7 +435,7 @@ def cleanup(info: dict[str, Any]) -> None:
             subprocess.run(["umount", "--lazy", mount], capture_output=True, check=False)
     bridge = info.get("bridge")
     if bridge:
-        subprocess.run(["ip", "link", "delete", bridge], capture_output=True, check=False)
+        host_network.delete_link(bridge)
     if info.get("cgroup_root"):
         remove_cgroup_root(info["cgroup_root"])
 
