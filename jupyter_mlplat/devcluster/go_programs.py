@@ -24,18 +24,16 @@ flags and the Go version are all in its stamp.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import kube_build
-from .base import ComponentError, cache_dir, run
+from .base import ComponentError, cache_dir, file_lock, run
 
 log = logging.getLogger(__name__)
 
@@ -85,23 +83,12 @@ def _go_version() -> str:
     return _GO_VERSION
 
 
-@contextlib.contextmanager
-def _lock(program: GoProgram) -> Iterator[None]:
-    """Two test sessions building the same program at once would race on its folder."""
-    with open(program.folder() / "build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def build(program: GoProgram, force: bool = False) -> float:
     """Build ``program`` into its cache folder; return the seconds spent (0 when cached)."""
     if shutil.which("go") is None:
         raise ComponentError(f"building {program.name} needs Go (apt-get install golang-go, "
                              "or a Go release on PATH)")
-    with _lock(program):
+    with file_lock(program.folder() / "build.lock"):  # two sessions at once take turns
         if program.is_built() and not force:
             return 0.0
         started = time.monotonic()

@@ -10,14 +10,13 @@ it taken: two sandboxes can never pick the same one, however close together they
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import secrets
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-from .base import ComponentError
+from .base import ComponentError, file_lock
 
 LOCK_DIR = Path("/run/lock")
 
@@ -27,15 +26,11 @@ def ip(*args: str) -> subprocess.CompletedProcess[str]:
                           check=False)
 
 
-@contextlib.contextmanager
-def _machine_lock() -> Iterator[None]:
+def _machine_lock() -> contextlib.AbstractContextManager[None]:
+    """One lock for the whole machine (not in the cache folder: two users' sandboxes share
+    the interfaces too)."""
     folder = LOCK_DIR if LOCK_DIR.is_dir() else Path(tempfile.gettempdir())
-    with open(folder / "jupyter-mlplat-host-network.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    return file_lock(folder / "jupyter-mlplat-host-network.lock")
 
 
 def add_bridge(name: str, pick: Callable[[int], str], *, prefix: int, what: str) -> str:

@@ -14,18 +14,15 @@ one each of them was released with.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import logging
 import os
 import re
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-from .base import ComponentError, cache_dir, run
+from .base import ComponentError, cache_dir, file_lock, run
 
 log = logging.getLogger(__name__)
 
@@ -93,17 +90,6 @@ def go_env() -> dict[str, str]:
     }
 
 
-@contextlib.contextmanager
-def _build_lock() -> Iterator[None]:
-    """Two test sessions building at once would race on the same output folder."""
-    with open(cache_dir("kube") / "build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def local_replaces(go_mod: str) -> list[str]:
     """Modules that a go.mod replaces with folders of its own repository (``./``, ``../``)."""
     found = []
@@ -145,7 +131,7 @@ def _version_ldflags() -> str:
 
 def build(force: bool = False) -> float:
     """Build all binaries into ``bin_dir()``; return the seconds spent (0 when cached)."""
-    with _build_lock():
+    with file_lock(cache_dir("kube") / "build.lock"):  # two sessions at once take turns
         if is_built() and not force:
             return 0.0
         started = time.monotonic()

@@ -22,8 +22,6 @@ hash of every input (suite, packages, requirements, this module's recipe version
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import shutil
@@ -39,7 +37,7 @@ from ..images import contract
 from ..images.media import canonical_json, image_config
 from ..images.registry import RegistryAccess
 from ..images.tarlayer import Layer, TarEntry, parent_dirs, tarinfo, write_layer
-from .base import ComponentError, cache_dir, run
+from .base import ComponentError, cache_dir, file_lock, run
 from .base_images import SeededImage, push_image
 
 #: Bump when the recipe below changes in a way the inputs do not show.
@@ -107,16 +105,6 @@ class BuiltRuntime:
     layers: tuple[Layer, ...]
     versions: dict[str, str]
     build_seconds: float
-
-
-@contextlib.contextmanager
-def _lock(folder: Path) -> Iterator[None]:
-    with open(folder / "build.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def check_tools() -> None:
@@ -247,7 +235,7 @@ def _layer_json(layer: Layer) -> dict[str, Any]:
 def build_runtime(spec: RuntimeSpec, *, force: bool = False) -> BuiltRuntime:
     """The cached layers of ``spec``; built (a minute or two) when its inputs are new."""
     folder = cache_dir("runtimes", f"{spec.name}-{spec.key()}")
-    with _lock(folder):
+    with file_lock(folder / "build.lock"):
         done = folder / "layers.json"
         if done.exists() and not force:
             saved = json.loads(done.read_text())
