@@ -172,15 +172,30 @@ def _run_local(ctx: Any, job_id: str,
     log_path = ctx.job_dir(job_id) / "job.log"
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with open(log_fd, "a", buffering=1, encoding="utf-8") as log:
+        cold = None
         try:
+            if warm is not None:
+                km = warm(cwd, job)
+            else:
+                # Started as a warm runner starts one, not by papermill: the ports picked for a
+                # kernel can be taken by another process starting one at the same moment, and
+                # such a kernel is started again on other ports instead of failing the job.
+                from .warm_runner import start_kernel
+
+                try:
+                    km = cold = start_kernel(kernel, cwd)
+                except RuntimeError as exc:
+                    raise ExecutionFailed(f"the kernel did not start: {exc}") from exc
             execute(source or "", str(output), spec.parameters, log=log, cwd=cwd, kernel=kernel,
-                    code=spec.code, label=spec.notebook,
-                    km=None if warm is None else warm(cwd, job))
+                    code=spec.code, label=spec.notebook, km=km)
         except ExecutionFailed as exc:
             log.write(f"[mlplat] failed: {exc}\n")
             _record(ctx, job_id, JobState.failed, message="notebook raised an exception",
                     error=str(exc))
             return 1
+        finally:
+            if cold is not None:
+                cold.shutdown_kernel(now=True)
     _record(ctx, job_id, JobState.succeeded, message="notebook finished")
     return 0
 
