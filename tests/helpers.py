@@ -24,6 +24,15 @@ DEFAULT_PARAMETERS = 'n: int = 3\nlr = 0.5\nmsg = "hi"'
 DEFAULT_BODY = 'print(f"n is {n}, lr is {lr}, msg is {msg}")'
 
 
+def local_server_config(data_dir: Path, **local: Any) -> dict[str, Any]:
+    """A REST test's server config (``jp_server_config``): one local target, set by ``local``."""
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}},
+        "MLPlatApp": {"data_dir": str(data_dir), "user": "alice", "reconcile_interval": 0.5,
+                      "targets": [{"name": "local", "kind": "local", **local}]},
+    }
+
+
 def write_notebook(path: Path, parameters: str | None = DEFAULT_PARAMETERS,
                    body: str = DEFAULT_BODY, *more: str) -> Path:
     """A notebook with a cell tagged ``parameters`` (unless None), then ``body`` and ``more``."""

@@ -11,17 +11,12 @@ from typing import Any
 import psutil
 import pytest
 
-from .helpers import write_notebook
+from .helpers import local_server_config, write_notebook
 
 
 @pytest.fixture
 def jp_server_config(mlplat_data_dir: Path) -> dict[str, Any]:
-    return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}},
-        "MLPlatApp": {"data_dir": str(mlplat_data_dir), "user": "alice",
-                      "reconcile_interval": 0.5,
-                      "targets": [{"name": "local", "kind": "local", "warm_runners": 0}]},
-    }
+    return local_server_config(mlplat_data_dir, warm_runners=0)
 
 
 def _kernels_in(folder: Path) -> list[psutil.Process]:

@@ -9,19 +9,14 @@ from typing import Any
 
 import pytest
 
-from .helpers import write_notebook
+from .helpers import local_server_config, write_notebook
 
 FINAL = {"succeeded", "failed", "cancelled"}
 
 
 @pytest.fixture
 def jp_server_config(mlplat_data_dir: Path) -> dict[str, Any]:
-    return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}},
-        "MLPlatApp": {"data_dir": str(mlplat_data_dir), "user": "alice",
-                      "reconcile_interval": 0.5,
-                      "targets": [{"name": "local", "kind": "local", "max_parallel": 1}]},
-    }
+    return local_server_config(mlplat_data_dir, max_parallel=1)
 
 
 async def test_one_slot_runs_jobs_one_after_another_in_submit_order(
