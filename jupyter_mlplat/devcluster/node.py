@@ -298,10 +298,15 @@ state = {_toml_str(str(self.workdir / "containerd-state"))}
                 if ("InternalIP", "127.0.0.1") not in addresses:
                     _publish_address(core)
                     return False
+                # Ready, and the node lifecycle controller has lifted the not-ready taints it
+                # put on at registration (a moment later): until then nothing is scheduled here.
                 return any(c.type == "Ready" and c.status == "True"
-                           for c in node.status.conditions or [])
+                           for c in node.status.conditions or []) \
+                    and not any(t.key == "node.kubernetes.io/not-ready"
+                                for t in node.spec.taints or [])
 
-            wait_until(ready, timeout=START_TIMEOUT, what="kubelet (node Ready)",
+            wait_until(ready, timeout=START_TIMEOUT, what="kubelet (node Ready, not tainted "
+                       "not-ready)",
                        alive=self._any_died, interval=0.5)
         finally:
             api.close()
