@@ -330,9 +330,6 @@ def run_notebook(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # jsonschema (under nbformat) imports the optional rfc3987_syntax, which builds a grammar
-    # for seconds at import; nbformat's schema checks no URI formats, so a runner skips it.
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     parser = argparse.ArgumentParser(prog="python -m jupyter_mlplat.runner")
     sub = parser.add_subparsers(dest="mode", required=True)
     local = sub.add_parser("local", help="run a stored local job")
