@@ -285,7 +285,6 @@ def zygote(kernel: str, sock_fd: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # see runner.main
     mode, kernel, sock_fd = argv if argv is not None else sys.argv[1:]
     if mode != "zygote":
         raise SystemExit(f"usage: python -m jupyter_mlplat.warm_runner zygote KERNEL FD ({mode}?)")
