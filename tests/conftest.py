@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import server_config
+
 
 @pytest.fixture
 def mlplat_data_dir(tmp_path: Path) -> Path:
@@ -20,10 +22,7 @@ def mlplat_data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def jp_server_config(mlplat_data_dir: Path) -> dict[str, Any]:
-    return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}},
-        "MLPlatApp": {"data_dir": str(mlplat_data_dir), "user": "alice"},
-    }
+    return server_config(mlplat_data_dir)
 
 
 @pytest.fixture(autouse=True)

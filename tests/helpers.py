@@ -24,13 +24,27 @@ DEFAULT_PARAMETERS = 'n: int = 3\nlr = 0.5\nmsg = "hi"'
 DEFAULT_BODY = 'print(f"n is {n}, lr is {lr}, msg is {msg}")'
 
 
-def local_server_config(data_dir: Path, **local: Any) -> dict[str, Any]:
-    """A REST test's server config (``jp_server_config``): one local target, set by ``local``."""
+#: The local target of the REST tests' servers. Its jobs start cold: a runner pool costs each
+#: server a zygote and two kernels, and these tests start a server each (hundreds per run)
+#: mostly to send it requests. The pool is tested where it is the subject (test_warm_runners.py
+#: and the fault tests' live servers, which keep the default).
+LOCAL_TARGET: dict[str, Any] = {"name": "local", "kind": "local", "warm_runners": 0}
+
+
+def server_config(data_dir: Path, extensions: dict[str, bool] | None = None,
+                  **app: Any) -> dict[str, Any]:
+    """A REST test's server config (``jp_server_config``): alice's workbench on ``data_dir``
+    with ``app`` as its MLPlatApp settings and, unless ``targets`` are given, ``LOCAL_TARGET``."""
     return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}},
-        "MLPlatApp": {"data_dir": str(data_dir), "user": "alice", "reconcile_interval": 0.5,
-                      "targets": [{"name": "local", "kind": "local", **local}]},
+        "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True, **(extensions or {})}},
+        "MLPlatApp": {"data_dir": str(data_dir), "user": "alice", "targets": [LOCAL_TARGET],
+                      **app},
     }
+
+
+def local_server_config(data_dir: Path, **local: Any) -> dict[str, Any]:
+    """A REST test's server config: one local target, ``LOCAL_TARGET`` changed by ``local``."""
+    return server_config(data_dir, reconcile_interval=0.5, targets=[{**LOCAL_TARGET, **local}])
 
 
 def write_notebook(path: Path, parameters: str | None = DEFAULT_PARAMETERS,
@@ -115,12 +129,8 @@ def all_gone(pids: list[int], timeout: float = 10) -> bool:
 def scheduling_server_config(data_dir: Path) -> dict[str, Any]:
     """An in-process server whose scheduler ticks every half second, so that a seconds-level
     cron fires during a test (``limits.min_schedule_interval`` lifted for it)."""
-    return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}},
-        "MLPlatApp": {"data_dir": str(data_dir), "user": "alice",
-                      "scheduler_interval": 0.5, "misfire_grace": 5.0,
-                      "limits": {"min_schedule_interval": 0}},
-    }
+    return server_config(data_dir, scheduler_interval=0.5, misfire_grace=5.0,
+                         limits={"min_schedule_interval": 0})
 
 
 async def tensorboard_scalars(jp_fetch: Callable[..., Any], tb_id: str, run: str,

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import write_notebook
+from .helpers import server_config, write_notebook
 
 OUT = "../outside"
 ESCAPES = {  # spellings of "the folder beside the root"
@@ -287,13 +287,9 @@ class TestCountLimits:
 
     @pytest.fixture
     def jp_server_config(self, mlplat_data_dir: Path) -> dict[str, Any]:
-        return {
-            "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}},
-            "MLPlatApp": {"data_dir": str(mlplat_data_dir), "user": "alice",
-                          "limits": {"max_queued_jobs_per_user": 0,
-                                     "max_schedules_per_user": 1,
-                                     "max_tensorboards_per_user": 0}},
-        }
+        return server_config(mlplat_data_dir, limits={"max_queued_jobs_per_user": 0,
+                                                      "max_schedules_per_user": 1,
+                                                      "max_tensorboards_per_user": 0})
 
     async def test_queued_jobs(self, api: Any, world: dict[str, Path]) -> None:
         status, body = await api("jobs", "POST", {"notebook": "nb.ipynb"})

@@ -14,7 +14,7 @@ import pytest
 
 from jupyter_mlplat.models.schemas import PublishRequest
 
-from .helpers import write_notebook
+from .helpers import server_config, write_notebook
 
 
 def saved_model(folder: Path, weights: bytes = b"w1") -> Path:
@@ -147,11 +147,7 @@ class TestNamespacePolicy:
     def jp_server_config(self, mlplat_data_dir: Path, tmp_path: Path) -> dict[str, Any]:
         config = tmp_path / "mlplat.yaml"
         config.write_text("model_name_policy: namespace\n")
-        return {
-            "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}},
-            "MLPlatApp": {"data_dir": str(mlplat_data_dir), "user": "alice",
-                          "config_file": str(config)},
-        }
+        return server_config(mlplat_data_dir, config_file=str(config))
 
     async def test_names_are_namespaced_by_user(self, api: Any, jp_root_dir: Path,
                                                 jp_serverapp: Any,

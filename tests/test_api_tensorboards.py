@@ -16,7 +16,7 @@ import pytest
 from tensorboardX import SummaryWriter
 from tornado.httpclient import AsyncHTTPClient
 
-from .helpers import all_gone, write_notebook
+from .helpers import all_gone, server_config, write_notebook
 
 
 def write_scalars(logdir: Path, tag: str = "loss", steps: range = range(3)) -> None:
@@ -215,11 +215,7 @@ async def test_job_gets_a_log_dir_and_opens_in_tensorboard(
 class TestIdle:
     @pytest.fixture
     def jp_server_config(self, mlplat_data_dir: Path) -> dict[str, Any]:
-        return {
-            "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}},
-            "MLPlatApp": {"data_dir": str(mlplat_data_dir), "user": "alice",
-                          "tensorboard_idle_timeout": 3.0},
-        }
+        return server_config(mlplat_data_dir, tensorboard_idle_timeout=3.0)
 
     async def test_idle_instance_is_stopped(self, api: Any, jp_root_dir: Path,
                                             jp_serverapp: Any) -> None:

@@ -29,6 +29,8 @@ from tornado.websocket import WebSocketHandler
 
 from jupyter_mlplat.api.base import MLPlatHandler
 
+from .helpers import server_config
+
 PREFIX = "jupyter-mlplat/"
 STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 #: Handlers under our prefix that are not ``MLPlatHandler``s on purpose, by qualified name:
@@ -292,11 +294,7 @@ class TestServerProxyStaysOff:
 
     @pytest.fixture
     def jp_server_config(self, mlplat_data_dir: Any) -> dict[str, Any]:
-        return {
-            "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True,
-                                                  "jupyter_server_proxy": True}},
-            "MLPlatApp": {"data_dir": str(mlplat_data_dir), "user": "alice"},
-        }
+        return server_config(mlplat_data_dir, extensions={"jupyter_server_proxy": True})
 
     def test_no_server_proxy_route_in_the_routing_table(self, jp_serverapp: Any,
                                                         jp_base_url: str) -> None:

@@ -37,7 +37,7 @@ from jupyter_mlplat.jobs.k8s.watcher import NamespaceWatcher, Stream
 from jupyter_mlplat.jobs.schemas import Job, JobSpec, JobState
 from jupyter_mlplat.platform import Platform
 
-from ..helpers import wait_for, write_notebook
+from ..helpers import server_config, wait_for, write_notebook
 
 pytestmark = [pytest.mark.integration, pytest.mark.kube, pytest.mark.registry]
 
@@ -86,7 +86,7 @@ def _kube_targets(kube: Kubernetes) -> list[dict[str, Any]]:
 def jp_server_config(request: pytest.FixtureRequest, mlplat_data_dir: Path) -> dict[str, Any]:
     """The server of a REST test here, on the engines that test asks for: the HDFS clusters as
     HA lists, or the Kubernetes cluster and the registry."""
-    app: dict[str, Any] = {"data_dir": str(mlplat_data_dir), "user": "alice"}
+    app: dict[str, Any] = {}
     if "hdfs" in request.fixturenames:
         hdfs: HdfsClusters = request.getfixturevalue("hdfs")
         clusters = hdfs.info()["clusters"]
@@ -103,7 +103,7 @@ def jp_server_config(request: pytest.FixtureRequest, mlplat_data_dir: Path) -> d
         app["registry"] = {**app["registry"], "repository_prefix": PREFIX,
                            "timeout": REGISTRY_TIMEOUT}
         app["targets"] = _kube_targets(request.getfixturevalue("kube"))
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}}, "MLPlatApp": app}
+    return server_config(mlplat_data_dir, **app)
 
 
 # -- 1. the registry stops in the middle of a push --------------------------------------------

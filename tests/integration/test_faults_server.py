@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import json
@@ -72,9 +73,32 @@ def final_job(srv: LiveServer, job_id: str, timeout: float = 120) -> dict[str, A
         return wait_for(lambda: (x := job(srv, job_id))["state"] not in ACTIVE and x,  # type: ignore[no-any-return]
                         timeout=timeout, what=f"job {job_id} to end")
     except AssertionError:
-        tail = "\n".join(srv.log_path.read_text(errors="replace").splitlines()[-60:])
-        raise AssertionError(f"job {job_id} did not end: {job(srv, job_id)}\n"
-                             f"server log:\n{tail}") from None
+        raise AssertionError(f"job {job_id} did not end: {story(srv, job_id)}") from None
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError as exc:
+        return f"({exc.strerror})"
+
+
+def story(srv: LiveServer, job_id: str) -> str:
+    """What a stuck job leaves to read: the job, its folder, the warm runners and the server."""
+    parts = [f"job: {job(srv, job_id)}"]
+    job_dir = srv.data_dir / "jobs" / job_id
+    files = sorted(job_dir.iterdir()) if job_dir.is_dir() else []
+    parts.append(f"{job_dir.name}/: " + ", ".join(f"{f.name} ({f.stat().st_size} B)"
+                                                    for f in files))
+    parts += [f"--- {f.name}:\n{tail(f)}" for f in files if f.suffix == ".log"]
+    for f in sorted((srv.data_dir / "warm-runners").glob("*.log")):
+        parts.append(f"--- warm-runners/{f.name}:\n{tail(f, 20)}")
+    with contextlib.suppress(psutil.Error):
+        procs = psutil.Process(srv.proc.pid).children(recursive=True)
+        parts.append("server's processes:\n" + "\n".join(
+            f"  {p.pid} {p.status()} {' '.join(p.cmdline())[:160]}" for p in procs))
+    parts.append(f"--- server log:\n{tail(srv.log_path, 60)}")
+    return "\n".join(parts)
 
 
 def full_log(srv: LiveServer, job_id: str) -> tuple[str, bool]:
@@ -434,8 +458,7 @@ def test_server_survives_a_postgres_restart(own_postgres: Postgres, tmp_path: Pa
             "misfire_policy": "run_once", "concurrency_policy": "forbid"})["id"]
         before = api(srv, "POST", "jobs", expect=201,
                      json={"notebook": "tick.ipynb", "parameters": {"n": 3}})["id"]
-        wait_for(lambda: job(srv, before)["state"] == "succeeded", timeout=90,
-                 what="a job before the outage")
+        assert final_job(srv, before, timeout=90)["state"] == "succeeded", story(srv, before)
         # a local job whose notebook ends while the database is down
         across = api(srv, "POST", "jobs", expect=201, json={
             "notebook": "sleepy.ipynb", "parameters": {"seconds": 3, "tag": "across"}})["id"]

@@ -13,6 +13,8 @@ import pytest
 from jupyter_mlplat.devcluster.hdfs import HdfsClusters
 from jupyter_mlplat.models.schemas import PublishRequest
 
+from ..helpers import server_config
+
 pytestmark = [pytest.mark.integration, pytest.mark.hdfs]
 
 
@@ -21,11 +23,7 @@ def jp_server_config(hdfs: HdfsClusters, mlplat_data_dir: Path) -> dict[str, Any
     info = hdfs.info()["clusters"]
     storage = [{"name": "prod-b", "kind": "webhdfs", "namenodes": info["prod-b"]["webhdfs"],
                 "user": "hdfs"}]
-    return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}},
-        "MLPlatApp": {"data_dir": str(mlplat_data_dir), "user": "alice", "storage": storage,
-                      "model_store": "hdfs://prod-b/models"},
-    }
+    return server_config(mlplat_data_dir, storage=storage, model_store="hdfs://prod-b/models")
 
 
 async def test_versions_on_hdfs_from_local_and_hdfs_sources(

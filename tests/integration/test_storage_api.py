@@ -16,7 +16,7 @@ import pytest
 
 from jupyter_mlplat.devcluster.hdfs import HdfsClusters
 
-from ..helpers import write_notebook
+from ..helpers import server_config, write_notebook
 from .test_storage_fs import TOKEN, entry_point_path
 
 pytestmark = [pytest.mark.integration, pytest.mark.hdfs]
@@ -43,10 +43,7 @@ def jp_server_config(hdfs: HdfsClusters, mlplat_data_dir: Path, tmp_path: Path,
         {"name": "token-b", "kind": "webhdfs", "namenodes": info["prod-b"]["webhdfs"],
          "auth": "token", "token": {"env": "MLPLAT_TEST_TOKEN"}},
     ]
-    return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_mlplat": True}},
-        "MLPlatApp": {"data_dir": str(mlplat_data_dir), "user": "alice", "storage": storage},
-    }
+    return server_config(mlplat_data_dir, storage=storage)
 
 
 @pytest.fixture
