@@ -12,6 +12,28 @@ import pytest
 
 from tests.helpers import server_config
 
+#: A test using any of these runs on the one pytest-xdist worker that runs them all, in order:
+#: the Kubernetes control plane, its real node and the registry start once per run, not once per
+#: worker. Every other test file is its own group (``--dist loadgroup``; see scripts/test).
+CLUSTER_FIXTURES = frozenset({"kube", "node", "operator", "dns", "registry"})
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Each test's group, as it is collected (pytest-xdist reads them when collection ends)."""
+    if item.get_closest_marker("xdist_group") is None:
+        uses = set(getattr(item, "fixturenames", ()))
+        group = "cluster" if uses & CLUSTER_FIXTURES else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Fail loudly where pytest-xdist would silently ignore the groups (it marks a grouped
+    test's node id with ``@group``; some pytest versions lose that mark)."""
+    if session.config.getoption("loadgroup", False) and session.items \
+            and "@" not in session.items[0].nodeid:
+        raise pytest.UsageError("pytest-xdist did not apply the tests' groups (see the pytest "
+                                "pin in pyproject.toml); run with MLPLAT_TEST_WORKERS=1")
+
 
 @pytest.fixture
 def mlplat_data_dir(tmp_path: Path) -> Path:
