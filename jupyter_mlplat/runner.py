@@ -3,7 +3,9 @@
 ``python -m jupyter_mlplat.runner local JOB_ID``
     the local backend's runner: records ``running``/``succeeded``/``failed`` in the store.
 ``python -m jupyter_mlplat.runner notebook --input IN --output OUT [--parameters JSON]``
-    the in-image entry point: no database, exit status 0 on success and 1 on failure.
+    the in-image entry point: no database, exit status 0 on success and 1 on failure. This
+    file also runs as a copy in the job's code layer, on papermill and what it brings
+    (nbformat, jupyter_client) alone: it imports nothing else of the package at module level.
 """
 
 from __future__ import annotations
@@ -15,13 +17,26 @@ import re
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from queue import Empty
+from typing import IO, Any, cast
+
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_core.utils import run_sync
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 #: Seconds a local runner keeps trying to record a state while the database is unreachable.
 RECORD_TIMEOUT = 600.0
+
+
+#: The arguments nbclient gives a kernel it starts itself (papermill's cold path).
+KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]
+STARTUP_TIMEOUT = 60.0
+#: Seconds a client waits for IOPub to show its kernel_info request ended before asking again
+#: (a subscription that is not connected yet sees nothing).
+IOPUB_WAIT = 0.2
 
 
 class ExecutionFailed(Exception):
@@ -52,17 +67,107 @@ def excerpt(exc: BaseException) -> str:
     return head + ("\n" + "\n".join(lines) if lines else "")
 
 
+class ReadyClient(AsyncKernelClient):
+    """A client whose ``wait_for_ready`` returns once the kernel answered ``kernel_info`` and
+    IOPub carried that request's ``idle``: both channels are up and nothing of the request is
+    left to come. jupyter_client's listens for 0.2 s of silence on IOPub after that instead,
+    which nbclient (so papermill) pays once per notebook.
+
+    Asynchronous, as the client papermill starts itself: nbclient then waits for replies in its
+    event loop, where a signal (a cancelled job's SIGTERM) ends the wait. A blocking client
+    waits inside zmq's poll, and the runner would outlive its job's grace period."""
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        limit = STARTUP_TIMEOUT if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        while True:
+            msg_id = self.kernel_info()
+            reply = await self._shell_reply(msg_id,
+                                            min(1.0, max(0.0, deadline - time.monotonic())))
+            if reply is not None and await self._idle_after(msg_id):
+                self._handle_kernel_info_reply(reply)
+                return
+            if not await self.is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {limit:.0f} seconds")
+
+    async def _shell_reply(self, msg_id: str, timeout: float) -> dict[str, Any] | None:
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                msg: dict[str, Any] = await self.shell_channel.get_msg(
+                    timeout=max(0.0, end - time.monotonic()))
+            except Empty:
+                return None
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+
+    async def _idle_after(self, msg_id: str) -> bool:
+        end = time.monotonic() + IOPUB_WAIT
+        while True:
+            try:
+                msg = await self.iopub_channel.get_msg(
+                    timeout=max(0.0, end - time.monotonic()))
+            except Empty:
+                return False
+            if (msg["msg_type"] == "status" and msg["parent_header"].get("msg_id") == msg_id
+                    and msg["content"].get("execution_state") == "idle"):
+                return True
+
+
+def start_kernel(kernel: str, cwd: str, attempts: int = 3) -> Any:
+    """A kernel as nbclient would start it for papermill, and ready to execute.
+
+    A kernel that does not come up is replaced by one on new ports: the ports a manager picks
+    are free when it picks them, but another process starting a kernel at the same moment can
+    bind one first ("Address already in use"), and that kernel never answers. That process can
+    be another job's runner, or, in a pod on the node's network, anything else on the node.
+    """
+    from jupyter_client.manager import KernelManager
+
+    for attempt in range(1, attempts + 1):
+        km = KernelManager(kernel_name=kernel)  # new ports each time
+        km.client_factory = ReadyClient  # papermill's client, too
+        try:
+            km.start_kernel(extra_arguments=list(KERNEL_ARGS), cwd=cwd)
+            kc = cast(ReadyClient, km.client())  # the client_factory above
+            kc.start_channels()
+            try:
+                run_sync(kc.wait_for_ready)(timeout=STARTUP_TIMEOUT / attempts)
+            finally:
+                kc.stop_channels()
+            return km
+        except RuntimeError as exc:  # died or did not answer: try again on other ports
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
+            print(f"[mlplat] kernel start {attempt}/{attempts} failed: {exc}", flush=True)
+            if attempt == attempts:
+                raise
+        except BaseException:  # stopped while starting (SIGTERM): leave no kernel behind
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
+            raise
+    raise AssertionError("unreachable")
+
+
 def execute(source: str, output: str, parameters: dict[str, Any], *, log: IO[str],
             cwd: str | None, kernel: str | None = None, code: str | None = None,
             label: str | None = None, km: Any = None) -> None:
     """Execute with papermill, writing cell output to ``log`` as it happens.
 
-    ``km`` is a kernel already started (a warm runner's): papermill runs in it instead of
-    starting one, and leaves it running.
+    ``km`` is a kernel already started (a warm runner's): papermill runs in it and leaves it
+    running. Else one of ``kernel`` is started here (``start_kernel``) and shut down after.
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    own = None
+    if km is None and kernel is not None:
+        try:
+            km = own = start_kernel(kernel, cwd or os.getcwd())
+        except RuntimeError as exc:
+            raise ExecutionFailed(f"the kernel did not start: {exc}") from exc
     tmp_input = None
     if code is not None:
         fd, tmp_input = tempfile.mkstemp(suffix=".ipynb")
@@ -88,6 +193,8 @@ def execute(source: str, output: str, parameters: dict[str, Any], *, log: IO[str
     finally:
         if tmp_input:
             os.unlink(tmp_input)
+        if own is not None:
+            own.shutdown_kernel(now=True)
     log.write("[mlplat] notebook finished\n")
     log.flush()
 
@@ -172,20 +279,8 @@ def _run_local(ctx: Any, job_id: str,
     log_path = ctx.job_dir(job_id) / "job.log"
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with open(log_fd, "a", buffering=1, encoding="utf-8") as log:
-        cold = None
         try:
-            if warm is not None:
-                km = warm(cwd, job)
-            else:
-                # Started as a warm runner starts one, not by papermill: the ports picked for a
-                # kernel can be taken by another process starting one at the same moment, and
-                # such a kernel is started again on other ports instead of failing the job.
-                from .warm_runner import start_kernel
-
-                try:
-                    km = cold = start_kernel(kernel, cwd)
-                except RuntimeError as exc:
-                    raise ExecutionFailed(f"the kernel did not start: {exc}") from exc
+            km = None if warm is None else warm(cwd, job)
             execute(source or "", str(output), spec.parameters, log=log, cwd=cwd, kernel=kernel,
                     code=spec.code, label=spec.notebook, km=km)
         except ExecutionFailed as exc:
@@ -193,9 +288,6 @@ def _run_local(ctx: Any, job_id: str,
             _record(ctx, job_id, JobState.failed, message="notebook raised an exception",
                     error=str(exc))
             return 1
-        finally:
-            if cold is not None:
-                cold.shutdown_kernel(now=True)
     _record(ctx, job_id, JobState.succeeded, message="notebook finished")
     return 0
 

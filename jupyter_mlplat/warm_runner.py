@@ -29,101 +29,14 @@ import signal
 import socket
 import sys
 import threading
-import time
 import traceback
 from pathlib import Path
-from queue import Empty
 from typing import Any
 
-from jupyter_client.blocking import BlockingKernelClient
+from .runner import STARTUP_TIMEOUT, _on_sigterm, _run_local, start_kernel
 
-from .runner import _on_sigterm, _run_local
-
-#: The arguments nbclient gives a kernel it starts itself (papermill's cold path).
-KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]
-STARTUP_TIMEOUT = 60.0
-#: Seconds a client waits for IOPub to show its kernel_info request ended before asking again
-#: (a subscription that is not connected yet sees nothing).
-IOPUB_WAIT = 0.2
 #: The largest fork request (a log path and an environment).
 REQUEST_BYTES = 1 << 20
-
-
-class ReadyClient(BlockingKernelClient):
-    """A client whose ``wait_for_ready`` returns once the kernel answered ``kernel_info`` and
-    IOPub carried that request's ``idle``: both channels are up and nothing of the request is
-    left to come. jupyter_client's listens for 0.2 s of silence on IOPub after that instead,
-    which nbclient (so papermill) pays once per notebook."""
-
-    def wait_for_ready(self, timeout: float | None = None) -> None:
-        limit = STARTUP_TIMEOUT if timeout is None else timeout
-        deadline = time.monotonic() + limit
-        while True:
-            msg_id = self.kernel_info()
-            reply = self._shell_reply(msg_id, min(1.0, max(0.0, deadline - time.monotonic())))
-            if reply is not None and self._idle_after(msg_id):
-                self._handle_kernel_info_reply(reply)
-                return
-            if not self.is_alive():
-                raise RuntimeError("Kernel died before replying to kernel_info")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"Kernel didn't respond in {limit:.0f} seconds")
-
-    def _shell_reply(self, msg_id: str, timeout: float) -> dict[str, Any] | None:
-        end = time.monotonic() + timeout
-        while True:
-            try:
-                msg: dict[str, Any] = self.shell_channel.get_msg(
-                    timeout=max(0.0, end - time.monotonic()))
-            except Empty:
-                return None
-            if msg["parent_header"].get("msg_id") == msg_id:
-                return msg
-
-    def _idle_after(self, msg_id: str) -> bool:
-        end = time.monotonic() + IOPUB_WAIT
-        while True:
-            try:
-                msg = self.iopub_channel.get_msg(timeout=max(0.0, end - time.monotonic()))
-            except Empty:
-                return False
-            if (msg["msg_type"] == "status" and msg["parent_header"].get("msg_id") == msg_id
-                    and msg["content"].get("execution_state") == "idle"):
-                return True
-
-
-def start_kernel(kernel: str, cwd: str, attempts: int = 3) -> Any:
-    """A kernel as nbclient would start it for papermill, and ready to execute.
-
-    A kernel that does not come up is replaced by one on new ports: the ports a manager picks
-    are free when it picks them, but another process starting a kernel at the same moment can
-    bind one first ("Address already in use"), and that kernel never answers.
-    """
-    from jupyter_client.manager import KernelManager
-
-    for attempt in range(1, attempts + 1):
-        km = KernelManager(kernel_name=kernel)  # new ports each time
-        km.client_factory = ReadyClient  # papermill's client, too
-        try:
-            km.start_kernel(extra_arguments=list(KERNEL_ARGS), cwd=cwd)
-            kc = km.client()
-            kc.start_channels()
-            try:
-                kc.wait_for_ready(timeout=STARTUP_TIMEOUT / attempts)
-            finally:
-                kc.stop_channels()
-            return km
-        except RuntimeError as exc:  # died or did not answer: try again on other ports
-            if km.has_kernel:
-                km.shutdown_kernel(now=True)
-            print(f"[mlplat] kernel start {attempt}/{attempts} failed: {exc}", flush=True)
-            if attempt == attempts:
-                raise
-        except BaseException:  # stopped while starting (SIGTERM): leave no kernel behind
-            if km.has_kernel:
-                km.shutdown_kernel(now=True)
-            raise
-    raise AssertionError("unreachable")
 
 
 def place_kernel(km: Any, cwd: str, env: dict[str, str]) -> None:
@@ -135,7 +48,7 @@ def place_kernel(km: Any, cwd: str, env: dict[str, str]) -> None:
     """
     code = (f"import os as _mlplat_os\n_mlplat_os.chdir({cwd!r})\n"
             f"_mlplat_os.environ.update({json.dumps(env)})\ndel _mlplat_os\n")
-    kc = km.client()
+    kc = km.blocking_client()
     kc.start_channels()
     try:
         msg_id = kc.execute(code, silent=True, store_history=False)

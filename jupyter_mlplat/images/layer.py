@@ -5,8 +5,9 @@ Everything goes under the runtime's workdir in one deterministic tar layer (see
 therefore give the same layer digest, and a registry that already holds it is asked for nothing.
 
 The layer also carries ``.mlplat/runner.py``, a copy of :mod:`jupyter_mlplat.runner`. Its
-``notebook`` mode needs only papermill and nbformat, so a runtime image without our package can
-still run the notebook; the image's command runs that copy unless told the package is installed.
+``notebook`` mode needs only papermill (with the nbformat, jupyter_client and jupyter_core it
+brings), so a runtime image without our package can still run the notebook; the image's command
+runs that copy unless told the package is installed.
 """
 
 from __future__ import annotations

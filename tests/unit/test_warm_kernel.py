@@ -1,5 +1,6 @@
-"""A warm runner's kernel that cannot bind its ports (another process took one between the
-manager picking it and the kernel binding it) is replaced by one on new ports."""
+"""A job's kernel (a warm runner's, a cold runner's, or one in a job's container) that cannot
+bind its ports (another process took one between the manager picking it and the kernel binding
+it) is replaced by one on new ports."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import jupyter_client.manager
 import pytest
 from jupyter_client.provisioning.local_provisioner import LocalPortCache
 
-from jupyter_mlplat import warm_runner
+from jupyter_mlplat import runner
 
 
 def test_a_kernel_whose_port_is_taken_is_started_again_on_other_ports(
@@ -38,9 +39,9 @@ def test_a_kernel_whose_port_is_taken_is_started_again_on_other_ports(
 
     monkeypatch.setattr(LocalPortCache, "find_available_port", racing_find)
     monkeypatch.setattr(jupyter_client.manager, "KernelManager", CountingKernelManager)
-    monkeypatch.setattr(warm_runner, "STARTUP_TIMEOUT", 30.0)
+    monkeypatch.setattr(runner, "STARTUP_TIMEOUT", 30.0)
     try:
-        km = warm_runner.start_kernel("python3", str(tmp_path))
+        km = runner.start_kernel("python3", str(tmp_path))
         try:
             assert taken in handed and len(made) == 2 and km is made[1] and km.is_alive()
             assert taken not in (km.shell_port, km.iopub_port, km.stdin_port, km.hb_port,
