@@ -21,6 +21,9 @@ export class BrowserStatus extends ReactWidget {
     _model.uploadChanged.connect(this._onUpload, this);
     _model.connectionFailure.connect(this._onFailure, this);
     _model.refreshed.connect(this._onRefreshed, this);
+    // A folder's listing arrives before the browser moves into it: the notice
+    // for the new folder shows once the path has changed too.
+    _model.pathChanged.connect(this._onPathChanged, this);
   }
 
   protected render(): JSX.Element | null {
@@ -76,6 +79,7 @@ export class BrowserStatus extends ReactWidget {
       this._model.uploadChanged.disconnect(this._onUpload, this);
       this._model.connectionFailure.disconnect(this._onFailure, this);
       this._model.refreshed.disconnect(this._onRefreshed, this);
+      this._model.pathChanged.disconnect(this._onPathChanged, this);
       this._drive.listed.disconnect(this._onListed, this);
     }
     super.dispose();
@@ -112,6 +116,12 @@ export class BrowserStatus extends ReactWidget {
   private _onListed(_: StorageDrive, listing: ITruncatedListing | null): void {
     if (listing || this._truncated) {
       this._truncated = listing;
+      this.update();
+    }
+  }
+
+  private _onPathChanged(): void {
+    if (this._truncated) {
       this.update();
     }
   }

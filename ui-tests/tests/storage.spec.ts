@@ -194,10 +194,11 @@ test('a folder of 10,000 entries opens without freezing', async ({ page }) => {
   await big.dblclick();
   const items = browser.locator('.jp-DirListing-item');
   const notice = browser.locator('.jp-mlplat-truncated');
+  await expect(items).toHaveCount(1_000, { timeout: 60_000 });
+  // The notice comes with the listing, not with the browser's next refresh.
   await expect(notice).toContainText('Showing 1,000 of 10,000 entries', {
-    timeout: 60_000
+    timeout: 3_000
   });
-  await expect(items).toHaveCount(1_000);
   const opened = Date.now() - started;
   const longest = async (): Promise<number> => {
     const tasks: number[] = await page.evaluate(() => {
