@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import sys
 import time
@@ -219,10 +220,18 @@ class TestIdle:
 
     async def test_idle_instance_is_stopped(self, api: Any, jp_root_dir: Path,
                                             jp_serverapp: Any) -> None:
+        """Idle from when it is up: a start slower than the idle timeout (a loaded machine)
+        does not stop it the moment it answers."""
+        manager(jp_serverapp).command = ("sh", "-c", 'sleep 4 && exec "$0" "$@"',
+                                         *manager(jp_serverapp).command)
         (jp_root_dir / "idle").mkdir()
         status, board = await api("tensorboards", "POST", {"logdir": "idle"})
         assert status == 201, board
-        await running(api, board)
+        board = await running(api, board)
+        assert board["state"] == "running", board
+        up_for = dt.datetime.fromisoformat(board["last_activity"]) \
+            - dt.datetime.fromisoformat(board["started"])
+        assert up_for >= dt.timedelta(seconds=4), board  # the idle clock starts once it is up
         pid = manager(jp_serverapp)._instances[board["id"]].process.pid
         deadline = time.monotonic() + 30
         while (await api("tensorboards"))[1]["tensorboards"]:

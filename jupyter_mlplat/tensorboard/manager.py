@@ -167,9 +167,11 @@ class TensorBoardManager:
                 instance.sync.stop()
             instance.process.stop()
             instance.error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            instance.last_activity = _now()  # the idle clock starts when the start ends
             instance.state = "failed"
             self._changed("state", instance)
             return
+        instance.last_activity = _now()  # however long the start took
         instance.state = "running"
         if self._instances.get(instance.logdir.id) is not instance:
             instance.stop()  # stopped while it was starting
