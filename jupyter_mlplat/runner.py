@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import re
@@ -237,6 +238,7 @@ def run_local(job_id: str) -> int:
     from .jobs.schemas import JobState
 
     signal.signal(signal.SIGTERM, _on_sigterm)
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)  # stacks to the log
     ctx = _job_context()
     try:
         return _run_local(ctx, job_id)

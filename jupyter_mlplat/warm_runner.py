@@ -23,6 +23,7 @@ job's folder as the job's ``runner.log`` when the job arrives.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import json
 import os
 import signal
@@ -66,6 +67,12 @@ def job_env(ctx: Any, job: Any) -> dict[str, str]:
     """What a job's environment adds to the runner's own (its folders, the target's extras)."""
     env = ctx.child_env(job)
     return {k: v for k, v in env.items() if os.environ.get(k) != v}
+
+
+def dump_stacks_on(sig: int) -> None:
+    """On ``sig``, every thread's stack to stderr (the log): what a runner that seems stuck is
+    doing, without stopping it (``kill -USR1 PID``)."""
+    faulthandler.register(sig, file=sys.stderr, all_threads=True)
 
 
 def serve(kernel: str, ready_fd: int, log_path: Path) -> int:
@@ -151,6 +158,7 @@ def forked(kernel: str, fds: list[int], request: dict[str, Any]) -> int:
     os.set_inheritable(ready, False)  # its end is this process's, not its kernel's
     os.environ.clear()
     os.environ.update(request["env"])
+    dump_stacks_on(signal.SIGUSR1)
     return serve(kernel, ready, Path(request["log"]))
 
 
@@ -202,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     if mode != "zygote":
         raise SystemExit(f"usage: python -m jupyter_mlplat.warm_runner zygote KERNEL FD ({mode}?)")
     signal.signal(signal.SIGTERM, _on_sigterm)
+    dump_stacks_on(signal.SIGUSR1)
     return zygote(kernel, int(sock_fd))
 
 

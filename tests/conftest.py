@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import server_config
+from tests.helpers import dump_runner_stacks, server_config
 
 #: A test using any of these runs on the one pytest-xdist worker that runs them all, in order:
 #: the Kubernetes control plane, its real node and the registry start once per run, not once per
@@ -33,6 +33,19 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             and "@" not in session.items[0].nodeid:
         raise pytest.UsageError("pytest-xdist did not apply the tests' groups (see the pytest "
                                 "pin in pyproject.toml); run with MLPLAT_TEST_WORKERS=1")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Iterator[pytest.TestReport]:
+    """A failed test shows what the job runners it started are doing (their threads' stacks),
+    taken before its fixtures stop them: a runner that hangs is visible in the report."""
+    report: pytest.TestReport = yield
+    if report.when == "call" and report.failed:
+        base = item.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+        for pid, text in dump_runner_stacks(base).items():
+            report.sections.append((f"job runner {pid}", text))
+    return report
 
 
 @pytest.fixture

@@ -107,6 +107,39 @@ def tree_pids(pid: int) -> list[int]:
         return []
 
 
+def dump_runner_stacks(under: Path) -> dict[int, str]:
+    """Ask the job runners that write under ``under`` (a job's folder, a test's temp folder) to
+    print every thread's stack into their log (runners register SIGUSR1 with
+    ``faulthandler``), and give each one's log tail: what a test that found a job stuck shows.
+    Kernels are left alone (SIGUSR1 would end them)."""
+    import signal
+
+    import psutil
+
+    logs: dict[int, Path] = {}
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            cmd = " ".join(proc.info["cmdline"] or ())
+            if "jupyter_mlplat.runner " not in cmd and "jupyter_mlplat.warm_runner " not in cmd:
+                continue
+            mine = [Path(f.path) for f in proc.open_files()
+                    if Path(f.path).is_relative_to(under) and f.path.endswith(".log")]
+            if mine:
+                os.kill(proc.pid, signal.SIGUSR1)
+                logs[proc.pid] = mine[0]
+        except (psutil.Error, OSError):
+            continue
+    if logs:
+        time.sleep(1.0)
+    tails = {}
+    for pid, log in logs.items():
+        try:
+            tails[pid] = f"{log}:\n" + log.read_text(errors="replace")[-6000:]
+        except OSError as exc:
+            tails[pid] = f"{log}: {exc}"
+    return tails
+
+
 def all_gone(pids: list[int], timeout: float = 10) -> bool:
     """True once none of ``pids`` runs any more (zombies count as gone)."""
     import psutil

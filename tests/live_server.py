@@ -17,6 +17,7 @@ from pathlib import Path
 import requests
 
 from jupyter_mlplat.devcluster.base import free_port, stop_process_group
+from tests.helpers import dump_runner_stacks
 
 
 @dataclass
@@ -101,6 +102,11 @@ def live_server(tmp: Path, *extra_args: str, user: str = "alice", python: str = 
     try:
         _start(server)
         yield server
+    except BaseException:
+        # before the runners are cancelled below: what the test's stuck job was doing
+        for pid, text in dump_runner_stacks(tmp).items():
+            print(f"--- job runner {pid}'s stacks and log: {text}")
+        raise
     finally:
         if server.proc is not None:
             if server.proc.poll() is None:

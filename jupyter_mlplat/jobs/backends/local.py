@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 import psutil
 
@@ -130,13 +131,15 @@ class LocalBackend(ComputeBackend[LocalTarget]):
         self.ctx.store.merge_backend_ref(job.id, pid=proc.pid,
                                          create_time=psutil.Process(proc.pid).create_time())
 
-    def _process(self, job: Job) -> psutil.Process | None:
-        """The job's runner if it is still the same process that was started for it."""
+    def _process(self, job: Job, ref: dict[str, Any] | None = None) -> psutil.Process | None:
+        """The job's runner if it is still the same process that was started for it (``ref``:
+        the job's backend reference as the caller read it; read here if not given)."""
         child = self._children.get(job.id)
         if child is not None and child.poll() is not None:
             self._children.pop(job.id, None)
             return None
-        ref = self.ctx.store.backend_ref(job.id)
+        if ref is None:
+            ref = self.ctx.store.backend_ref(job.id)
         pid = ref.get("pid")
         if pid is None:
             return None
@@ -175,13 +178,24 @@ class LocalBackend(ComputeBackend[LocalTarget]):
                         complete=job.state.final and new_offset >= size)
 
     def reconcile(self, job: Job) -> None:
-        if job.state.final or self._process(job) is not None:
+        if job.state.final:
             return
+        with self._slots:  # no runner of this server starts while its job is judged
+            waiting = self._judge(job)
+        if waiting and job.state is JobState.queued:
+            self._start_waiting()
+
+    def _judge(self, job: Job) -> bool:
+        """Fail the job if its runner is lost; True if it waits for a free slot.
+
+        The backend reference is read once and the process judged by what was read: a runner
+        whose pid was recorded after the process was looked for is not taken for one that ended.
+        """
         ref = self.ctx.store.backend_ref(job.id)
+        if self._process(job, ref) is not None:
+            return False
         if ref.get("waiting"):
-            if job.state is JobState.queued:
-                self._start_waiting()
-            return
+            return True
         if "pid" not in ref:
             # submit is still starting the runner, unless the process submitting it died
             # between recording the job and starting its runner: then nothing will ever run it
@@ -191,7 +205,7 @@ class LocalBackend(ComputeBackend[LocalTarget]):
                     message="the job's runner was never started (the server stopped while "
                             "submitting it); submit it again",
                     error="runner never started")
-            return
+            return False
         tail = ""
         runner_log = self.ctx.job_dir(job.id) / "runner.log"
         if runner_log.exists():
@@ -201,3 +215,4 @@ class LocalBackend(ComputeBackend[LocalTarget]):
             message="the job's runner process ended without reporting a result",
             error="runner process ended without reporting a result" + (f": {tail}" if tail else ""),
         )
+        return False
