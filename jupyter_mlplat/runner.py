@@ -261,7 +261,11 @@ def _run_local(ctx: Any, job_id: str,
                             what=f"job {job_id}: reading the job")
     if not _record(ctx, job_id, JobState.running, message="runner started",
                    only_from=[JobState.queued]):
-        return 0  # cancelled before it started
+        # cancelled before it started (or ended by someone else): said in the runner's log
+        state = retry_disconnects(lambda: store.get(job_id).state, timeout=RECORD_TIMEOUT,
+                                  what=f"job {job_id}: reading its state")
+        print(f"[mlplat] job {job_id} is {state.value} already: not running it", flush=True)
+        return 0
     spec = job.spec
     try:
         # Checked again where they are used: a symlink planted since the submit is refused.
