@@ -12,23 +12,17 @@ import pytest
 
 from tests.helpers import dump_runner_stacks, server_config
 
-#: A test using any of these runs on the pytest-xdist worker that runs every such test, in order:
-#: the sandbox it needs starts once per run, not once per test file. The tests of the real node
-#: (``node``: containerd, kubelet) are one group and those of the control plane with KWOK's nodes
-#: another; two sandboxes run side by side on one machine (their own ports, bridge and DNS
-#: address), so the two groups, both mostly waiting on pods, cron firings and restarts, can run
-#: on two workers at once. Every other test file is its own group (``--dist loadgroup``; see
-#: scripts/test).
-NODE_FIXTURES = frozenset({"node"})
-CLUSTER_FIXTURES = frozenset({"kube", "operator", "dns", "registry"})
+#: A test using any of these runs on the one pytest-xdist worker that runs them all, in order:
+#: the Kubernetes control plane, its real node and the registry start once per run, not once per
+#: worker. Every other test file is its own group (``--dist loadgroup``; see scripts/test).
+CLUSTER_FIXTURES = frozenset({"kube", "node", "operator", "dns", "registry"})
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
     """Each test's group, as it is collected (pytest-xdist reads them when collection ends)."""
     if item.get_closest_marker("xdist_group") is None:
         uses = set(getattr(item, "fixturenames", ()))
-        group = ("node" if uses & NODE_FIXTURES else "cluster" if uses & CLUSTER_FIXTURES
-                 else item.nodeid.split("::")[0])
+        group = "cluster" if uses & CLUSTER_FIXTURES else item.nodeid.split("::")[0]
         item.add_marker(pytest.mark.xdist_group(group))
 
 
