@@ -204,6 +204,12 @@ def _on_sigterm(_signum: int, _frame: Any) -> None:
     raise SystemExit(143)
 
 
+def dump_stacks_on(sig: int) -> None:
+    """On ``sig``, every thread's stack to stderr (the log): what a runner that seems stuck is
+    doing, without stopping it (``kill -USR1 PID``)."""
+    faulthandler.register(sig, file=sys.stderr, all_threads=True)
+
+
 def _job_context() -> Any:
     """Only what a local runner needs: the job store of the server's config, no migration.
 
@@ -238,7 +244,7 @@ def run_local(job_id: str) -> int:
     from .jobs.schemas import JobState
 
     signal.signal(signal.SIGTERM, _on_sigterm)
-    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)  # stacks to the log
+    dump_stacks_on(signal.SIGUSR1)
     ctx = _job_context()
     try:
         return _run_local(ctx, job_id)

@@ -23,7 +23,6 @@ job's folder as the job's ``runner.log`` when the job arrives.
 from __future__ import annotations
 
 import contextlib
-import faulthandler
 import json
 import os
 import signal
@@ -34,7 +33,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from .runner import STARTUP_TIMEOUT, _on_sigterm, _run_local, start_kernel
+from .runner import STARTUP_TIMEOUT, _on_sigterm, _run_local, dump_stacks_on, start_kernel
 
 #: The largest fork request (a log path and an environment).
 REQUEST_BYTES = 1 << 20
@@ -67,12 +66,6 @@ def job_env(ctx: Any, job: Any) -> dict[str, str]:
     """What a job's environment adds to the runner's own (its folders, the target's extras)."""
     env = ctx.child_env(job)
     return {k: v for k, v in env.items() if os.environ.get(k) != v}
-
-
-def dump_stacks_on(sig: int) -> None:
-    """On ``sig``, every thread's stack to stderr (the log): what a runner that seems stuck is
-    doing, without stopping it (``kill -USR1 PID``)."""
-    faulthandler.register(sig, file=sys.stderr, all_threads=True)
 
 
 def serve(kernel: str, ready_fd: int, log_path: Path) -> int:

@@ -36,7 +36,7 @@ from jupyter_mlplat.jobs.k8s import manifests as mf
 from jupyter_mlplat.jobs.schemas import JobSpec
 from jupyter_mlplat.jobs.store import JobStore
 from jupyter_mlplat.runs.cron import parse
-from tests.helpers import dump_runner_stacks, wait_for, write_notebook
+from tests.helpers import wait_for, write_notebook
 from tests.live_server import LiveServer, live_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.kube, pytest.mark.registry,
@@ -87,8 +87,6 @@ def story(srv: LiveServer, job_id: str) -> str:
     """What a stuck job leaves to read: the job, its folder, the warm runners and the server."""
     parts = [f"job: {job(srv, job_id)}"]
     job_dir = srv.data_dir / "jobs" / job_id
-    parts += [f"--- runner {pid}'s stacks in {tail}" for pid, tail in
-              dump_runner_stacks(job_dir).items()]
     files = sorted(job_dir.iterdir()) if job_dir.is_dir() else []
     parts.append(f"{job_dir.name}/: " + ", ".join(f"{f.name} ({f.stat().st_size} B)"
                                                     for f in files))
