@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from jupyter_mlplat.config import load_config
 from jupyter_mlplat.devcluster import node as devnode
@@ -28,11 +27,8 @@ from jupyter_mlplat.devcluster.base import Component
 from jupyter_mlplat.devcluster.base_images import seed_base_image
 from jupyter_mlplat.devcluster.runtime_images import PYTHON, seed_runtime
 from jupyter_mlplat.images.registry import RegistryAccess
-from jupyter_mlplat.jobs.k8s import manifests as mf
 from jupyter_mlplat.jobs.schemas import JobSpec, JobState
 from jupyter_mlplat.platform import Platform
-from jupyter_mlplat.runs.scheduler import Scheduler
-from jupyter_mlplat.runs.schemas import RunState, ScheduleRequest
 
 from ..helpers import final_job, job_pods, wait_for, write_notebook
 
@@ -337,49 +333,6 @@ def test_image_without_the_runtime_labels_fails_before_any_pod(
 
 
 # -- a schedule on the cluster -------------------------------------------------------------------
-def test_kubernetes_schedule_fires_and_runs_for_real(platform_data: dict[str, Any], root: Path,
-                                                     tmp_path: Path,
-                                                     admin: client.ApiClient) -> None:
-    write_notebook(root / "report.ipynb", "region = 'eu'", "print('report for', region)")
-    batch = client.BatchV1Api(admin)
-    first = Platform(load_config({**platform_data, "data_dir": str(tmp_path / "data")}), root)
-    try:
-        schedule = first.schedules.create(ScheduleRequest(
-            notebook="report.ipynb", cron="* * * * *", timezone="UTC", target=TARGET,
-            runtime="python", executor="kubernetes", parameters={"region": "apac"}), "alice")
-    finally:
-        first.close()  # nothing of ours runs while the CronJob fires
-    assert schedule.k8s_object is not None
-    selector = f"{mf.LABEL_SCHEDULE}={schedule.id}"
-    fired = wait_for(lambda: batch.list_namespaced_job(NS, label_selector=selector).items,
-                     timeout=100, interval=1, what="the CronJob to fire")
-    # Suspend it at once: one firing is what this test is about.
-    batch.patch_namespaced_cron_job(schedule.k8s_object.name, NS, {"spec": {"suspend": True}})
-    later = Platform(load_config({**platform_data, "data_dir": str(tmp_path / "data")}), root)
-    try:
-        Scheduler(later.schedules).tick()
-        runs = later.runs.page(schedule_id=schedule.id).runs
-        run = next(r for r in runs if r.job_id and (j := later.jobs.store.get(r.job_id))
-                   .k8s_object and j.k8s_object.name == fired[0].metadata.name)
-
-        def succeeded() -> bool:
-            later.jobs.reconcile()
-            return later.runs.get(run.id).state.final
-
-        wait_for(succeeded, timeout=240, interval=1, what="the run to finish")
-        assert later.runs.get(run.id).state is RunState.succeeded
-        job_id = later.runs.get(run.id).job_id or ""
-        pods = client.CoreV1Api(admin).list_namespaced_pod(
-            NS, label_selector=f"job-name={fired[0].metadata.name}").items
-        assert pods and pods[0].spec.node_name == devnode.REAL_NODE
-        assert "report for apac" in later.jobs.logs(job_id).text
-        later.schedules.delete(schedule.id, "alice")
-    finally:
-        later.close()
-    with pytest.raises(ApiException):
-        batch.read_namespaced_cron_job(schedule.k8s_object.name, NS)
-
-
 def test_node_stops_without_leftovers(kube: Component, registry: Component,
                                       tmp_path: Path) -> None:
     """A second node in its own folder: after stop, no containerd, shim, mount or bridge."""

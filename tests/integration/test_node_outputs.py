@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
 from jupyter_mlplat.config import load_config
+from jupyter_mlplat.devcluster import node as devnode
 from jupyter_mlplat.devcluster.base import Component
 from jupyter_mlplat.devcluster.hdfs import HdfsClusters
 from jupyter_mlplat.devcluster.sandbox import JOB_OUTPUTS, cluster_jobs_config
@@ -430,9 +432,15 @@ async def test_training_run_reads_hdfs_and_its_scalars_reach_tensorboard_within_
 
 
 # -- a CronJob firing while JupyterLab is gone -------------------------------------------------
-def test_cronjob_firing_with_the_server_stopped_keeps_its_outputs_on_hdfs(
+def test_cronjob_firing_with_the_server_stopped_runs_is_imported_once_and_keeps_its_outputs(
         platform_data: dict[str, Any], root: Path, tmp_path: Path,
         admin: client.ApiClient, hdfs: HdfsClusters, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole life of a ``kubernetes`` schedule's firing, on one minute boundary (the
+    CronJob controller fires on whole minutes, so each firing costs a test ~30 s of waiting):
+    the real CronJob controller fires while no server runs, the Job runs on the real node and
+    writes its outputs to HDFS; a later server imports the firing into the run history once,
+    reads its log, metrics and model from HDFS, and deleting the schedule with its runs and
+    outputs removes the CronJob, its Jobs and the firing's folder."""
     write_notebook(root / "report.ipynb", "region = 'eu'",
                    "import json, os, fsspec\n"
                    "out = os.environ['MLPLAT_OUTPUT_DIR']\n"
@@ -453,14 +461,21 @@ def test_cronjob_firing_with_the_server_stopped_keeps_its_outputs_on_hdfs(
     finally:
         first.close()  # JupyterLab is gone while the CronJob fires and its Job runs
     assert schedule.k8s_object is not None
+    cronjob = schedule.k8s_object.name
     selector = f"{mf.LABEL_SCHEDULE}={schedule.id}"
+    # The real CronJob controller fires at the next minute boundary.
     fired = wait_for(lambda: batch.list_namespaced_job(NS, label_selector=selector).items,
                      timeout=100, interval=1, what="the CronJob to fire")[0]
-    batch.patch_namespaced_cron_job(schedule.k8s_object.name, NS, {"spec": {"suspend": True}})
+    batch.patch_namespaced_cron_job(cronjob, NS, {"spec": {"suspend": True}})  # one firing
+    owner = fired.metadata.owner_references[0]
+    assert owner.kind == "CronJob" and owner.name == cronjob
     k8s_name = fired.metadata.name
     wait_for(lambda: any(c.type == "Complete" and c.status == "True" for c in
                          (batch.read_namespaced_job(k8s_name, NS).status.conditions or [])),
              timeout=240, interval=1, what="the fired Job to complete with no server")
+    pods = client.CoreV1Api(admin).list_namespaced_pod(
+        NS, label_selector=f"job-name={k8s_name}").items
+    assert pods and pods[0].spec.node_name == devnode.REAL_NODE  # ran for real
     own = f"hdfs://prod-b/user/alice/mlplat-jobs/{k8s_name}"
     folder = _path(own)[1]
     fs = hdfs.client("prod-b")
@@ -468,16 +483,28 @@ def test_cronjob_firing_with_the_server_stopped_keeps_its_outputs_on_hdfs(
 
     later = Platform(load_config(data), root)
     try:
-        Scheduler(later.schedules).tick()  # imports the firing into the history
-        run = next(r for r in later.runs.page(schedule_id=schedule.id).runs
-                   if r.job_id and (j := later.jobs.store.get(r.job_id)).k8s_object
-                   and j.k8s_object.name == k8s_name)
+        scheduler = Scheduler(later.schedules)
+        touched = scheduler.tick()  # imports the firing into the history
+        runs = later.runs.page(schedule_id=schedule.id).runs
+        run = next(r for r in runs if r.job_id and (j := later.jobs.store.get(r.job_id))
+                   .k8s_object and j.k8s_object.name == k8s_name)
+        assert run.id in touched
+        assert run.trigger == "cronjob" and run.schedule_id == schedule.id
+        assert run.notebook == "report.ipynb" and run.target == TARGET
+        assert run.due_time is not None and run.due_time.second == 0
+        assert run.id not in scheduler.tick()  # imported once
+        imported = later.runs.page(schedule_id=schedule.id).runs
+        assert len({r.id for r in imported}) == len(imported) == len(runs)
         job = later.jobs.store.get(run.job_id or "")
         assert job.outputs.folder == own and job.outputs.log == f"{own}/job.log", job.outputs
         assert run.output == f"{own}/report.ipynb" == job.outputs.notebook, run
         wait_for(lambda: (later.jobs.reconcile(), later.runs.get(run.id).state.final)[1],
                  timeout=120, interval=1, what="the imported run to be final")
         assert later.runs.get(run.id).state is RunState.succeeded
+        job = later.jobs.store.get(job.id)
+        assert job.started is not None and job.finished is not None
+        assert later.schedules.get(schedule.id).last_fire == run.due_time
+        assert "report for apac" in later.jobs.logs(job.id).text
         model = later.storage.call("prod-b", "get", f"{folder}/report.ipynb")
         assert "report for apac" in json.dumps(model["content"]), model["content"]
         log = later.storage.filesystem("prod-b").cat_file(f"{folder}/job.log").decode()
@@ -494,9 +521,14 @@ def test_cronjob_firing_with_the_server_stopped_keeps_its_outputs_on_hdfs(
         assert version.metrics == {"rows": 42.0}
         assert "table.json" in version.manifest
 
-        # Deleting the schedule with its runs and their outputs removes the firing's folder.
+        # Deleting the schedule with its runs and their outputs removes the CronJob, its Jobs
+        # and the firing's folder.
         later.schedules.delete(schedule.id, "alice", runs=True, outputs=True)
         assert fs.status(folder, strict=False) is None
+        with pytest.raises(ApiException):
+            batch.read_namespaced_cron_job(cronjob, NS)
+        wait_for(lambda: not batch.list_namespaced_job(NS, label_selector=selector).items,
+                 timeout=60, what="the CronJob's Jobs to go")
     finally:
         later.close()
 

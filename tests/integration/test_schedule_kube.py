@@ -1,6 +1,7 @@
-"""Schedules with executor ``kubernetes``: a CronJob in the real kube-apiserver, fired by the
-real CronJob controller (kube-controller-manager), its Jobs run by KWOK and imported into the
-run history by a later server.
+"""Schedules with executor ``kubernetes``: a CronJob in the real kube-apiserver, created, edited,
+paused and deleted through the platform and the REST API. A firing of the real CronJob controller
+(kube-controller-manager), its Job run on the real node and imported into the run history by a
+later server, is in test_node_outputs.py.
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from jupyter_mlplat.devcluster.base import Component
 from jupyter_mlplat.errors import Forbidden
 from jupyter_mlplat.jobs.k8s import manifests as mf
 from jupyter_mlplat.platform import Platform
-from jupyter_mlplat.runs.scheduler import Scheduler
-from jupyter_mlplat.runs.schemas import RunState, ScheduleRequest, ScheduleUpdate
+from jupyter_mlplat.runs.schemas import ScheduleRequest, ScheduleUpdate
 
 from ..helpers import write_notebook
 
@@ -144,56 +144,6 @@ def test_create_pause_edit_and_delete_the_cronjob(platform: Platform, batch: Any
     platform.schedules.delete(schedule.id, "alice")
     assert _cronjob(batch, ref.name) is None
     assert platform.schedules.page().total == 0
-
-
-def test_firings_while_the_server_was_down_are_imported_once(
-        platform_data: dict[str, Any], root: Path, tmp_path: Path, batch: Any) -> None:
-    first = _platform(platform_data, root, tmp_path / "data")
-    try:
-        schedule = first.schedules.create(_request(cron="* * * * *", timezone="UTC"), "alice")
-    finally:
-        first.close()  # "the server is stopped": nothing of ours runs while the CronJob fires
-    assert schedule.k8s_object is not None
-    name = schedule.k8s_object.name
-    # The real CronJob controller fires at the next minute boundary.
-    jobs = _until(lambda: _schedule_jobs(batch, schedule.id), "the CronJob to fire", 100)
-    k8s_job = jobs[0]
-    owner = k8s_job.metadata.owner_references[0]
-    assert owner.kind == "CronJob" and owner.name == name
-
-    later = _platform(platform_data, root, tmp_path / "data")
-    try:
-        scheduler = Scheduler(later.schedules)
-        touched = scheduler.tick()
-        runs = later.runs.page(schedule_id=schedule.id).runs
-        assert len(runs) >= 1 and runs[-1].id in touched
-        run = next(r for r in runs if r.job_id and later.jobs.store.get(r.job_id).k8s_object
-                   and later.jobs.store.get(r.job_id).k8s_object.name  # type: ignore[union-attr]
-                   == k8s_job.metadata.name)
-        assert run.trigger == "cronjob" and run.schedule_id == schedule.id
-        assert run.notebook == "report.ipynb" and run.target == "kube"
-        assert run.due_time is not None and run.due_time.second == 0
-        count = len(runs)
-        assert not [r for r in scheduler.tick() if r == run.id]  # idempotent
-        assert later.runs.page(schedule_id=schedule.id).total >= count
-        assert len({r.id for r in later.runs.page(schedule_id=schedule.id).runs}) == len(
-            later.runs.page(schedule_id=schedule.id).runs)
-
-        def succeeded() -> bool:
-            later.jobs.reconcile()
-            return later.runs.get(run.id).state is RunState.succeeded
-
-        _until(succeeded, "the imported run to succeed", 60)
-        job = later.jobs.store.get(later.runs.get(run.id).job_id or "")
-        assert job.started is not None and job.finished is not None
-        assert later.schedules.get(schedule.id).last_fire == run.due_time
-
-        later.schedules.delete(schedule.id, "alice")
-        assert _cronjob(batch, name) is None
-        _until(lambda: not _schedule_jobs(batch, schedule.id), "the CronJob's Jobs to go")
-        assert later.runs.get(run.id).trigger == "cronjob"  # the history stays
-    finally:
-        later.close()
 
 
 def test_namespace_not_writable_is_forbidden_and_leaves_nothing(
