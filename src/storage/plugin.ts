@@ -37,6 +37,9 @@ import { hdfsUrl, readCode } from './paths';
 import { BrowserStatus } from './status';
 
 const BROWSER_CLASS = 'jp-mlplat-browser';
+/** JupyterLab's directory listing: an entry, and the name in it. */
+const LISTING_ITEM_CLASS = 'jp-DirListing-item';
+const LISTING_ITEM_TEXT_CLASS = 'jp-DirListing-itemText';
 /** Listings of HDFS folders can be long: refresh less often than local. */
 const REFRESH_INTERVAL = 30_000;
 
@@ -103,19 +106,36 @@ async function activate(
     return focused?.hasClass(BROWSER_CLASS) ? focused : null;
   };
 
-  /** The first selected item of a cluster browser, as cluster + path. */
+  /**
+   * The item of a cluster browser a context menu was opened on, else its first
+   * selected item, as cluster + path. The item under the pointer wins: the
+   * listing may still change its selection after the right-click (it selects
+   * the file of a document being activated once its folder is re-read).
+   */
   const selected = (): {
     cluster: string;
     path: string;
     url: string;
   } | null => {
     const browser = currentBrowser();
-    const item = browser?.selectedItems().next();
-    if (!browser || !item || item.done) {
+    if (!browser) {
+      return null;
+    }
+    const node = app.contextMenuHitTest(n =>
+      n.classList.contains(LISTING_ITEM_CLASS)
+    );
+    const name = node
+      ?.querySelector(`.${LISTING_ITEM_TEXT_CLASS}`)
+      ?.textContent?.trim();
+    const item =
+      (node && name && browser.node.contains(node)
+        ? Array.from(browser.model.items()).find(m => m.name === name)
+        : undefined) ?? browser.selectedItems().next().value;
+    if (!item) {
       return null;
     }
     const cluster = browser.node.dataset.cluster ?? '';
-    const path = item.value.path.slice(item.value.path.indexOf(':') + 1);
+    const path = item.path.slice(item.path.indexOf(':') + 1);
     return { cluster, path, url: hdfsUrl(storage.url(cluster), path) };
   };
 

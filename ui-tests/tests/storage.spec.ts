@@ -68,9 +68,7 @@ test('open, edit and save a notebook on the second HDFS cluster', async ({
   await item('on-hdfs.ipynb').dblclick();
   const tab = page.getByRole('tab', { name: 'on-hdfs.ipynb' });
   await expect(tab).toBeVisible();
-  await expect(page.locator('.jp-NotebookPanel').last()).toContainText(
-    'x = 1'
-  );
+  await expect(page.locator('.jp-NotebookPanel').last()).toContainText('x = 1');
   await page.notebook.setCell(0, 'code', 'x = 42  # saved to prod-b');
   await page.notebook.save();
   await expect
@@ -97,12 +95,18 @@ test('open, edit and save a notebook on the second HDFS cluster', async ({
     `pd.read_csv("hdfs://prod-b/${folder}/sales.csv")`
   );
 
-  // … and copy its hdfs:// URL.
+  // … and copy its hdfs:// URL: the file right-clicked, even when another one
+  // is selected too (a right-click on a selected file keeps the selection).
+  await item('sales.csv').click();
+  await item('on-hdfs.ipynb').click({ modifiers: ['ControlOrMeta'] });
+  await expect(
+    browser.locator('.jp-DirListing-item.jp-mod-selected')
+  ).toHaveCount(2);
   await item('sales.csv').click({ button: 'right' });
   await page.getByRole('menuitem', { name: 'Copy hdfs:// URL' }).click();
-  await expect(page.locator('.jp-Notification-Toast-success')).toContainText(
-    `hdfs://prod-b/${folder}/sales.csv`
-  );
+  await expect(
+    page.locator('.jp-Notification-Toast-success').last()
+  ).toContainText(`hdfs://prod-b/${folder}/sales.csv`);
   await page.screenshot({ path: 'screenshots/storage-notebook.png' });
 });
 
@@ -126,17 +130,22 @@ test('upload in chunks with a progress bar', async ({ page }) => {
 
   // Slow each chunk down so the bar can be seen moving.
   const chunks: number[] = [];
-  await page.route(/\/api\/storage\/prod-b\/contents\/.*blob\.bin/, async route => {
-    if (route.request().method() === 'PUT') {
-      chunks.push(route.request().postDataJSON().chunk);
-      await new Promise(resolve => setTimeout(resolve, 400));
+  await page.route(
+    /\/api\/storage\/prod-b\/contents\/.*blob\.bin/,
+    async route => {
+      if (route.request().method() === 'PUT') {
+        chunks.push(route.request().postDataJSON().chunk);
+        await new Promise(resolve => setTimeout(resolve, 400));
+      }
+      await route.continue();
     }
-    await route.continue();
-  });
+  );
   const size = 5 * 1024 * 1024 + 123;
   const bytes = Buffer.alloc(size, 7);
   const chooser = page.waitForEvent('filechooser');
-  await browser.locator('.jp-ToolbarButtonComponent[title="Upload Files"]').click();
+  await browser
+    .locator('.jp-ToolbarButtonComponent[title="Upload Files"]')
+    .click();
   await (
     await chooser
   ).setFiles({
@@ -155,7 +164,9 @@ test('upload in chunks with a progress bar', async ({ page }) => {
   await expect(bar).toHaveCount(0, { timeout: 60_000 });
   expect(chunks).toEqual([1, 2, 3, 4, 5, -1]);
   const model = await (
-    await page.request.get(`${API}/prod-b/contents/${folder}/blob.bin?content=0`)
+    await page.request.get(
+      `${API}/prod-b/contents/${folder}/blob.bin?content=0`
+    )
   ).json();
   expect(model.size).toBe(size);
 });
@@ -164,8 +175,9 @@ test('a folder of 10,000 entries opens without freezing', async ({ page }) => {
   await expect
     .poll(
       async () =>
-        (await page.request.get(`${API}/prod-b/contents/big-ready?content=0`))
-          .status(),
+        (
+          await page.request.get(`${API}/prod-b/contents/big-ready?content=0`)
+        ).status(),
       { timeout: 120_000 }
     )
     .toBe(200);
