@@ -182,11 +182,11 @@ class Kubernetes(Component):
         self.server = f"https://127.0.0.1:{self.apiserver_port}"
         self._spawn_apiserver()
 
-    def _spawn_apiserver(self) -> None:
+    def _spawn_apiserver(self) -> ManagedProcess:
         pki = self._require_pki()
         port = self.apiserver_port
         started = time.monotonic()
-        self._apiserver = self.spawn("kube-apiserver", [
+        self._apiserver = proc = self.spawn("kube-apiserver", [
             str(kube_build.binary("kube-apiserver")),
             f"--etcd-servers={self.etcd_url}",
             "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
@@ -211,6 +211,7 @@ class Kubernetes(Component):
             "--kubelet-preferred-address-types=InternalIP",
         ])
         self._timed_wait("kube-apiserver", started, self._apiserver_ready, timeout=120)
+        return proc
 
     # -- faults, for tests -----------------------------------------------------------------------
     def stop_apiserver(self) -> None:
@@ -232,7 +233,13 @@ class Kubernetes(Component):
         """Start a stopped kube-apiserver again on its port; return once it is ready."""
         if self._apiserver is not None:
             return
-        self._spawn_apiserver()
+        proc = self._spawn_apiserver()
+        # Back in its place after etcd: :meth:`stop` stops the processes in reverse order, and
+        # an API server stopped before its clients (the controllers, KWOK) waits on their
+        # watches until it is killed (15 s).
+        self.processes.remove(proc)
+        after_etcd = next((i + 1 for i, p in enumerate(self.processes) if p.name == "etcd"), 0)
+        self.processes.insert(after_etcd, proc)
 
     @property
     def apiserver_running(self) -> bool:

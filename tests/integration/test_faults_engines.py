@@ -263,6 +263,8 @@ def test_apiserver_restart_mid_watch_loses_no_state_change(
         assert store.get(job.id).state is JobState.running
     finally:
         kube.start_apiserver()
+    # back in its place: the sandbox stops it after its clients and before etcd
+    assert [p.name for p in kube.processes][:2] == ["etcd", "kube-apiserver"]
     outage = time.monotonic() - down_at
     done: Job = _until(lambda: (j := store.get(job.id)).state.final and j,
                        "the job to finish after the API server came back", timeout=120)
