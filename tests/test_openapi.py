@@ -10,6 +10,7 @@ from pathlib import Path
 
 from jupyter_mlplat.api import openapi
 
+from .helpers import LOCAL_TARGET
 from .live_server import live_server
 
 
@@ -27,7 +28,7 @@ def test_server_conforms_to_the_openapi_file(tmp_path: Path) -> None:
         # The fuzzer's jobs run (it writes notebooks and submits them), and what they do is not
         # what this test checks: one at a time and started cold, a few of them run instead of
         # every one (a warm pool ran over a hundred per run, most of this test's CPU).
-        local = {"name": "local", "kind": "local", "max_parallel": 1, "warm_runners": 0}
+        local = {**LOCAL_TARGET, "max_parallel": 1}
         config = str(tmp_path / "platform.yaml")
         Path(config).write_text(json.dumps({"targets": [local]}))  # YAML is a superset of JSON
     extra = [f"--MLPlatApp.config_file={config}"]
